@@ -1,0 +1,77 @@
+"""The FastAPI application: routers, error handlers, and the process lifecycle."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from chorus import health, oauth
+from chorus.apps.routes import router as apps_router
+from chorus.config import Settings
+from chorus.contacts.routes import router as contacts_router
+from chorus.conversations.routes import router as conversations_router
+from chorus.kit.auth import Authenticator
+from chorus.kit.db import connect
+from chorus.kit.errors import install_error_handlers
+from chorus.kit.http import WireCompatibility
+from chorus.projects.service import Credentials
+from chorus.startup import prepare
+from chorus.webhooks.routes import router as webhooks_router
+
+API_PREFIXES = ("/v1", "/v1beta")  # the seed's /v1beta serves the same API (API.md §1.1)
+
+
+def api_router() -> APIRouter:
+    router = APIRouter()
+    for domain in (apps_router, webhooks_router, contacts_router, conversations_router):
+        router.include_router(domain)
+    return router
+
+
+def create_app(settings: Settings | None = None, *, announce: bool = False) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = connect(settings.resolved_database_url)
+        prepared = await prepare(db, settings, create_dev=announce)
+        app.state.db = db
+        app.state.settings = settings
+        app.state.authenticator = Authenticator(
+            db.read_sessions, prepared.signing_key, settings.token_ttl_seconds
+        )
+        if announce:
+            print_banner(settings, prepared.dev_credentials)
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    app = FastAPI(
+        title="chorus",
+        summary="Conversation API, self-hosted",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(oauth.router)
+    api = api_router()
+    for prefix in API_PREFIXES:
+        app.include_router(api, prefix=prefix)
+    app.add_middleware(WireCompatibility)
+    return app
+
+
+def print_banner(settings: Settings, dev: Credentials | None) -> None:
+    base_url = f"http://{settings.host}:{settings.port}"
+    lines = [f"chorus is serving the Conversation API at {base_url}"]
+    if dev is not None:
+        lines += [
+            "A dev project was created. Its credentials are shown only this once:",
+            f"  project_id: {dev.project_id}",
+            f"  key_id:     {dev.key_id}",
+            f"  key_secret: {dev.key_secret}",
+        ]
+    print("\n".join(lines), flush=True)

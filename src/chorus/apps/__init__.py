@@ -1,0 +1,1 @@
+"""Apps: channel credentials, processing settings, retention."""

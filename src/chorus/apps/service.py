@@ -1,0 +1,138 @@
+"""Rules for apps (API.md §2)."""
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chorus.apps import repository
+from chorus.apps.schemas import (
+    AppCreate,
+    ChannelCredential,
+    DispatchRetentionPolicy,
+    RateLimits,
+    RetentionPolicy,
+    SmartConversation,
+)
+from chorus.kit.errors import not_found
+from chorus.kit.ids import new_id
+from chorus.models import App
+from chorus.wire.enums import Channel, ProcessingMode, ReportView
+
+QUEUE_LIMIT = 500_000
+
+DEFAULTS: dict[str, Any] = {
+    "conversation_metadata_report_view": ReportView.NONE.value,
+    "retention_policy": RetentionPolicy().model_dump(mode="json"),
+    "dispatch_retention_policy": DispatchRetentionPolicy().model_dump(mode="json"),
+    "processing_mode": ProcessingMode.CONVERSATION.value,
+    "smart_conversation": SmartConversation().model_dump(mode="json"),
+    "callback_settings": None,
+    "delivery_report_based_fallback": None,
+    "message_retry_settings": None,
+    "rate_limits": RateLimits().model_dump(mode="json"),
+    "channel_credentials": [],
+}
+
+
+def stored_credentials(credentials: list[ChannelCredential]) -> list[dict[str, Any]]:
+    """Credentials as kept: LINE entries get ordinal numbers 0, 1, 2… in order when omitted;
+    every other channel's is 0."""
+    stored = []
+    line_ordinal = 0
+    for credential in credentials:
+        row = credential.stored()
+        if credential.channel == Channel.LINE:
+            row.setdefault("credential_ordinal_number", line_ordinal)
+            line_ordinal = row["credential_ordinal_number"] + 1
+        else:
+            row["credential_ordinal_number"] = 0
+        row.setdefault("callback_secret", "")
+        stored.append(row)
+    return stored
+
+
+def stored_value(field: str, value: Any) -> Any:
+    """The database form of one app field; None resets it to its default."""
+    if value is None:
+        return copy.deepcopy(DEFAULTS.get(field))
+    if field == "channel_credentials":
+        return stored_credentials(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json", exclude_none=field != "callback_settings")
+    return value.value if hasattr(value, "value") else value
+
+
+async def get_app(session: AsyncSession, project_id: str, app_id: str) -> App:
+    app = await repository.get(session, project_id, app_id)
+    if app is None:
+        raise not_found("app", app_id)
+    return app
+
+
+async def list_apps(session: AsyncSession, project_id: str) -> Sequence[App]:
+    return await repository.list_for_project(session, project_id)
+
+
+async def create_app(session: AsyncSession, project_id: str, body: AppCreate) -> App:
+    values = {field: stored_value(field, getattr(body, field)) for field in DEFAULTS}
+    app = App(id=new_id(), project_id=project_id, display_name=body.display_name, **values)
+    session.add(app)
+    await session.flush()
+    return app
+
+
+async def update_app(
+    session: AsyncSession, project_id: str, app_id: str, changes: dict[str, Any]
+) -> App:
+    app = await get_app(session, project_id, app_id)
+    for field, value in changes.items():
+        if field == "display_name":
+            if value is not None:
+                app.display_name = value
+            continue
+        setattr(app, field, stored_value(field, value))
+    await session.flush()
+    return app
+
+
+async def delete_app(session: AsyncSession, project_id: str, app_id: str) -> None:
+    app = await get_app(session, project_id, app_id)
+    await repository.delete_app(session, app)
+
+
+async def queue_sizes(session: AsyncSession, apps: Sequence[App]) -> dict[str, int]:
+    return await repository.queue_sizes(session, [app.id for app in apps])
+
+
+def app_view(app: App, queue_size: int = 0) -> dict[str, Any]:
+    """The App resource as every endpoint returns it (order as the public API's)."""
+    view: dict[str, Any] = {
+        "id": app.id,
+        "channel_credentials": [credential_view(c) for c in app.channel_credentials],
+        "conversation_metadata_report_view": app.conversation_metadata_report_view,
+        "display_name": app.display_name,
+        "rate_limits": app.rate_limits,
+        "retention_policy": app.retention_policy,
+        "dispatch_retention_policy": app.dispatch_retention_policy,
+        "processing_mode": app.processing_mode,
+        "smart_conversation": app.smart_conversation,
+        "queue_stats": {"outbound_size": queue_size, "outbound_limit": QUEUE_LIMIT},
+        "persist_message_status": {"enabled": False},
+        "message_search": {"enabled": False},
+    }
+    if app.callback_settings is not None:
+        view["callback_settings"] = app.callback_settings
+    view["delivery_report_based_fallback"] = app.delivery_report_based_fallback
+    view["message_retry_settings"] = app.message_retry_settings
+    return view
+
+
+def credential_view(stored: dict[str, Any]) -> dict[str, Any]:
+    view = dict(stored)
+    view["state"] = {"status": "ACTIVE", "description": ""}
+    bearer = stored.get("static_bearer")
+    if bearer:
+        view["channel_known_id"] = bearer["claimed_identity"]
+    return view

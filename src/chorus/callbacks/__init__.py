@@ -1,0 +1,1 @@
+"""Callbacks to the apps' webhooks: recording occurrences now, delivering them later."""

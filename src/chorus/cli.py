@@ -1,0 +1,151 @@
+"""The `chorus` command (DESIGN.md, "Interfaces that scripts rely on")."""
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from chorus.config import Settings
+from chorus.kit.db import connect
+from chorus.projects import service as projects
+from chorus.store import migrate as run_migrations
+
+cli = typer.Typer(help="chorus: a self-hosted Conversation API.", no_args_is_help=True)
+project_cli = typer.Typer(help="Projects.", no_args_is_help=True)
+key_cli = typer.Typer(help="Access keys.", no_args_is_help=True)
+cli.add_typer(project_cli, name="project")
+cli.add_typer(key_cli, name="key")
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="CHORUS_DATABASE_URL",
+        help="SQLAlchemy URL; SQLite under the data dir when unset.",
+    ),
+]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="CHORUS_DATA_DIR",
+        help="Where the embedded SQLite database lives (default ./.chorus).",
+    ),
+]
+
+
+def settings_from(**options: Any) -> Settings:
+    """Settings from the environment, with the command line's options on top."""
+    return Settings(**{name: value for name, value in options.items() if value is not None})
+
+
+async def _prepared_db(settings: Settings):
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = connect(settings.resolved_database_url)
+    await run_migrations(db.write_engine)
+    return db
+
+
+@cli.command()
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(envvar="CHORUS_HOST", help="Interface to listen on (default 127.0.0.1)."),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(envvar="CHORUS_PORT", help="Port (default 8080).")
+    ] = None,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the API (migrations are applied first)."""
+    import uvicorn
+
+    from chorus.app import create_app
+
+    settings = settings_from(host=host, port=port, database_url=database_url, data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    uvicorn.run(
+        create_app(settings, announce=True),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@cli.command()
+def migrate(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Apply database migrations."""
+
+    async def run() -> None:
+        db = await _prepared_db(settings_from(database_url=database_url, data_dir=data_dir))
+        await db.dispose()
+
+    asyncio.run(run())
+    typer.echo("migrations applied")
+
+
+def _print_credentials(credentials: projects.Credentials, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(credentials.as_dict()))
+    else:
+        for name, value in credentials.as_dict().items():
+            typer.echo(f"{name}: {value}")
+
+
+@project_cli.command("create")
+def project_create(
+    name: Annotated[str, typer.Option("--name", help="Project name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a project and its first access key; the secret is shown only now."""
+
+    async def run() -> projects.Credentials:
+        db = await _prepared_db(settings_from(database_url=database_url, data_dir=data_dir))
+        try:
+            async with db.write_sessions() as session:
+                project = await projects.create_project(session, name=name)
+                credentials = await projects.create_key(session, project.id)
+                await session.commit()
+                return credentials
+        finally:
+            await db.dispose()
+
+    _print_credentials(asyncio.run(run()), as_json)
+
+
+@key_cli.command("create")
+def key_create(
+    project: Annotated[str, typer.Option("--project", help="Project id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an access key for a project; the secret is shown only now."""
+
+    async def run() -> projects.Credentials | None:
+        db = await _prepared_db(settings_from(database_url=database_url, data_dir=data_dir))
+        try:
+            async with db.write_sessions() as session:
+                if await projects.get_project(session, project) is None:
+                    return None
+                credentials = await projects.create_key(session, project)
+                await session.commit()
+                return credentials
+        finally:
+            await db.dispose()
+
+    credentials = asyncio.run(run())
+    if credentials is None:
+        typer.echo(f"no project {project}", err=True)
+        raise typer.Exit(code=1)
+    _print_credentials(credentials, as_json)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,1 @@
+"""Shared plumbing: database, errors, auth, pagination, ids, time."""

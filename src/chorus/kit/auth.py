@@ -1,0 +1,121 @@
+"""Authentication of API calls (API.md §1.3): OAuth2 bearer tokens (JWT, HS256) issued by
+`POST /oauth2/token`, and HTTP Basic with the access key itself.
+
+A key belongs to one project: valid credentials on another project's path are 403.
+"""
+
+import base64
+import binascii
+import time
+from dataclasses import dataclass
+
+import jwt
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chorus.kit.errors import ApiError
+from chorus.projects import service as projects
+
+ALGORITHM = "HS256"
+KEY_CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Caller:
+    key_id: str
+    project_id: str
+
+
+def unauthenticated(message: str, *, expired: bool = False) -> ApiError:
+    challenge = 'Bearer error="invalid_token"'
+    if expired:
+        challenge += ', error_description="token expired"'
+    return ApiError(401, message, headers={"WWW-Authenticate": challenge})
+
+
+class Authenticator:
+    """Checks credentials. Keys are cached briefly so HTTP Basic costs no query per call."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], signing_key: str, token_ttl: int
+    ) -> None:
+        self._sessions = sessions
+        self._signing_key = signing_key
+        self.token_ttl = token_ttl
+        self._keys: dict[str, tuple[float, str, str]] = {}
+
+    def issue_token(self, caller: Caller) -> str:
+        now = int(time.time())
+        claims = {
+            "sub": caller.key_id,
+            "project_id": caller.project_id,
+            "iat": now,
+            "exp": now + self.token_ttl,
+        }
+        return jwt.encode(claims, self._signing_key, algorithm=ALGORITHM)
+
+    async def check_key(self, key_id: str, key_secret: str) -> Caller | None:
+        cached = self._keys.get(key_id)
+        if cached is None or cached[0] < time.monotonic():
+            async with self._sessions() as session:
+                key = await projects.get_key(session, key_id)
+            if key is None:
+                self._keys.pop(key_id, None)
+                return None
+            cached = (time.monotonic() + KEY_CACHE_SECONDS, key.project_id, key.secret_hash)
+            self._keys[key_id] = cached
+        _, project_id, secret_hash = cached
+        if not projects.secret_matches(key_secret, secret_hash):
+            return None
+        return Caller(key_id=key_id, project_id=project_id)
+
+    def check_token(self, token: str) -> Caller:
+        try:
+            claims = jwt.decode(
+                token, self._signing_key, algorithms=[ALGORITHM], options={"require": ["exp"]}
+            )
+        except jwt.ExpiredSignatureError:
+            raise unauthenticated("Access token expired", expired=True) from None
+        except jwt.PyJWTError:
+            raise unauthenticated("Access token is invalid") from None
+        return Caller(key_id=str(claims.get("sub", "")), project_id=str(claims.get("project_id")))
+
+    async def authenticate(self, authorization: str | None) -> Caller:
+        if not authorization:
+            raise unauthenticated("Missing Authorization header: use a Bearer token or Basic auth")
+        scheme, _, value = authorization.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "bearer" and value.strip():
+            return self.check_token(value.strip())
+        if scheme == "basic":
+            key_id, key_secret = decode_basic(value.strip())
+            caller = await self.check_key(key_id, key_secret)
+            if caller is None:
+                raise unauthenticated("Unknown access key or wrong secret")
+            return caller
+        raise unauthenticated("Unsupported Authorization scheme: use Bearer or Basic")
+
+
+def decode_basic(value: str) -> tuple[str, str]:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise unauthenticated("Malformed Basic credentials") from None
+    key_id, sep, key_secret = decoded.partition(":")
+    if not sep or not key_id:
+        raise unauthenticated("Malformed Basic credentials")
+    return key_id, key_secret
+
+
+def authenticator(request: Request) -> Authenticator:
+    return request.app.state.authenticator
+
+
+async def project_caller(
+    project_id: str, request: Request, auth: Authenticator = Depends(authenticator)
+) -> Caller:
+    """The dependency of every `/v1/projects/{project_id}/...` route."""
+    caller = await auth.authenticate(request.headers.get("authorization"))
+    if caller.project_id != project_id:
+        raise ApiError(403, f"The access key is not authorised for project {project_id}")
+    return caller

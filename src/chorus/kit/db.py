@@ -1,0 +1,144 @@
+"""The store: one code path for SQLite and PostgreSQL.
+
+Dialect differences live here and nowhere else:
+- SQLite runs in WAL mode with `synchronous=NORMAL` and a busy timeout. Write transactions
+  start with `BEGIN IMMEDIATE` on a dedicated single-connection engine, so writers queue in
+  the pool instead of failing on a lock upgrade; reads use a second engine with plain
+  deferred transactions and see committed snapshots concurrently.
+- PostgreSQL uses one pooled engine for both.
+Services never commit: the request edge (`write_session`) or the job runner does.
+"""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Depends
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+from starlette.requests import Request
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both engines (SQLite stores no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the driver so that BEGIN is ours to emit.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@dataclass
+class Database:
+    """The engines and session factories of one process."""
+
+    url: str
+    write_engine: AsyncEngine
+    read_engine: AsyncEngine
+    write_sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]
+
+    @property
+    def dialect(self) -> str:
+        return self.write_engine.dialect.name
+
+    async def dispose(self) -> None:
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()
+
+
+def connect(url: str) -> Database:
+    if is_sqlite(url):
+        write_engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+        read_engine = create_async_engine(url, pool_size=4, max_overflow=4)
+        _configure_sqlite(write_engine, immediate=True)
+        _configure_sqlite(read_engine, immediate=False)
+    else:
+        write_engine = read_engine = create_async_engine(
+            url, pool_size=10, max_overflow=10, pool_pre_ping=True
+        )
+    return Database(
+        url=url,
+        write_engine=write_engine,
+        read_engine=read_engine,
+        write_sessions=async_sessionmaker(write_engine, expire_on_commit=False),
+        read_sessions=async_sessionmaker(read_engine, expire_on_commit=False),
+    )
+
+
+def database(request: Request) -> Database:
+    return request.app.state.db
+
+
+async def write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed when the route returns and before the
+    response is sent: what the API acknowledges is on disk, with the jobs it queued."""
+    async with database(request).write_sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with database(request).read_sessions() as session:
+        yield session
+
+
+# Route parameters: `session: AsyncSession = WriteSession` commits before the response.
+WriteSession = Depends(write_session, scope="function")
+ReadSession = Depends(read_session)

@@ -1,0 +1,186 @@
+"""The one error type of the API and the handlers that render the error envelope.
+
+Every non-2xx answer is `{"error": {"code", "message", "status", "details"}}` (API.md §1.4).
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("chorus.errors")
+
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "INVALID_ARGUMENT",
+    409: "ALREADY_EXISTS",
+    413: "INVALID_ARGUMENT",
+    415: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    501: "UNIMPLEMENTED",
+    503: "UNAVAILABLE",
+}
+
+BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
+RESOURCE_INFO_TYPE = "type.googleapis.com/google.rpc.ResourceInfo"
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    field: str
+    description: str
+
+
+@dataclass
+class ApiError(Exception):
+    """An error answer: HTTP code, canonical status name, a message a person can act on."""
+
+    code: int
+    message: str
+    status: str = ""
+    violations: Sequence[FieldViolation] = ()
+    details: list[dict[str, Any]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.status = self.status or STATUS_NAMES.get(self.code, "UNKNOWN")
+
+    def envelope(self) -> dict[str, Any]:
+        details = list(self.details)
+        if self.violations:
+            details.insert(
+                0,
+                {
+                    "@type": BAD_REQUEST_TYPE,
+                    "field_violations": [
+                        {"field": v.field, "description": v.description} for v in self.violations
+                    ],
+                },
+            )
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "status": self.status,
+                "details": details,
+            }
+        }
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.envelope(), status_code=self.code, headers=self.headers)
+
+
+def invalid(field_path: str, description: str) -> ApiError:
+    """400 INVALID_ARGUMENT naming one field."""
+    return ApiError(
+        400,
+        f"Invalid argument: {field_path}: {description}",
+        violations=[FieldViolation(field_path, description)],
+    )
+
+
+def invalid_fields(violations: Sequence[FieldViolation]) -> ApiError:
+    summary = "; ".join(f"{v.field}: {v.description}" for v in violations)
+    return ApiError(400, f"Invalid argument: {summary}", violations=violations)
+
+
+def failed_precondition(message: str) -> ApiError:
+    return ApiError(400, message, status="FAILED_PRECONDITION")
+
+
+def not_found(resource_type: str, resource_id: str) -> ApiError:
+    return ApiError(
+        404,
+        f"{resource_type} {resource_id} not found",
+        details=[
+            {
+                "@type": RESOURCE_INFO_TYPE,
+                "resource_type": resource_type,
+                "resource_name": resource_id,
+                "owner": "",
+                "description": "not found in this project",
+            }
+        ],
+    )
+
+
+def already_exists(message: str, resource_type: str, resource_id: str) -> ApiError:
+    return ApiError(
+        409,
+        message,
+        details=[
+            {
+                "@type": RESOURCE_INFO_TYPE,
+                "resource_type": resource_type,
+                "resource_name": resource_id,
+                "owner": "",
+                "description": message,
+            }
+        ],
+    )
+
+
+def field_path(loc: Sequence[str | int]) -> str:
+    """`("body", "channel_identities", 0, "identity")` → `channel_identities[0].identity`."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not path:
+            path = str(part)
+        else:
+            path += f".{part}"
+    return path or "body"
+
+
+def describe_validation_error(error: dict[str, Any]) -> FieldViolation:
+    kind = error.get("type", "")
+    path = field_path(error.get("loc", ()))
+    if kind == "json_invalid":
+        return FieldViolation("body", "is not valid JSON")
+    if kind == "missing":
+        return FieldViolation(path, "is required")
+    if kind in ("model_type", "model_attributes_type", "dict_type") and path == "body":
+        return FieldViolation("body", "must be a JSON object")
+    message = error.get("msg", "is invalid")
+    # pydantic prefixes custom errors with "Value error, "; the field name says enough.
+    return FieldViolation(path, message.removeprefix("Value error, "))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        violations = [describe_validation_error(e) for e in exc.errors()]
+        if any(v.field == "body" and v.description == "is not valid JSON" for v in violations):
+            return ApiError(
+                400, "Malformed JSON in request body", violations=violations[:1]
+            ).response()
+        return invalid_fields(violations).response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = {404: "Not found", 405: "Method not allowed"}.get(
+            exc.status_code, str(exc.detail)
+        )
+        return ApiError(exc.status_code, message, headers=dict(exc.headers or {})).response()
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return ApiError(500, "Internal error").response()

@@ -1,0 +1,1 @@
+"""Webhooks (event destinations): where an app's callbacks go."""

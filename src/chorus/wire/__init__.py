@@ -1,0 +1,1 @@
+"""The public contract: pydantic models and enumerations shared by every domain."""
