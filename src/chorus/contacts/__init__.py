@@ -1,1 +1,1 @@
-"""contacts."""
+"""Contacts: end users and their channel identities."""

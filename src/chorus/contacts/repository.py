@@ -1,0 +1,168 @@
+"""SQL for contacts and their identities."""
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, distinct, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chorus.models import ChannelProfile, Contact, ContactIdentity, Conversation
+
+IdentityKey = tuple[str, str, str]  # (channel, identity, app_id or "")
+
+
+async def get(session: AsyncSession, project_id: str, contact_id: str) -> Contact | None:
+    contact = await session.get(Contact, contact_id)
+    return contact if contact is not None and contact.project_id == project_id else None
+
+
+async def identities_of(
+    session: AsyncSession, contact_ids: Sequence[str]
+) -> dict[str, list[ContactIdentity]]:
+    if not contact_ids:
+        return {}
+    rows = await session.scalars(
+        select(ContactIdentity)
+        .where(ContactIdentity.contact_id.in_(contact_ids))
+        .order_by(ContactIdentity.contact_id, ContactIdentity.position)
+    )
+    found: dict[str, list[ContactIdentity]] = {contact_id: [] for contact_id in contact_ids}
+    for row in rows:
+        found[row.contact_id].append(row)
+    return found
+
+
+async def replace_identities(
+    session: AsyncSession, contact: Contact, keys: Sequence[IdentityKey]
+) -> None:
+    await session.execute(delete(ContactIdentity).where(ContactIdentity.contact_id == contact.id))
+    session.add_all(
+        ContactIdentity(
+            project_id=contact.project_id,
+            contact_id=contact.id,
+            channel=channel,
+            identity=identity,
+            app_id=app_id,
+            position=position,
+        )
+        for position, (channel, identity, app_id) in enumerate(keys)
+    )
+    await session.flush()
+
+
+async def other_holders(
+    session: AsyncSession, project_id: str, contact_id: str, keys: Iterable[IdentityKey]
+) -> dict[IdentityKey, list[str]]:
+    """For each identity key, the other contacts of the project holding it."""
+    holders: dict[IdentityKey, list[str]] = {}
+    for channel, identity, app_id in keys:
+        rows = await session.scalars(
+            select(distinct(ContactIdentity.contact_id)).where(
+                ContactIdentity.project_id == project_id,
+                ContactIdentity.channel == channel,
+                ContactIdentity.identity == identity,
+                ContactIdentity.app_id == app_id,
+                ContactIdentity.contact_id != contact_id,
+            )
+        )
+        others = sorted(rows.all())
+        if others:
+            holders[(channel, identity, app_id)] = others
+    return holders
+
+
+async def page_of_contacts(
+    session: AsyncSession,
+    project_id: str,
+    *,
+    after: str | None,
+    limit: int,
+    external_ids: Sequence[str] | None = None,
+    channel: str | None = None,
+    identity: str | None = None,
+) -> Sequence[Contact]:
+    query = select(Contact).where(Contact.project_id == project_id)
+    if external_ids is not None:
+        query = query.where(Contact.external_id.in_(external_ids))
+    if channel is not None and identity is not None:
+        query = query.where(
+            Contact.id.in_(
+                select(ContactIdentity.contact_id).where(
+                    ContactIdentity.project_id == project_id,
+                    ContactIdentity.channel == channel,
+                    ContactIdentity.identity == identity,
+                )
+            )
+        )
+    if after is not None:
+        query = query.where(Contact.id > after)
+    result = await session.scalars(query.order_by(Contact.id).limit(limit))
+    return result.all()
+
+
+async def external_id_exists(session: AsyncSession, project_id: str, external_id: str) -> bool:
+    found = await session.scalar(
+        select(Contact.id)
+        .where(Contact.project_id == project_id, Contact.external_id == external_id)
+        .limit(1)
+    )
+    return found is not None
+
+
+async def shared_identities(
+    session: AsyncSession, project_id: str, *, after: str | None, limit: int
+) -> Sequence[str]:
+    """Identity strings held by more than one contact, ascending: conflict candidates."""
+    query = (
+        select(ContactIdentity.identity)
+        .where(ContactIdentity.project_id == project_id)
+        .group_by(ContactIdentity.identity)
+        .having(func.count(distinct(ContactIdentity.contact_id)) > 1)
+    )
+    if after is not None:
+        query = query.where(ContactIdentity.identity > after)
+    result = await session.scalars(query.order_by(ContactIdentity.identity).limit(limit))
+    return result.all()
+
+
+async def holders_of_identities(
+    session: AsyncSession, project_id: str, identities: Sequence[str]
+) -> Sequence[ContactIdentity]:
+    result = await session.scalars(
+        select(ContactIdentity).where(
+            ContactIdentity.project_id == project_id, ContactIdentity.identity.in_(identities)
+        )
+    )
+    return result.all()
+
+
+async def conversations_of(session: AsyncSession, contact_id: str) -> Sequence[Conversation]:
+    result = await session.scalars(
+        select(Conversation).where(Conversation.contact_id == contact_id).order_by(Conversation.id)
+    )
+    return result.all()
+
+
+async def repoint_conversations(session: AsyncSession, source_id: str, destination_id: str) -> None:
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.contact_id == source_id)
+        .values(contact_id=destination_id)
+    )
+
+
+async def delete_contact(session: AsyncSession, contact: Contact) -> None:
+    # Identities and conversations go with it (ON DELETE CASCADE).
+    await session.execute(delete(Contact).where(Contact.id == contact.id))
+
+
+async def profile_name(
+    session: AsyncSession, project_id: str, app_id: str, channel: str, identity: str
+) -> str | None:
+    return await session.scalar(
+        select(ChannelProfile.profile_name).where(
+            ChannelProfile.project_id == project_id,
+            ChannelProfile.app_id == app_id,
+            ChannelProfile.channel == channel,
+            ChannelProfile.identity == identity,
+        )
+    )

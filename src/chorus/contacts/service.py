@@ -1,0 +1,422 @@
+"""Rules for contacts (API.md §4): identities, priority, merge, conflicts, profiles."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chorus.apps import repository as apps
+from chorus.callbacks.events import record_event
+from chorus.contacts import repository
+from chorus.contacts.repository import IdentityKey
+from chorus.contacts.schemas import ChannelProfileRequest, ContactCreate
+from chorus.kit.errors import FieldViolation, invalid, invalid_fields, not_found
+from chorus.kit.ids import new_id
+from chorus.kit.pagination import PageRequest, page_result
+from chorus.models import Contact, ContactIdentity, Conversation
+from chorus.wire.enums import (
+    APP_SCOPED_CHANNELS,
+    SIM_CHANNELS,
+    Channel,
+    ContactLanguage,
+    WebhookTrigger,
+)
+from chorus.wire.identities import ChannelIdentity, normalise_identity
+
+UNKNOWN_NAME = "Unknown"
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+async def get_contact(session: AsyncSession, project_id: str, contact_id: str) -> Contact:
+    contact = await repository.get(session, project_id, contact_id)
+    if contact is None:
+        raise not_found("contact", contact_id)
+    return contact
+
+
+async def contact_views(session: AsyncSession, contacts: Sequence[Contact]) -> list[dict[str, Any]]:
+    identities = await repository.identities_of(session, [c.id for c in contacts])
+    return [contact_view(c, identities[c.id]) for c in contacts]
+
+
+async def view_of(session: AsyncSession, contact: Contact) -> dict[str, Any]:
+    return (await contact_views(session, [contact]))[0]
+
+
+def contact_view(contact: Contact, identities: Sequence[ContactIdentity]) -> dict[str, Any]:
+    """The Contact resource: optional fields only when set (API.md §4.2)."""
+    view: dict[str, Any] = {
+        "id": contact.id,
+        "channel_identities": [identity_view(i) for i in identities],
+        "channel_priority": list(contact.channel_priority),
+        "display_name": contact.display_name,
+    }
+    for key, value in (
+        ("email", contact.email),
+        ("external_id", contact.external_id),
+        ("metadata", contact.metadata_),
+    ):
+        if value:
+            view[key] = value
+    view["language"] = contact.language
+    return view
+
+
+def identity_view(identity: ContactIdentity) -> dict[str, Any]:
+    view = {"channel": identity.channel, "identity": identity.identity}
+    if identity.app_id:
+        view["app_id"] = identity.app_id
+    return view
+
+
+async def list_contacts(
+    session: AsyncSession,
+    project_id: str,
+    page: PageRequest,
+    *,
+    external_id: str | None,
+    channel: Channel | None,
+    identity: str | None,
+) -> tuple[list[dict[str, Any]], str]:
+    if external_id is not None and (channel is not None or identity is not None):
+        raise invalid("external_id", "cannot be combined with channel or identity")
+    if (channel is None) != (identity is None):
+        missing = "identity" if identity is None else "channel"
+        raise invalid(missing, "is required when filtering by channel identity")
+    external_ids = None
+    if external_id is not None:
+        external_ids = [external_id]
+        # Python's SDK sends a space as "+": try the spaced value when the literal is unknown.
+        if "+" in external_id and not await repository.external_id_exists(
+            session, project_id, external_id
+        ):
+            external_ids = [external_id.replace("+", " ")]
+    rows = await repository.page_of_contacts(
+        session,
+        project_id,
+        after=page.after,
+        limit=page.size + 1,
+        external_ids=external_ids,
+        channel=channel.value if channel else None,
+        identity=normalise_identity(channel.value, identity) if channel and identity else None,
+    )
+    contacts, token = page_result(page, list(rows), key=lambda c: c.id)
+    return await contact_views(session, contacts), token
+
+
+# --- identities and priority ----------------------------------------------------------
+
+
+async def identity_keys(
+    session: AsyncSession, project_id: str, identities: Sequence[ChannelIdentity]
+) -> list[IdentityKey]:
+    """Normalised identity keys; app-scoped channels must name an app of the project."""
+    keys: list[IdentityKey] = []
+    violations: list[FieldViolation] = []
+    for index, given in enumerate(identities):
+        path = f"channel_identities[{index}]"
+        app_id = ""
+        if given.channel in APP_SCOPED_CHANNELS:
+            if not given.app_id:
+                violations.append(
+                    FieldViolation(
+                        f"{path}.app_id", f"is required for {given.channel.value} identities"
+                    )
+                )
+                continue
+            if await apps.get(session, project_id, given.app_id) is None:
+                violations.append(FieldViolation(f"{path}.app_id", f"no app {given.app_id}"))
+                continue
+            app_id = given.app_id
+        elif given.app_id:
+            app_id = given.app_id  # kept and echoed, as the public API does
+        key = (given.channel.value, normalise_identity(given.channel.value, given.identity), app_id)
+        if key in keys:
+            violations.append(FieldViolation(path, "the same channel identity is listed twice"))
+            continue
+        keys.append(key)
+    if violations:
+        raise invalid_fields(violations)
+    return keys
+
+
+def priority_for(keys: Sequence[IdentityKey], requested: Sequence[Channel] | None) -> list[str]:
+    """The contact's channel priority: the requested order (every channel must be one the
+    contact has), or its identities' channels in order of first appearance."""
+    channels = list(dict.fromkeys(channel for channel, _, _ in keys))
+    if requested is None:
+        return channels
+    priority = list(dict.fromkeys(c.value for c in requested))
+    for index, channel in enumerate(priority):
+        if channel not in channels:
+            raise invalid(f"channel_priority[{index}]", f"the contact has no {channel} identity")
+    return priority
+
+
+async def announce_duplicates(
+    session: AsyncSession, contact: Contact, keys: Sequence[IdentityKey]
+) -> None:
+    """Decision 2: a duplicated identity is accepted, listed as a conflict, and announced."""
+    holders = await repository.other_holders(session, contact.project_id, contact.id, keys)
+    if not holders:
+        return
+    duplicated = [
+        {"channel": channel, "contact_ids": sorted([contact.id, *others])}
+        for (channel, _, _), others in holders.items()
+    ]
+    await record_event(
+        session,
+        WebhookTrigger.CONTACT_IDENTITIES_DUPLICATION,
+        project_id=contact.project_id,
+        payload_key="duplicated_contact_identities_notification",
+        payload={"duplicated_identities": duplicated},
+        extra={"duplicated_identities": duplicated},
+    )
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+async def create_contact(session: AsyncSession, project_id: str, body: ContactCreate) -> Contact:
+    keys = await identity_keys(session, project_id, body.channel_identities)
+    contact = Contact(
+        id=new_id(),
+        project_id=project_id,
+        display_name=body.display_name or UNKNOWN_NAME,
+        email=body.email or None,
+        external_id=body.external_id or None,
+        metadata_=body.metadata or None,
+        language=(body.language or ContactLanguage.UNSPECIFIED).value,
+        channel_priority=priority_for(keys, body.channel_priority),
+    )
+    session.add(contact)
+    await session.flush()
+    await repository.replace_identities(session, contact, keys)
+    await announce_duplicates(session, contact, keys)
+    await _record_contact_event(session, contact, WebhookTrigger.CONTACT_CREATE, "contact_create")
+    return contact
+
+
+async def update_contact(
+    session: AsyncSession, project_id: str, contact_id: str, changes: dict[str, Any]
+) -> Contact:
+    contact = await get_contact(session, project_id, contact_id)
+    if "channel_identities" in changes:
+        given = changes["channel_identities"]
+        if not given:
+            raise invalid("channel_identities", "must hold at least one channel identity")
+        keys = await identity_keys(session, project_id, given)
+        await repository.replace_identities(session, contact, keys)
+        await announce_duplicates(session, contact, keys)
+    else:
+        current = (await repository.identities_of(session, [contact.id]))[contact.id]
+        keys = [(i.channel, i.identity, i.app_id) for i in current]
+    if "channel_priority" in changes or "channel_identities" in changes:
+        requested = changes.get("channel_priority")
+        if requested is None and "channel_priority" not in changes:
+            # Identities changed, priority not given: keep the stored order where it still fits.
+            kept = [c for c in contact.channel_priority if any(k[0] == c for k in keys)]
+            requested = [Channel(c) for c in kept] + [
+                Channel(k[0]) for k in keys if k[0] not in kept
+            ]
+        contact.channel_priority = priority_for(keys, requested)
+    for field in ("display_name", "email", "external_id", "metadata", "language"):
+        if field in changes:
+            _set_scalar(contact, field, changes[field])
+    await session.flush()
+    await _record_contact_event(session, contact, WebhookTrigger.CONTACT_UPDATE, "contact_update")
+    return contact
+
+
+def _set_scalar(contact: Contact, field: str, value: Any) -> None:
+    if field == "display_name":
+        contact.display_name = value or UNKNOWN_NAME
+    elif field == "language":
+        contact.language = (value or ContactLanguage.UNSPECIFIED).value
+    elif field == "metadata":
+        contact.metadata_ = value or None
+    else:
+        setattr(contact, field, value or None)
+
+
+async def delete_contact(session: AsyncSession, project_id: str, contact_id: str) -> None:
+    contact = await get_contact(session, project_id, contact_id)
+    await _record_contact_event(session, contact, WebhookTrigger.CONTACT_DELETE, "contact_delete")
+    await repository.delete_contact(session, contact)
+
+
+async def _record_contact_event(
+    session: AsyncSession, contact: Contact, trigger: WebhookTrigger, name: str
+) -> None:
+    await record_event(
+        session,
+        trigger,
+        project_id=contact.project_id,
+        payload_key=f"{name}_notification",
+        payload={"contact": await view_of(session, contact)},
+    )
+
+
+# --- merge (API.md §4.4) ---------------------------------------------------------------
+
+
+async def merge_contacts(
+    session: AsyncSession, project_id: str, destination_id: str, source_id: str
+) -> Contact:
+    if source_id == destination_id:
+        raise invalid("source_id", "must differ from the destination contact")
+    destination = await repository.get(session, project_id, destination_id)
+    if destination is None:
+        raise not_found("contact", destination_id)
+    source = await repository.get(session, project_id, source_id)
+    if source is None:
+        raise not_found("contact", source_id)
+    source_view = await view_of(session, source)
+
+    await _merge_conversations(session, source, destination)
+    await _merge_identities(session, source, destination)
+    _merge_scalars(source, destination)
+    await repository.delete_contact(session, source)
+    await session.flush()
+
+    await record_event(
+        session,
+        WebhookTrigger.CONTACT_MERGE,
+        project_id=project_id,
+        payload_key="contact_merge_notification",
+        payload={
+            "preserved_contact": await view_of(session, destination),
+            "deleted_contact": source_view,
+        },
+    )
+    return destination
+
+
+async def _merge_conversations(
+    session: AsyncSession, source: Contact, destination: Contact
+) -> None:
+    """The source's conversations move to the destination. Where both have an active one in
+    the same app, the destination's stays and the source's is folded into it (removed)."""
+    active_apps = {
+        c.app_id for c in await repository.conversations_of(session, destination.id) if c.active
+    }
+    folded = [
+        c.id
+        for c in await repository.conversations_of(session, source.id)
+        if c.active and c.app_id in active_apps
+    ]
+    if folded:
+        await session.execute(delete(Conversation).where(Conversation.id.in_(folded)))
+    await repository.repoint_conversations(session, source.id, destination.id)
+
+
+async def _merge_identities(session: AsyncSession, source: Contact, destination: Contact) -> None:
+    """Identities of channels the destination lacks (per app for app-scoped channels) are
+    appended; their channels join the end of the priority, in the source's order."""
+    identities = await repository.identities_of(session, [source.id, destination.id])
+
+    def slot(identity: ContactIdentity) -> tuple[str, str]:
+        return (
+            identity.channel,
+            identity.app_id if identity.channel in APP_SCOPED_CHANNELS else "",
+        )
+
+    kept = [(i.channel, i.identity, i.app_id) for i in identities[destination.id]]
+    taken = {slot(i) for i in identities[destination.id]}
+    added_channels: list[str] = []
+    for identity in identities[source.id]:
+        if slot(identity) in taken:
+            continue
+        taken.add(slot(identity))
+        kept.append((identity.channel, identity.identity, identity.app_id))
+        added_channels.append(identity.channel)
+    await repository.replace_identities(session, destination, kept)
+
+    priority = list(destination.channel_priority)
+    source_order = [c for c in source.channel_priority if c in added_channels] + added_channels
+    for channel in source_order:
+        if channel not in priority:
+            priority.append(channel)
+    destination.channel_priority = priority
+
+
+def _merge_scalars(source: Contact, destination: Contact) -> None:
+    if destination.display_name in ("", UNKNOWN_NAME) and source.display_name:
+        destination.display_name = source.display_name
+    if destination.language == ContactLanguage.UNSPECIFIED.value:
+        destination.language = source.language
+    destination.email = destination.email or source.email
+    destination.external_id = destination.external_id or source.external_id
+    destination.metadata_ = destination.metadata_ or source.metadata_
+
+
+# --- conflicts and profiles --------------------------------------------------------------
+
+
+async def identity_conflicts(
+    session: AsyncSession, project_id: str, page: PageRequest
+) -> tuple[list[dict[str, Any]], str]:
+    """Identities on several contacts: the same identity key (any channel), or one phone
+    number across the SIM channels (SMS, MMS, RCS). Ordered by identity."""
+    conflicts: list[dict[str, Any]] = []
+    after = page.after
+    while len(conflicts) <= page.size:
+        candidates = await repository.shared_identities(session, project_id, after=after, limit=200)
+        if not candidates:
+            break
+        rows = await repository.holders_of_identities(session, project_id, candidates)
+        for identity in candidates:
+            conflict = _conflict_of(identity, [r for r in rows if r.identity == identity])
+            if conflict is not None:
+                conflicts.append(conflict)
+        after = candidates[-1]
+    found, token = page_result(page, conflicts, key=lambda c: c["identity"])
+    return found, token
+
+
+def _conflict_of(identity: str, rows: Sequence[ContactIdentity]) -> dict[str, Any] | None:
+    groups: dict[tuple[str, ...], set[str]] = {}
+    for row in rows:
+        groups.setdefault((row.channel, row.app_id), set()).add(row.contact_id)
+        if row.channel in SIM_CHANNELS:
+            groups.setdefault(("SIM",), set()).add(row.contact_id)
+    contacts: set[str] = set()
+    for holders in groups.values():
+        if len(holders) > 1:
+            contacts |= holders
+    if not contacts:
+        return None
+    channels = sorted({row.channel for row in rows if row.contact_id in contacts})
+    return {"identity": identity, "channels": channels, "contact_ids": sorted(contacts)}
+
+
+async def channel_profile(
+    session: AsyncSession, project_id: str, body: ChannelProfileRequest
+) -> dict[str, str]:
+    if await apps.get(session, project_id, body.app_id) is None:
+        raise invalid("app_id", f"no app {body.app_id} in this project")
+    channel = body.channel.value
+    if body.recipient.contact_id is not None:
+        contact = await get_contact(session, project_id, body.recipient.contact_id)
+        identities = (await repository.identities_of(session, [contact.id]))[contact.id]
+        matching = [i for i in identities if i.channel == channel and i.app_id == body.app_id]
+        if not matching:
+            raise not_found(f"{channel} identity for app {body.app_id} of contact", contact.id)
+        identity = matching[0].identity
+    else:
+        assert body.recipient.identified_by is not None
+        given = [
+            i for i in body.recipient.identified_by.channel_identities if i.channel == body.channel
+        ]
+        if not given:
+            raise invalid(
+                "recipient.identified_by.channel_identities", f"has no {channel} identity"
+            )
+        identity = given[0].identity
+    name = await repository.profile_name(session, project_id, body.app_id, channel, identity)
+    if name is None:
+        raise not_found(f"{channel} profile of", identity)
+    return {"profile_name": name}

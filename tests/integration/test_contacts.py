@@ -1,0 +1,334 @@
+"""Contacts over HTTP (API.md §4): identities, priority, filters, paging, merge, conflicts."""
+
+import uuid
+
+import httpx
+import pytest
+
+from tests.integration.helpers import assert_error, new_app
+
+
+def sms(number: str) -> dict[str, str]:
+    return {"channel": "SMS", "identity": number}
+
+
+def number() -> str:
+    return "4670" + str(uuid.uuid4().int)[:7]
+
+
+def test_create_applies_defaults_and_normalises_msisdn(api: httpx.Client) -> None:
+    phone = number()
+    contact = api.post("/contacts", json={"channel_identities": [sms("+" + phone)]}).json()
+    assert contact["channel_identities"] == [sms(phone)]
+    assert contact["channel_priority"] == ["SMS"]
+    assert contact["display_name"] == "Unknown"
+    assert contact["language"] == "UNSPECIFIED"
+    assert "email" not in contact and "metadata" not in contact
+    assert api.get(f"/contacts/{contact['id']}").json() == contact
+
+
+def test_app_scoped_identity_needs_an_app_of_the_project(api: httpx.Client) -> None:
+    response = api.post(
+        "/contacts", json={"channel_identities": [{"channel": "MESSENGER", "identity": "psid-1"}]}
+    )
+    assert_error(response, 400, "INVALID_ARGUMENT", field="channel_identities[0].app_id")
+    app = new_app(api)
+    created = api.post(
+        "/contacts",
+        json={"channel_identities": [{"channel": "MESSENGER", "identity": "p", "app_id": app}]},
+    )
+    assert created.status_code == 200
+    assert created.json()["channel_identities"][0]["app_id"] == app
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "channel_identities"),
+        ({"channel_identities": []}, "channel_identities"),
+        (
+            {"channel_identities": [{"channel": "PIGEON", "identity": "1"}]},
+            "channel_identities[0].channel",
+        ),
+        (
+            {"channel_identities": [{"channel": "SMS", "identity": ""}]},
+            "channel_identities[0].identity",
+        ),
+        ({"channel_identities": [sms("46700000001")], "metadata": "x" * 1025}, "metadata"),
+        ({"channel_identities": [sms("46700000001")], "email": "nope"}, "email"),
+        ({"channel_identities": [sms("46700000001")], "language": "KLINGON"}, "language"),
+        (
+            {"channel_identities": [sms("46700000001")], "channel_priority": ["WHATSAPP"]},
+            "channel_priority[0]",
+        ),
+        (
+            {"channel_identities": [sms("46700000001"), sms("+46700000001")]},
+            "channel_identities[1]",
+        ),
+    ],
+)
+def test_create_refuses_bad_fields_naming_them(api: httpx.Client, body: dict, field: str) -> None:
+    assert_error(api.post("/contacts", json=body), 400, "INVALID_ARGUMENT", field=field)
+
+
+def test_update_with_mask_clears_and_without_mask_replaces(api: httpx.Client) -> None:
+    contact = api.post(
+        "/contacts",
+        json={
+            "channel_identities": [sms(number())],
+            "email": "a@b.c",
+            "metadata": "m",
+            "display_name": "Ada",
+        },
+    ).json()
+    path = f"/contacts/{contact['id']}"
+    updated = api.patch(
+        path,
+        params={"update_mask": "email,display_name"},
+        json={"display_name": "Bea", "metadata": "ignored"},
+    ).json()
+    assert updated["display_name"] == "Bea"
+    assert "email" not in updated
+    assert updated["metadata"] == "m"
+    updated = api.patch(path, json={"metadata": "n", "language": "EN_GB"}).json()
+    assert (updated["metadata"], updated["language"], updated["display_name"]) == (
+        "n",
+        "EN_GB",
+        "Bea",
+    )
+    assert_error(
+        api.patch(path, params={"update_mask": "nonsense"}, json={}), 400, field="update_mask"
+    )
+    assert_error(api.patch(path, json={"channel_identities": []}), 400, field="channel_identities")
+
+
+def test_list_pages_through_every_contact(server, api: httpx.Client) -> None:
+    with server.client(server.other) as other:
+        for _ in range(13):
+            assert (
+                other.post("/contacts", json={"channel_identities": [sms(number())]}).status_code
+                == 200
+            )
+        seen: list[str] = []
+        token = ""
+        pages = 0
+        while True:
+            page = other.get("/contacts", params={"page_size": 5, "page_token": token}).json()
+            seen += [c["id"] for c in page["contacts"]]
+            pages += 1
+            token = page["next_page_token"]
+            if not token:
+                break
+        assert len(seen) == len(set(seen)) >= 13
+        assert seen == sorted(seen)
+        assert pages >= 3
+
+
+def test_list_filters(api: httpx.Client) -> None:
+    phone = number()
+    external = f"crm {uuid.uuid4().hex[:6]}"
+    contact = api.post(
+        "/contacts", json={"channel_identities": [sms(phone)], "external_id": external}
+    ).json()
+    # A raw "+" (the Node SDK does not encode it) must stay a plus.
+    raw = api.get(f"/contacts?channel=SMS&identity=+{phone}").json()
+    assert [c["id"] for c in raw["contacts"]] == [contact["id"]]
+    assert raw["next_page_token"] == ""
+    by_external = api.get("/contacts", params={"external_id": external}).json()
+    assert [c["id"] for c in by_external["contacts"]] == [contact["id"]]
+    # Python's SDK sends the space as "+".
+    plus = api.get(f"/contacts?external_id={external.replace(' ', '+')}").json()
+    assert [c["id"] for c in plus["contacts"]] == [contact["id"]]
+    assert api.get("/contacts", params={"external_id": "nobody"}).json() == {
+        "contacts": [],
+        "next_page_token": "",
+    }
+    assert_error(api.get("/contacts", params={"channel": "SMS"}), 400, field="identity")
+    assert_error(
+        api.get("/contacts", params={"external_id": "x", "channel": "SMS", "identity": "1"}),
+        400,
+        field="external_id",
+    )
+    assert_error(api.get("/contacts", params={"page_size": 21}), 400, field="page_size")
+    assert_error(api.get("/contacts", params={"page_token": "garbage!"}), 400, field="page_token")
+
+
+def test_page_token_is_bound_to_its_filters(api: httpx.Client) -> None:
+    for _ in range(3):
+        api.post("/contacts", json={"channel_identities": [sms(number())]})
+    token = api.get("/contacts", params={"page_size": 1}).json()["next_page_token"]
+    assert token
+    assert_error(
+        api.get("/contacts", params={"page_size": 1, "page_token": token, "external_id": "x"}),
+        400,
+        field="page_token",
+    )
+
+
+def test_merge_moves_only_missing_channels(api: httpx.Client) -> None:
+    app = new_app(api)
+    destination = api.post(
+        "/contacts",
+        json={"channel_identities": [sms(number())], "display_name": "Unknown"},
+    ).json()
+    source = api.post(
+        "/contacts",
+        json={
+            "channel_identities": [
+                sms(number()),
+                {"channel": "MESSENGER", "identity": "psid", "app_id": app},
+                {"channel": "WHATSAPP", "identity": number()},
+            ],
+            "channel_priority": ["WHATSAPP", "MESSENGER", "SMS"],
+            "display_name": "Ada",
+            "email": "ada@example.com",
+            "language": "EN_GB",
+        },
+    ).json()
+    conversation = api.post(
+        "/conversations", json={"app_id": app, "contact_id": source["id"]}
+    ).json()
+    merged = api.post(f"/contacts/{destination['id']}:merge", json={"source_id": source["id"]})
+    assert merged.status_code == 200, merged.text
+    merged = merged.json()
+    channels = [i["channel"] for i in merged["channel_identities"]]
+    assert channels == ["SMS", "MESSENGER", "WHATSAPP"]
+    assert merged["channel_identities"][0] == destination["channel_identities"][0]
+    assert merged["channel_priority"] == ["SMS", "WHATSAPP", "MESSENGER"]
+    assert (merged["display_name"], merged["email"], merged["language"]) == (
+        "Ada",
+        "ada@example.com",
+        "EN_GB",
+    )
+    assert_error(api.get(f"/contacts/{source['id']}"), 404, "NOT_FOUND")
+    assert api.get(f"/conversations/{conversation['id']}").json()["contact_id"] == destination["id"]
+
+
+def test_merge_errors(api: httpx.Client) -> None:
+    contact = api.post("/contacts", json={"channel_identities": [sms(number())]}).json()
+    assert_error(
+        api.post(f"/contacts/{contact['id']}:merge", json={"source_id": contact["id"]}),
+        400,
+        field="source_id",
+    )
+    assert_error(api.post(f"/contacts/{contact['id']}:merge", json={"source_id": "nope"}), 404)
+    assert_error(api.post("/contacts/nope:merge", json={"source_id": contact["id"]}), 404)
+    assert_error(api.post(f"/contacts/{contact['id']}:merge", json={}), 400, field="source_id")
+    assert_error(
+        api.post(
+            f"/contacts/{contact['id']}%3Amerge", json={"source_id": "x", "strategy": "SQUASH"}
+        ),
+        400,
+        field="strategy",
+    )
+
+
+def test_duplicate_identities_are_conflicts_not_errors(server, api: httpx.Client) -> None:
+    phone = number()
+    first = api.post("/contacts", json={"channel_identities": [sms(phone)]}).json()
+    second = api.post("/contacts", json={"channel_identities": [sms(phone)]})
+    assert second.status_code == 200
+    third = api.post(
+        "/contacts", json={"channel_identities": [{"channel": "RCS", "identity": phone}]}
+    ).json()
+    conflicts = []
+    token = ""
+    while True:
+        page = api.get(
+            "/contacts:identityConflicts", params={"page_size": 2, "page_token": token}
+        ).json()
+        conflicts += page["conflicts"]
+        token = page["next_page_token"]
+        if not token:
+            break
+    mine = [c for c in conflicts if c["identity"] == phone]
+    assert mine == [
+        {
+            "identity": phone,
+            "channels": ["RCS", "SMS"],
+            "contact_ids": sorted([first["id"], second.json()["id"], third["id"]]),
+        }
+    ]
+    events = server.query(
+        "SELECT payload FROM outbox_jobs WHERE project_id = :p AND kind = 'callbacks.fan_out'",
+        p=server.project_id,
+    )
+    triggers = [
+        e["payload"]["trigger"] if isinstance(e["payload"], dict) else e["payload"] for e in events
+    ]
+    assert any("CONTACT_IDENTITIES_DUPLICATION" in str(t) for t in triggers)
+
+
+def test_lifecycle_events_are_written_to_the_outbox(server, api: httpx.Client) -> None:
+    contact = api.post("/contacts", json={"channel_identities": [sms(number())]}).json()
+    api.patch(f"/contacts/{contact['id']}", json={"display_name": "Z"})
+    api.delete(f"/contacts/{contact['id']}")
+    rows = server.query("SELECT payload FROM outbox_jobs WHERE kind = 'callbacks.fan_out'")
+    payloads = [
+        r["payload"] if isinstance(r["payload"], dict) else __import__("json").loads(r["payload"])
+        for r in rows
+    ]
+    mine = [p for p in payloads if contact["id"] in str(p["payload"])]
+    assert [p["trigger"] for p in mine] == ["CONTACT_CREATE", "CONTACT_UPDATE", "CONTACT_DELETE"]
+    assert mine[1]["payload"]["contact"]["display_name"] == "Z"
+
+
+def test_channel_profile_validation(api: httpx.Client) -> None:
+    app = new_app(api)
+    contact = api.post("/contacts", json={"channel_identities": [sms(number())]}).json()
+    path = "/contacts:getChannelProfile"
+    assert_error(
+        api.post(
+            path, json={"app_id": app, "channel": "SMS", "recipient": {"contact_id": contact["id"]}}
+        ),
+        400,
+        field="channel",
+    )
+    assert_error(
+        api.post(path, json={"app_id": app, "channel": "MESSENGER", "recipient": {}}),
+        400,
+        field="recipient",
+    )
+    assert_error(
+        api.post(
+            path,
+            json={
+                "app_id": app,
+                "channel": "MESSENGER",
+                "recipient": {"contact_id": contact["id"]},
+            },
+        ),
+        404,
+    )
+    assert_error(
+        api.post(
+            path,
+            json={
+                "app_id": "nope",
+                "channel": "MESSENGER",
+                "recipient": {"contact_id": contact["id"]},
+            },
+        ),
+        400,
+        field="app_id",
+    )
+    assert_error(
+        api.post(
+            path,
+            json={
+                "app_id": app,
+                "channel": "MESSENGER",
+                "recipient": {"identified_by": {"channel_identities": [sms("1")]}},
+            },
+        ),
+        400,
+        field="recipient.identified_by.channel_identities",
+    )
+
+
+def test_unknown_and_foreign_contacts(server, api: httpx.Client) -> None:
+    assert_error(api.get("/contacts/does-not-exist"), 404, "NOT_FOUND")
+    with server.client(server.other) as other:
+        foreign = other.post("/contacts", json={"channel_identities": [sms(number())]}).json()
+    assert_error(api.get(f"/contacts/{foreign['id']}"), 404, "NOT_FOUND")
+    assert_error(api.delete(f"/contacts/{foreign['id']}"), 404, "NOT_FOUND")
