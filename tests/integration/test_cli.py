@@ -1,0 +1,90 @@
+"""The command line and the bootstrap interfaces of DESIGN.md."""
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import Credentials, chorus, start_server, stop_server
+
+
+def works(url: str, credentials: Credentials) -> bool:
+    response = httpx.get(
+        f"{url}/v1/projects/{credentials.project_id}/apps",
+        auth=(credentials.key_id, credentials.key_secret),
+    )
+    return response.status_code == 200
+
+
+def test_project_and_key_create_print_working_credentials(server) -> None:
+    created = json.loads(chorus("project", "create", "--name", "cli", "--json", env=server.env))
+    assert set(created) == {"project_id", "key_id", "key_secret"}
+    assert works(server.url, Credentials(**created))
+    key = json.loads(
+        chorus("key", "create", "--project", created["project_id"], "--json", env=server.env)
+    )
+    assert key["project_id"] == created["project_id"] and key["key_id"] != created["key_id"]
+    assert works(server.url, Credentials(**key))
+    # Secrets are stored hashed, never as given.
+    stored = server.query("SELECT secret_hash FROM access_keys WHERE id = :k", k=key["key_id"])
+    assert stored and key["key_secret"] not in stored[0]["secret_hash"]
+
+
+def test_key_create_for_an_unknown_project_fails(server) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "chorus", "key", "create", "--project", "nope", "--json"],
+        env=server.env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "no project nope" in result.stderr
+
+
+def test_first_serve_creates_a_dev_project_and_shows_it_once(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'chorus.db'}"
+    process, url, _ = start_server(database, tmp_path)
+    stop_server(process)
+    first_log = next(tmp_path.glob("server-*.log")).read_text()
+    assert "key_secret:" in first_log
+    fields = {
+        name.strip(): value.strip()
+        for name, _, value in (line.partition(":") for line in first_log.splitlines())
+        if name.startswith("  ")
+    }
+    dev = Credentials(fields["project_id"], fields["key_id"], fields["key_secret"])
+    for log in tmp_path.glob("server-*.log"):
+        log.unlink()
+    process, url, _ = start_server(database, tmp_path)
+    try:
+        assert works(url, dev)
+    finally:
+        stop_server(process)
+    assert "key_secret" not in next(tmp_path.glob("server-*.log")).read_text()
+
+
+def test_bootstrap_variables_are_idempotent(tmp_path: Path) -> None:
+    credentials = Credentials(f"boot-{uuid.uuid4().hex[:6]}", "boot-key", "boot-secret")
+    env = {
+        "CHORUS_BOOTSTRAP_PROJECT_ID": credentials.project_id,
+        "CHORUS_BOOTSTRAP_KEY_ID": credentials.key_id,
+        "CHORUS_BOOTSTRAP_KEY_SECRET": credentials.key_secret,
+    }
+    database = f"sqlite:///{tmp_path / 'chorus.db'}"
+    for _ in range(2):
+        process, url, _ = start_server(database, tmp_path, env)
+        try:
+            assert works(url, credentials)
+        finally:
+            stop_server(process)
+    for log in tmp_path.glob("server-*.log"):
+        assert "key_secret" not in log.read_text()
+
+
+def test_migrate_prepares_an_empty_database(tmp_path: Path) -> None:
+    env = {"CHORUS_DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}", "PATH": ""}
+    output = chorus("migrate", env={**env, "CHORUS_DATA_DIR": str(tmp_path)})
+    assert "migrations applied" in output

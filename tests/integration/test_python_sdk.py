@@ -1,0 +1,118 @@
+"""The official Python SDK (PyPI `sinch` 2.3.0), unchanged, against a chorus server."""
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sinch import SinchClient
+from sinch.domains.conversation.api.v1.exceptions import ConversationException
+
+
+@pytest.fixture
+def sinch(server) -> Iterator[SinchClient]:
+    client = SinchClient(
+        project_id=server.project_id,
+        key_id=server.key_id,
+        key_secret=server.key_secret,
+        conversation_region="eu",
+    )
+    client.configuration.auth_origin = server.url
+    client.configuration.conversation_domain = server.url
+    yield client
+
+
+def phone() -> str:
+    return "4670" + str(uuid.uuid4().int)[:7]
+
+
+def test_apps_lifecycle(sinch: SinchClient) -> None:
+    apps = sinch.conversation.apps
+    created = apps.create(
+        display_name="python sdk app",
+        channel_credentials={
+            "SMS": {"claimed_identity": "46700000000", "token": "t"},
+            "MESSENGER": {"token": "page-token"},
+        },
+        retention_policy={"retention_type": "CONVERSATION_EXPIRE_POLICY", "ttl_days": 30},
+    )
+    assert created.display_name == "python sdk app"
+    assert created.processing_mode == "CONVERSATION"
+    assert created.retention_policy.ttl_days == 30
+
+    fetched = apps.get(created.id, raw_response=True)
+    assert [c.channel for c in fetched.channel_credentials] == ["SMS", "MESSENGER"]
+
+    updated = apps.update(created.id, display_name="renamed", message_retry_settings=None)
+    assert updated.display_name == "renamed"
+    assert updated.retention_policy.ttl_days == 30  # not in the mask: kept
+
+    assert created.id in [a.id for a in apps.list().iterator()]
+    apps.delete(created.id)
+    with pytest.raises(ConversationException) as raised:
+        apps.get(created.id)
+    assert "NOT_FOUND" in str(raised.value)
+
+
+def test_app_validation_error_reaches_the_caller(sinch: SinchClient) -> None:
+    with pytest.raises(ConversationException) as raised:
+        sinch.conversation.apps.create(
+            display_name="bad", channel_credentials={}, retention_policy={"ttl_days": 9999}
+        )
+    assert "INVALID_ARGUMENT" in str(raised.value)
+    assert "ttl_days" in str(raised.value)
+
+
+def test_contacts_lifecycle_paging_and_merge(sinch: SinchClient) -> None:
+    contacts = sinch.conversation.contacts
+    tag = uuid.uuid4().hex[:8]
+    made = [
+        contacts.create(
+            channel_identities=[{"channel": "SMS", "identity": "+" + phone()}],
+            language="EN_US",
+            external_id=f"py-{tag}",
+            display_name=f"c{index}",
+        )
+        for index in range(12)
+    ]
+    listed = list(contacts.list(page_size=5, external_id=f"py-{tag}").iterator())
+    assert [c.id for c in listed] == [c.id for c in made]
+
+    one = made[0]
+    identity = one.channel_identities[0].identity
+    assert not identity.startswith("+")
+    by_identity = contacts.list(channel="SMS", identity="+" + identity).content()
+    assert [c.id for c in by_identity] == [one.id]
+
+    updated = contacts.update(one.id, display_name="Ada", email="ada@example.com", metadata=None)
+    assert (updated.display_name, updated.email) == ("Ada", "ada@example.com")
+    assert contacts.get(one.id).display_name == "Ada"
+
+    source = contacts.create(
+        channel_identities=[{"channel": "WHATSAPP", "identity": phone()}],
+        language="UNSPECIFIED",
+    )
+    merged = contacts.merge_contact(destination_id=one.id, source_id=source.id)
+    assert [i.channel for i in merged.channel_identities] == ["SMS", "WHATSAPP"]
+    assert merged.channel_priority == ["SMS", "WHATSAPP"]
+    with pytest.raises(ConversationException):
+        contacts.get(source.id)
+
+    contacts.delete(made[1].id)
+    with pytest.raises(ConversationException) as raised:
+        contacts.get(made[1].id)
+    assert "NOT_FOUND" in str(raised.value)
+
+
+def test_identity_conflicts_through_the_paginator(sinch: SinchClient) -> None:
+    contacts = sinch.conversation.contacts
+    number = phone()
+    ids = {
+        contacts.create(
+            channel_identities=[{"channel": channel, "identity": number}], language="UNSPECIFIED"
+        ).id
+        for channel in ("SMS", "RCS")
+    }
+    conflicts = list(contacts.list_identity_conflicts(page_size=2).iterator())
+    mine = [c for c in conflicts if c.identity == number]
+    assert len(mine) == 1
+    assert set(mine[0].contact_ids) == ids
