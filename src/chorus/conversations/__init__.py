@@ -1,1 +1,1 @@
-"""conversations."""
+"""Conversations: the message thread between one app and one contact (API.md §5)."""

@@ -1,0 +1,120 @@
+"""SQL for conversations."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chorus.kit.clock import EPOCH
+from chorus.kit.db import UTCDateTime
+from chorus.models import Contact, Conversation
+from chorus.wire.enums import SortOrder
+
+# A conversation without messages sorts as if its last message arrived at the epoch.
+LAST_RECEIVED = func.coalesce(Conversation.last_received, literal(EPOCH, UTCDateTime()))
+
+
+@dataclass(frozen=True)
+class ConversationFilter:
+    """The filters of `GET /conversations` and `GET /conversations:recent`."""
+
+    project_id: str
+    app_id: str | None = None
+    contact_id: str | None = None
+    only_active: bool = False
+    active_channel: str | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        clauses = [Conversation.project_id == self.project_id]
+        if self.app_id is not None:
+            clauses.append(Conversation.app_id == self.app_id)
+        if self.contact_id is not None:
+            clauses.append(Conversation.contact_id == self.contact_id)
+        if self.only_active:
+            clauses.append(Conversation.active.is_(True))
+        if self.active_channel is not None:
+            clauses.append(Conversation.active_channel == self.active_channel)
+        return clauses
+
+
+async def get(
+    session: AsyncSession, project_id: str, conversation_id: str, *, for_update: bool = False
+) -> Conversation | None:
+    statement = select(Conversation).where(
+        Conversation.id == conversation_id, Conversation.project_id == project_id
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return await session.scalar(statement)
+
+
+async def active_for_pair(
+    session: AsyncSession, app_id: str, contact_id: str
+) -> Conversation | None:
+    return await session.scalar(
+        select(Conversation).where(
+            Conversation.app_id == app_id,
+            Conversation.contact_id == contact_id,
+            Conversation.active.is_(True),
+        )
+    )
+
+
+async def contact_exists(session: AsyncSession, project_id: str, contact_id: str) -> bool:
+    found = await session.scalar(
+        select(Contact.id).where(Contact.id == contact_id, Contact.project_id == project_id)
+    )
+    return found is not None
+
+
+async def count(session: AsyncSession, where: ConversationFilter) -> int:
+    total = await session.scalar(
+        select(func.count()).select_from(Conversation).where(*where.clauses())
+    )
+    return total or 0
+
+
+async def list_page(
+    session: AsyncSession, where: ConversationFilter, after: str | None, limit: int
+) -> Sequence[Conversation]:
+    """Ascending by id, starting after the id `after`."""
+    statement = select(Conversation).where(*where.clauses())
+    if after is not None:
+        statement = statement.where(Conversation.id > after)
+    result = await session.scalars(statement.order_by(Conversation.id).limit(limit))
+    return result.all()
+
+
+async def recent_page(
+    session: AsyncSession,
+    where: ConversationFilter,
+    order: SortOrder,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> Sequence[Conversation]:
+    """By last message time then id, both in `order`, starting after the key `after`."""
+    statement = select(Conversation).where(*where.clauses())
+    descending = order == SortOrder.DESC
+    if after is not None:
+        moment, last_id = after
+        at = literal(moment, UTCDateTime())
+        if descending:
+            beyond: Any = or_(
+                at > LAST_RECEIVED, and_(at == LAST_RECEIVED, Conversation.id < last_id)
+            )
+        else:
+            beyond = or_(at < LAST_RECEIVED, and_(at == LAST_RECEIVED, Conversation.id > last_id))
+        statement = statement.where(beyond)
+    if descending:
+        statement = statement.order_by(LAST_RECEIVED.desc(), Conversation.id.desc())
+    else:
+        statement = statement.order_by(LAST_RECEIVED.asc(), Conversation.id.asc())
+    result = await session.scalars(statement.limit(limit))
+    return result.all()
+
+
+async def delete_conversation(session: AsyncSession, conversation: Conversation) -> None:
+    await session.execute(delete(Conversation).where(Conversation.id == conversation.id))

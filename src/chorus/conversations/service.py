@@ -1,0 +1,237 @@
+"""Rules for conversations (API.md §5)."""
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chorus.apps import repository as apps
+from chorus.callbacks.events import record_event
+from chorus.conversations import repository
+from chorus.conversations.repository import ConversationFilter
+from chorus.conversations.schemas import ConversationCreate, metadata_json_problem
+from chorus.kit.clock import EPOCH, rfc3339
+from chorus.kit.errors import ApiError, already_exists, failed_precondition, invalid, not_found
+from chorus.kit.ids import new_id
+from chorus.kit.pagination import PageRequest, page_result
+from chorus.models import App, Conversation
+from chorus.wire.enums import MetadataUpdateStrategy, ProcessingMode, SortOrder, WebhookTrigger
+
+
+@dataclass(frozen=True)
+class Page:
+    conversations: list[Conversation]
+    next_page_token: str
+    total_size: int
+
+
+def conversation_view(conversation: Conversation) -> dict[str, Any]:
+    """The Conversation resource as endpoints and callbacks carry it (API.md §5.2)."""
+    view: dict[str, Any] = {
+        "id": conversation.id,
+        "app_id": conversation.app_id,
+        "contact_id": conversation.contact_id,
+        "active": conversation.active,
+    }
+    if conversation.active_channel is not None:
+        view["active_channel"] = conversation.active_channel
+    view["last_received"] = rfc3339(conversation.last_received or EPOCH)
+    if conversation.metadata_ is not None:
+        view["metadata"] = conversation.metadata_
+    if conversation.metadata_json is not None:
+        view["metadata_json"] = conversation.metadata_json
+    if conversation.correlation_id is not None:
+        view["correlation_id"] = conversation.correlation_id
+    return view
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON Merge Patch: objects merge recursively, `null` removes a key, anything
+    else replaces the target."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
+def _conversation_app_problem(app: App) -> ApiError | None:
+    if app.processing_mode == ProcessingMode.DISPATCH.value:
+        return failed_precondition(
+            f"App {app.id} is in DISPATCH processing mode, which keeps no conversations; "
+            "switch it to CONVERSATION mode to use conversations"
+        )
+    return None
+
+
+async def get_conversation(
+    session: AsyncSession, project_id: str, conversation_id: str, *, for_update: bool = False
+) -> Conversation:
+    conversation = await repository.get(session, project_id, conversation_id, for_update=for_update)
+    if conversation is None:
+        raise not_found("conversation", conversation_id)
+    return conversation
+
+
+def _already_active(existing: Conversation) -> ApiError:
+    return already_exists(
+        f"Conversation {existing.id} is already active for app {existing.app_id} and "
+        f"contact {existing.contact_id}; stop it before starting another",
+        "conversation",
+        existing.id,
+    )
+
+
+async def create_conversation(
+    session: AsyncSession, project_id: str, body: ConversationCreate
+) -> Conversation:
+    app = await apps.get(session, project_id, body.app_id)
+    if app is None:
+        raise invalid("app_id", f"no app {body.app_id} in this project")
+    problem = _conversation_app_problem(app)
+    if problem:
+        raise problem
+    if not await repository.contact_exists(session, project_id, body.contact_id):
+        raise invalid("contact_id", f"no contact {body.contact_id} in this project")
+    if body.active:
+        existing = await repository.active_for_pair(session, app.id, body.contact_id)
+        if existing is not None:
+            raise _already_active(existing)
+    conversation = Conversation(
+        id=new_id(),
+        project_id=project_id,
+        app_id=app.id,
+        contact_id=body.contact_id,
+        active=body.active,
+        active_channel=body.active_channel.value if body.active_channel else None,
+        last_received=None,
+        metadata_=body.metadata or None,
+        metadata_json=body.metadata_json,
+        correlation_id=body.correlation_id or None,
+    )
+    try:
+        # A savepoint, so that losing the race for the one active conversation of the pair
+        # leaves the transaction usable to name the winner.
+        async with session.begin_nested():
+            session.add(conversation)
+            await session.flush()
+    except IntegrityError:
+        winner = await repository.active_for_pair(session, app.id, body.contact_id)
+        if winner is None:
+            raise ApiError(
+                409, "The app or contact changed concurrently; retry", status="ABORTED"
+            ) from None
+        raise _already_active(winner) from None
+    if conversation.active:
+        await record_event(
+            session,
+            WebhookTrigger.CONVERSATION_START,
+            project_id=project_id,
+            app_id=conversation.app_id,
+            payload_key="conversation_start_notification",
+            payload={"conversation": conversation_view(conversation)},
+        )
+    return conversation
+
+
+async def list_conversations(
+    session: AsyncSession, where: ConversationFilter, page: PageRequest
+) -> Page:
+    if page.after is not None and not isinstance(page.after, str):
+        raise invalid("page_token", "is not a token returned by this list")
+    rows = await repository.list_page(session, where, page.after, page.size + 1)
+    conversations, token = page_result(page, list(rows), lambda c: c.id)
+    return Page(conversations, token, await repository.count(session, where))
+
+
+def _recent_key(conversation: Conversation) -> list[str]:
+    return [rfc3339(conversation.last_received or EPOCH), conversation.id]
+
+
+def _recent_after(after: Any) -> tuple[datetime, str] | None:
+    if after is None:
+        return None
+    try:
+        moment, last_id = after
+        return datetime.fromisoformat(moment), str(last_id)
+    except (TypeError, ValueError):
+        raise invalid("page_token", "is not a token returned by this list") from None
+
+
+async def list_recent_conversations(
+    session: AsyncSession, where: ConversationFilter, order: SortOrder, page: PageRequest
+) -> Page:
+    after = _recent_after(page.after)
+    app = await apps.get(session, where.project_id, where.app_id or "")
+    if app is None:
+        return Page([], "", 0)
+    problem = _conversation_app_problem(app)
+    if problem:
+        raise problem
+    rows = await repository.recent_page(session, where, order, after, page.size + 1)
+    conversations, token = page_result(page, list(rows), _recent_key)
+    return Page(conversations, token, await repository.count(session, where))
+
+
+async def update_conversation(
+    session: AsyncSession,
+    project_id: str,
+    conversation_id: str,
+    changes: dict[str, Any],
+    strategy: MetadataUpdateStrategy,
+) -> Conversation:
+    """`changes` maps each field to change to its new value (None clears it)."""
+    conversation = await get_conversation(session, project_id, conversation_id, for_update=True)
+    for field, value in changes.items():
+        if field == "metadata_json":
+            if strategy == MetadataUpdateStrategy.MERGE_PATCH:
+                value = merge_patch(conversation.metadata_json, value)
+            problem = None if value is None else metadata_json_problem(value)
+            if problem:
+                raise invalid("metadata_json", problem)
+            conversation.metadata_json = value
+        elif field == "metadata":
+            conversation.metadata_ = value or None
+        elif field == "correlation_id":
+            conversation.correlation_id = value or None
+        elif field == "active_channel":
+            conversation.active_channel = value.value if value else None
+    await session.flush()
+    return conversation
+
+
+async def stop_conversation(session: AsyncSession, project_id: str, conversation_id: str) -> None:
+    conversation = await get_conversation(session, project_id, conversation_id, for_update=True)
+    if not conversation.active:
+        return
+    conversation.active = False
+    await session.flush()
+    await record_event(
+        session,
+        WebhookTrigger.CONVERSATION_STOP,
+        project_id=project_id,
+        app_id=conversation.app_id,
+        payload_key="conversation_stop_notification",
+        payload={"conversation": conversation_view(conversation)},
+    )
+
+
+async def delete_conversation(session: AsyncSession, project_id: str, conversation_id: str) -> None:
+    conversation = await get_conversation(session, project_id, conversation_id, for_update=True)
+    view = conversation_view(conversation)
+    await repository.delete_conversation(session, conversation)
+    await record_event(
+        session,
+        WebhookTrigger.CONVERSATION_DELETE,
+        project_id=project_id,
+        app_id=conversation.app_id,
+        payload_key="conversation_delete_notification",
+        payload={"conversation": view},
+    )
