@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.clock import EPOCH
@@ -34,7 +34,7 @@ class ConversationFilter:
         if self.contact_id is not None:
             clauses.append(Conversation.contact_id == self.contact_id)
         if self.only_active:
-            clauses.append(Conversation.active.is_(True))
+            clauses.append(Conversation.active == true())
         if self.active_channel is not None:
             clauses.append(Conversation.active_channel == self.active_channel)
         return clauses
@@ -58,7 +58,7 @@ async def active_for_pair(
         select(Conversation).where(
             Conversation.app_id == app_id,
             Conversation.contact_id == contact_id,
-            Conversation.active.is_(True),
+            Conversation.active == true(),
         )
     )
 
