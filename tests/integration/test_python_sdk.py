@@ -46,7 +46,9 @@ def test_apps_lifecycle(sinch: SinchClient) -> None:
     assert updated.display_name == "renamed"
     assert updated.retention_policy.ttl_days == 30  # not in the mask: kept
 
-    assert created.id in [a.id for a in apps.list().iterator()]
+    # raw_response: the SDK's channel-keyed model cannot hold the `sms_credentials` form that
+    # other tests' apps in this project use.
+    assert created.id in [a.id for a in apps.list(raw_response=True).iterator()]
     apps.delete(created.id)
     with pytest.raises(ConversationException) as raised:
         apps.get(created.id)
