@@ -1,5 +1,6 @@
 """The FastAPI application: routers, error handlers, and the process lifecycle."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,11 +11,14 @@ from chorus.apps.routes import router as apps_router
 from chorus.config import Settings
 from chorus.contacts.routes import router as contacts_router
 from chorus.conversations.routes import router as conversations_router
+from chorus.jobs import worker_for
 from chorus.kit.auth import Authenticator
 from chorus.kit.db import connect
 from chorus.kit.errors import install_error_handlers
 from chorus.kit.http import WireCompatibility
 from chorus.projects.service import Credentials
+from chorus.runtime import Runtime, http_client
+from chorus.simulator.routes import router as simulator_router
 from chorus.startup import prepare
 from chorus.webhooks.routes import router as webhooks_router
 
@@ -35,16 +39,26 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = connect(settings.resolved_database_url)
         prepared = await prepare(db, settings, create_dev=announce)
+        runtime = Runtime(settings, db, http_client())
         app.state.db = db
         app.state.settings = settings
+        app.state.runtime = runtime
         app.state.authenticator = Authenticator(
             db.read_sessions, prepared.signing_key, settings.token_ttl_seconds
+        )
+        stop = asyncio.Event()
+        workers = (
+            asyncio.create_task(worker_for(runtime).run(stop)) if settings.run_workers else None
         )
         if announce:
             print_banner(settings, prepared.dev_credentials)
         try:
             yield
         finally:
+            stop.set()
+            if workers is not None:
+                await workers
+            await runtime.http.aclose()
             await db.dispose()
 
     app = FastAPI(
@@ -60,6 +74,8 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
     api = api_router()
     for prefix in API_PREFIXES:
         app.include_router(api, prefix=prefix)
+    if settings.simulator:
+        app.include_router(simulator_router)
     app.add_middleware(WireCompatibility)
     return app
 

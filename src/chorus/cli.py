@@ -77,6 +77,33 @@ def serve(
 
 
 @cli.command()
+def worker(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Run background workers only (scale-out: several processes can share PostgreSQL)."""
+    import signal
+
+    from chorus.jobs import worker_for
+    from chorus.runtime import Runtime, http_client
+
+    settings = settings_from(database_url=database_url, data_dir=data_dir)
+
+    async def run() -> None:
+        db = await _prepared_db(settings)
+        runtime = Runtime(settings, db, http_client())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        typer.echo(f"chorus worker running on {db.dialect}", err=True)
+        try:
+            await worker_for(runtime).run(stop)
+        finally:
+            await runtime.http.aclose()
+            await db.dispose()
+
+    asyncio.run(run())
+
+
+@cli.command()
 def migrate(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """Apply database migrations."""
 

@@ -26,6 +26,34 @@ class Settings(BaseSettings):
 
     webhooks_per_app: int = Field(default=5, ge=1)
 
+    # Local mode: the channel simulator is mounted and the connectors point at it.
+    # CHORUS_SIMULATOR=off is the production profile.
+    simulator: bool = True
+    # The externally reachable base URL (channel callbacks, printed URLs).
+    public_base_url: str | None = None
+    # Where each connector sends; by default the simulator in local mode, else production.
+    sms_base_url: str | None = None
+    whatsapp_base_url: str | None = None
+    rcs_base_url: str | None = None
+    messenger_base_url: str | None = None
+    viberbm_base_url: str | None = None
+    viber_base_url: str | None = None
+
+    # Workers run inside `chorus serve` unless turned off (then run `chorus worker`).
+    run_workers: bool = True
+    worker_concurrency: int = Field(default=16, ge=1)
+
+    # Rate limits (API.md Decision 9).
+    project_request_rate: float = Field(default=800.0, gt=0)
+    app_queue_limit: int = Field(default=500_000, ge=1)
+
+    enforce_sending_windows: bool = True
+    sms_stop_keywords: bool = True
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
     @cached_property
     def resolved_database_url(self) -> str:
         """The SQLAlchemy async URL: the embedded SQLite file unless a URL was given."""

@@ -6,7 +6,18 @@ Relationships are not declared on purpose: every query is explicit in a reposito
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chorus.kit.clock import utcnow
@@ -14,6 +25,8 @@ from chorus.kit.db import Base, UTCDateTime
 from chorus.kit.ids import new_id
 
 ID = String(26)
+# 64-bit integers on PostgreSQL; SQLite only auto-increments an INTEGER primary key.
+BigID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Project(Base):
@@ -167,16 +180,22 @@ class Conversation(Base):
 
 class OutboxJob(Base):
     """A unit of asynchronous work, committed in the same transaction as the state that
-    caused it (DESIGN.md, "Outbox"). `kind` names the handler; `payload` is its input."""
+    caused it (DESIGN.md, "Outbox"). `kind` names the handler; `payload` is its input.
+
+    Jobs with the same `ordering_key` run one at a time, in id order (callbacks about one
+    message reach a webhook in the order they happened). The integer id grows with every
+    insert, so it orders jobs by creation."""
 
     __tablename__ = "outbox_jobs"
 
-    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    id: Mapped[int] = mapped_column(BigID, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(64))
     project_id: Mapped[str] = mapped_column(String(128))
     app_id: Mapped[str | None] = mapped_column(String(26), nullable=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     dedup_key: Mapped[str] = mapped_column(String(256), unique=True)
+    ordering_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -185,4 +204,207 @@ class OutboxJob(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (Index("ix_outbox_jobs_claim", "status", "run_after"),)
+    __table_args__ = (
+        Index("ix_outbox_jobs_claim", "status", "run_after"),
+        Index("ix_outbox_jobs_ordering", "ordering_key", "id"),
+        Index("ix_outbox_jobs_app_kind", "app_id", "kind", "status"),
+    )
+
+
+class Message(Base):
+    """A conversation message, either direction. Outbound ones carry what dispatch needs:
+    the send options, the resolved candidates and which one is being tried."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(128))
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    contact_id: Mapped[str | None] = mapped_column(String(26), nullable=True)
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), nullable=True
+    )
+    direction: Mapped[str] = mapped_column(String(16))
+    processing_mode: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    identity: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    identity_app_id: Mapped[str] = mapped_column(String(26), default="")
+    app_message: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    contact_message: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    metadata_: Mapped[str] = mapped_column("metadata", Text, default="")
+    accept_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    sender_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    injected: Mapped[bool] = mapped_column(Boolean, default=False)
+    correlation_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    send_options: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    status: Mapped[str] = mapped_column(String(32), default="QUEUED")
+    reason: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    candidates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    candidate_index: Mapped[int] = mapped_column(Integer, default=0)
+    expire_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_messages_project_accept", "project_id", "processing_mode", "accept_time"),
+        Index("ix_messages_conversation_accept", "conversation_id", "accept_time"),
+        Index("ix_messages_contact_accept", "contact_id", "accept_time"),
+        Index("ix_messages_identity", "project_id", "identity"),
+        Index("ix_messages_expiry", "app_id", "accept_time"),
+    )
+
+
+class MessageStatus(Base):
+    """Every status a message passed through, with the channel and reason: its history."""
+
+    __tablename__ = "message_statuses"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    identity: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    reason: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChannelMessageRef(Base):
+    """A channel's own id for something chorus sent, so its reports find the message."""
+
+    __tablename__ = "channel_message_refs"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    native_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    candidate_index: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConversationEvent(Base):
+    __tablename__ = "conversation_events"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(128))
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    contact_id: Mapped[str | None] = mapped_column(String(26), nullable=True)
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), nullable=True
+    )
+    direction: Mapped[str] = mapped_column(String(16))
+    processing_mode: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    identity: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    identity_app_id: Mapped[str] = mapped_column(String(26), default="")
+    app_event: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    contact_event: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    contact_message_event: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    metadata_: Mapped[str] = mapped_column("metadata", Text, default="")
+    accept_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    correlation_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    send_options: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    status: Mapped[str] = mapped_column(String(32), default="QUEUED")
+    reason: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+    __table_args__ = (
+        Index("ix_conversation_events_project_accept", "project_id", "accept_time"),
+        Index("ix_conversation_events_conversation", "conversation_id", "accept_time"),
+    )
+
+
+class CallbackDelivery(Base):
+    """One callback to one target: the exact body, and where delivery stands."""
+
+    __tablename__ = "callback_deliveries"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(26), index=True)  # x-chorus-event-id
+    project_id: Mapped[str] = mapped_column(String(128))
+    app_id: Mapped[str] = mapped_column(String(26))
+    webhook_id: Mapped[str | None] = mapped_column(String(26), nullable=True)
+    target: Mapped[str] = mapped_column(Text)
+    trigger: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        Index("ix_callback_deliveries_webhook", "webhook_id", "id"),
+        Index("ix_callback_deliveries_project", "project_id", "id"),
+    )
+
+
+class CallbackAttempt(Base):
+    __tablename__ = "callback_attempts"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(
+        ForeignKey("callback_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+
+class RateBucket(Base):
+    """A token bucket shared by every process on the database (rate limits)."""
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InboundRequest(Base):
+    """A native channel request chorus refused or could not map, kept for inspection."""
+
+    __tablename__ = "inbound_requests"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    project_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    app_id: Mapped[str] = mapped_column(String(26))
+    channel: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(32))  # rejected | unmapped | ignored
+    detail: Mapped[str] = mapped_column(Text, default="")
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    body: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SimulatedHandset(Base):
+    """A handset of the built-in channel simulator (its settings)."""
+
+    __tablename__ = "sim_handsets"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    identity: Mapped[str] = mapped_column(String(256), primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SimulatedMessage(Base):
+    """What a simulated handset received (or sent): the native request, in arrival order."""
+
+    __tablename__ = "sim_inbox"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    identity: Mapped[str] = mapped_column(String(256))
+    direction: Mapped[str] = mapped_column(String(16))  # received | sent
+    native_id: Mapped[str] = mapped_column(String(256))
+    text: Mapped[str] = mapped_column(Text, default="")
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(32), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_sim_inbox_handset", "channel", "identity", "id"),)

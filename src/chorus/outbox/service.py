@@ -1,11 +1,14 @@
-"""Writing jobs to the outbox. Claiming and running them is the workers' business."""
+"""Writing jobs to the outbox. Claiming and running them is `outbox.worker`'s business."""
 
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.ids import new_id
 from chorus.models import OutboxJob
+from chorus.outbox import signals
 
 
 async def enqueue(
@@ -16,17 +19,26 @@ async def enqueue(
     payload: dict[str, Any],
     app_id: str | None = None,
     dedup_key: str | None = None,
+    ordering_key: str | None = None,
+    priority: int = 0,
+    run_after: datetime | None = None,
 ) -> OutboxJob:
     """Add a job to the caller's transaction; it commits or vanishes with the caller's state.
     `dedup_key` makes a job idempotent: the same key is never queued twice."""
-    job_id = new_id()
+    if not session.info.get(signals.ENQUEUED) and session.bind.dialect.name == "postgresql":
+        # Delivered to listening workers when (and only if) this transaction commits.
+        await session.execute(text(f"SELECT pg_notify('{signals.CHANNEL}', '')"))
+    signals.mark_enqueued(session)
     job = OutboxJob(
-        id=job_id,
         kind=kind,
         project_id=project_id,
         app_id=app_id,
         payload=payload,
-        dedup_key=dedup_key or f"{kind}:{job_id}",
+        dedup_key=dedup_key or f"{kind}:{new_id()}",
+        ordering_key=ordering_key,
+        priority=priority,
     )
+    if run_after is not None:
+        job.run_after = run_after
     session.add(job)
     return job

@@ -73,12 +73,19 @@ def upgrade() -> None:
 
     op.create_table(
         "outbox_jobs",
-        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("kind", sa.String(length=64), nullable=False),
         sa.Column("project_id", sa.String(length=128), nullable=False),
         sa.Column("app_id", sa.String(length=26), nullable=True),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("dedup_key", sa.String(length=256), nullable=False),
+        sa.Column("ordering_key", sa.String(length=256), nullable=True),
+        sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("run_after", chorus.kit.db.UTCDateTime(timezone=True), nullable=False),
@@ -91,6 +98,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox_jobs", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_jobs_claim", ["status", "run_after"], unique=False)
+        batch_op.create_index("ix_outbox_jobs_ordering", ["ordering_key", "id"], unique=False)
+        batch_op.create_index("ix_outbox_jobs_app_kind", ["app_id", "kind", "status"], unique=False)
 
     op.create_table(
         "projects",
@@ -242,6 +251,8 @@ def downgrade() -> None:
     op.drop_table("projects")
     with op.batch_alter_table("outbox_jobs", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_jobs_claim")
+        batch_op.drop_index("ix_outbox_jobs_ordering")
+        batch_op.drop_index("ix_outbox_jobs_app_kind")
 
     op.drop_table("outbox_jobs")
     with op.batch_alter_table("contacts", schema=None) as batch_op:

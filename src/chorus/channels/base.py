@@ -1,0 +1,196 @@
+"""The channel plugin interface (DESIGN.md, "Channels").
+
+A channel is a package implementing `ChannelPlugin`: transcode a generic message into the
+channel's native payload, send it through the channel's public API, verify and parse the
+channel's native webhooks. The pipeline and the simulator know channels only through this
+interface and the registry (`chorus.channels.registry`).
+"""
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+import httpx
+
+from chorus.wire.enums import Channel
+from chorus.wire.messages import AppMessage, ReasonCode
+
+# --- outbound ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplyOption:
+    """A numbered option of a text rendering (SMS), so that a typed reply can be mapped
+    back to the choice it names."""
+
+    number: int
+    label: str
+    postback_data: str | None
+
+
+@dataclass(frozen=True)
+class Transcoded:
+    native: Any  # what the connector sends: a JSON-able dict, or text for SMS
+    options: Sequence[ReplyOption] = ()
+
+    @property
+    def wire(self) -> str:
+        """The string `messages:transcode` returns for this channel."""
+        if isinstance(self.native, str):
+            return self.native
+        return json.dumps(self.native, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """One message on its way to one identity on this channel."""
+
+    project_id: str
+    app_id: str
+    message_id: str
+    identity: str
+    credential: Mapping[str, Any]  # the app's stored channel_credentials element
+    transcoded: Transcoded
+    properties: Mapping[str, str]  # the send request's channel_properties
+    inbound_url: str  # where the channel calls back for this app
+    ttl_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    native_id: str
+
+
+class ChannelFailure(Exception):
+    """The channel refused or failed a send. `transient` failures are retried."""
+
+    def __init__(
+        self,
+        code: ReasonCode,
+        description: str,
+        *,
+        channel_code: str | None = None,
+        transient: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{code.value}: {description}")
+        self.code = code
+        self.description = description
+        self.channel_code = channel_code
+        self.transient = transient
+        self.retry_after = retry_after
+
+    def reason(self) -> dict[str, Any]:
+        reason: dict[str, Any] = {
+            "code": self.code.value,
+            "description": self.description,
+            "sub_code": "UNSPECIFIED_SUB_CODE",
+        }
+        if self.channel_code is not None:
+            reason["channel_code"] = self.channel_code
+        return reason
+
+
+# --- inbound ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NativeRequest:
+    """A native webhook as it reached `/inbound/{channel}/{app_id}`."""
+
+    app_id: str
+    headers: Mapping[str, str]  # lower-cased names
+    body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    identity: str
+    contact_message: dict[str, Any]  # ContactMessage wire form
+    native_id: str
+    sender_id: str | None = None  # the app-side address the contact wrote to
+    at: datetime | None = None
+    metadata: str = ""  # channel-specific metadata, e.g. SMS operator info
+    reply_text: str | None = None  # the plain text, when a typed reply may name an option
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    identity: str
+    contact_event: dict[str, Any] | None = None
+    contact_message_event: dict[str, Any] | None = None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """The channel's news about something chorus sent."""
+
+    status: str  # DELIVERED | READ | FAILED, or "" for reports that change nothing
+    native_id: str | None = None
+    message_id: str | None = None  # when the channel echoes chorus's id (SMS client_reference)
+    identity: str | None = None
+    reason: dict[str, Any] | None = None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Unmapped:
+    """Native traffic chorus cannot map: reported as an UNSUPPORTED callback."""
+
+    payload: str
+    identity: str | None = None
+    description: str = ""
+
+
+InboundItem = InboundMessage | InboundEvent | StatusReport | Unmapped
+
+
+class InboundRejected(Exception):
+    """Verification failed: answer `status` and record the request, never process it."""
+
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+# --- the plugin -------------------------------------------------------------------------
+
+
+class ChannelPlugin(ABC):
+    channel: ClassVar[Channel]
+    # The base URL of the channel's production API; the simulator's is used in local mode.
+    production_base_url: ClassVar[str]
+
+    @abstractmethod
+    def transcode(self, message: AppMessage, *, message_id: str) -> Transcoded:
+        """The native payload for a generic message (no I/O; also serves messages:transcode)."""
+
+    def identity_is_valid(self, identity: str) -> bool:
+        return bool(identity)
+
+    @abstractmethod
+    async def send(self, http: httpx.AsyncClient, base_url: str, dispatch: Dispatch) -> Accepted:
+        """Hand the message to the channel; raise ChannelFailure when it refuses."""
+
+    @abstractmethod
+    def verify(
+        self, request: NativeRequest, credential: Mapping[str, Any], *, simulator_on: bool
+    ) -> None:
+        """Raise InboundRejected unless the request really comes from the channel."""
+
+    @abstractmethod
+    def parse_inbound(self, request: NativeRequest) -> list[InboundItem]:
+        """Map a verified native webhook to contact messages, events and reports."""
+
+    def match_reply(self, text: str, options: Sequence[ReplyOption]) -> ReplyOption | None:
+        """The option a typed reply names, for channels that render choices as text."""
+        return None

@@ -1,0 +1,20 @@
+"""Every kind of background job and its handler, bound to a process's runtime."""
+
+import functools
+
+from chorus.callbacks import tasks as callback_tasks
+from chorus.outbox.worker import Handler, Worker
+from chorus.runtime import JobHandler, Runtime
+from chorus.simulator import tasks as simulator_tasks
+
+HANDLERS: dict[str, JobHandler] = {
+    **callback_tasks.HANDLERS,
+    **simulator_tasks.HANDLERS,
+}
+
+
+def worker_for(runtime: Runtime) -> Worker:
+    bound: dict[str, Handler] = {
+        kind: functools.partial(handler, runtime) for kind, handler in HANDLERS.items()
+    }
+    return Worker(runtime.db, bound, concurrency=runtime.settings.worker_concurrency)

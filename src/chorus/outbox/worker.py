@@ -1,0 +1,228 @@
+"""The worker runtime: claims outbox jobs, runs their handlers, retries, leases.
+
+- PostgreSQL: jobs are claimed with `FOR UPDATE SKIP LOCKED`, so any number of processes
+  share one queue; they wake on `LISTEN chorus_outbox` (sent by `enqueue`) and poll as a
+  fallback. SQLite: one worker set inside the serving process, woken in-process.
+- A claimed job holds a lease; a job whose worker died is claimed again when it expires.
+- A handler finishes a job by calling `job.complete(session)` inside its last transaction,
+  so the job disappears together with the state it wrote. A handler that returns without
+  doing so has its job completed for it.
+- `Retry(delay)` reschedules; any other exception is retried with exponential backoff
+  until `MAX_ATTEMPTS`, then the job is kept as `dead` with its error.
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from chorus.kit.clock import utcnow
+from chorus.kit.db import Database
+from chorus.models import OutboxJob
+from chorus.outbox import signals
+
+log = logging.getLogger("chorus.worker")
+
+LEASE = timedelta(seconds=120)
+MAX_ATTEMPTS = 12
+POLL_SECONDS = 1.0
+
+
+class Retry(Exception):
+    """Run this job again after `delay` seconds (its attempt still counts)."""
+
+    def __init__(self, delay: float, reason: str = "") -> None:
+        super().__init__(reason or f"retry in {delay:.1f}s")
+        self.delay = delay
+
+
+@dataclass
+class Job:
+    id: int
+    kind: str
+    project_id: str
+    app_id: str | None
+    payload: dict[str, Any]
+    attempts: int
+    worker: str
+    completed: bool = False
+
+    async def complete(self, session: AsyncSession) -> None:
+        """Delete the job in the caller's transaction (only if this worker still holds it)."""
+        await session.execute(
+            delete(OutboxJob).where(OutboxJob.id == self.id, OutboxJob.locked_by == self.worker)
+        )
+        self.completed = True
+
+
+Handler = Callable[[Job], Awaitable[None]]
+
+
+def backoff(attempts: int, *, base: float = 1.0, cap: float = 300.0) -> float:
+    """Exponential backoff with full jitter."""
+    return random.uniform(base / 2, min(cap, base * 2 ** max(attempts - 1, 0)))
+
+
+@dataclass
+class Worker:
+    db: Database
+    handlers: dict[str, Handler]
+    concurrency: int = 16
+    batch: int = 32
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    _slots: asyncio.Semaphore = field(init=False)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+
+    def __post_init__(self) -> None:
+        self._slots = asyncio.Semaphore(self.concurrency)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        listener = (
+            asyncio.create_task(self._listen(stop)) if self.db.dialect == "postgresql" else None
+        )
+        try:
+            while not stop.is_set():
+                claimed = await self._claim_safely()
+                for job in claimed:
+                    await self._slots.acquire()
+                    task = asyncio.create_task(self._run(job))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                if len(claimed) < self.batch:
+                    await signals.wait(stop, seconds=POLL_SECONDS)
+        finally:
+            if listener is not None:
+                listener.cancel()
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=15)
+
+    async def _claim_safely(self) -> list[Job]:
+        free = max(1, min(self.batch, self._free_slots()))
+        try:
+            return await self.claim(free)
+        except Exception:
+            log.exception("claiming jobs failed")
+            await asyncio.sleep(POLL_SECONDS)
+            return []
+
+    def _free_slots(self) -> int:
+        return self._slots._value
+
+    async def claim(self, limit: int) -> list[Job]:
+        now = utcnow()
+        earlier = aliased(OutboxJob)
+        claimable = (
+            select(OutboxJob.id)
+            .where(
+                OutboxJob.kind.in_(list(self.handlers)),
+                or_(
+                    and_(OutboxJob.status == "pending", OutboxJob.run_after <= now),
+                    and_(OutboxJob.status == "running", OutboxJob.lease_until < now),
+                ),
+                or_(
+                    OutboxJob.ordering_key.is_(None),
+                    ~exists().where(
+                        earlier.ordering_key == OutboxJob.ordering_key,
+                        earlier.id < OutboxJob.id,
+                        earlier.status.in_(("pending", "running")),
+                    ),
+                ),
+            )
+            .order_by(OutboxJob.priority.desc(), OutboxJob.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        async with self.db.write_sessions() as session:
+            ids = list((await session.scalars(claimable)).all())
+            if not ids:
+                await session.rollback()
+                return []
+            rows = await session.execute(
+                update(OutboxJob)
+                .where(OutboxJob.id.in_(ids))
+                .values(
+                    status="running",
+                    locked_by=self.name,
+                    lease_until=now + LEASE,
+                    attempts=OutboxJob.attempts + 1,
+                )
+                .returning(
+                    OutboxJob.id,
+                    OutboxJob.kind,
+                    OutboxJob.project_id,
+                    OutboxJob.app_id,
+                    OutboxJob.payload,
+                    OutboxJob.attempts,
+                )
+            )
+            jobs = [Job(*row, worker=self.name) for row in rows.all()]
+            await session.commit()
+        jobs.sort(key=lambda j: j.id)
+        return jobs
+
+    async def _run(self, job: Job) -> None:
+        try:
+            await self.handlers[job.kind](job)
+            if not job.completed:
+                async with self.db.write_sessions() as session:
+                    await job.complete(session)
+                    await session.commit()
+        except Retry as retry:
+            await self._reschedule(job, retry.delay, str(retry), dead=False)
+        except Exception as exc:
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            dead = job.attempts >= MAX_ATTEMPTS
+            await self._reschedule(job, backoff(job.attempts), repr(exc)[:2000], dead=dead)
+        finally:
+            self._slots.release()
+
+    async def _reschedule(self, job: Job, delay: float, error: str, *, dead: bool) -> None:
+        with contextlib.suppress(Exception):
+            async with self.db.write_sessions() as session:
+                await session.execute(
+                    update(OutboxJob)
+                    .where(OutboxJob.id == job.id, OutboxJob.locked_by == self.name)
+                    .values(
+                        status="dead" if dead else "pending",
+                        run_after=utcnow() + timedelta(seconds=delay),
+                        lease_until=None,
+                        locked_by=None,
+                        last_error=error,
+                    )
+                )
+                await session.commit()
+            signals.notify_local()
+
+    async def _listen(self, stop: asyncio.Event) -> None:
+        """PostgreSQL: wake when any process commits a job."""
+        import asyncpg
+
+        url = self.db.url.replace("postgresql+asyncpg://", "postgresql://")
+        while not stop.is_set():
+            try:
+                connection = await asyncpg.connect(url)
+                await connection.add_listener(signals.CHANNEL, lambda *_: signals.notify_local())
+                try:
+                    await stop.wait()
+                finally:
+                    await connection.close()
+            except Exception:
+                log.warning("LISTEN connection lost; polling until it is back", exc_info=True)
+                await asyncio.sleep(2)
+
+
+def next_run(moment: datetime | None) -> float:
+    """Seconds from now until `moment` (0 when it has passed)."""
+    if moment is None:
+        return 0.0
+    return max(0.0, (moment - utcnow()).total_seconds())

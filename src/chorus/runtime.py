@@ -1,0 +1,42 @@
+"""What background work needs at hand: settings, the database, an HTTP client, and where
+each channel lives. One per process; handed to every job handler."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+
+from chorus.config import Settings
+from chorus.kit.db import Database
+from chorus.outbox.worker import Job
+from chorus.wire.enums import Channel
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    http: httpx.AsyncClient
+
+    def channel_base_url(self, channel: Channel | str, production: str) -> str:
+        name = Channel(channel).value.lower()
+        configured = getattr(self.settings, f"{name}_base_url", None)
+        if configured:
+            return configured.rstrip("/")
+        if self.settings.simulator:
+            return f"{self.settings.base_url}/simulator/{name}"
+        return production
+
+    def inbound_url(self, channel: Channel | str, app_id: str) -> str:
+        return f"{self.settings.base_url}/inbound/{Channel(channel).value.lower()}/{app_id}"
+
+
+JobHandler = Callable[[Runtime, Job], Awaitable[None]]
+
+
+def http_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(10.0, connect=5.0),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        follow_redirects=False,
+    )
