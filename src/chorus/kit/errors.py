@@ -136,6 +136,8 @@ def field_path(loc: Sequence[str | int]) -> str:
         parts = parts[1:]
     path = ""
     for part in parts:
+        if part == "[key]":  # pydantic's marker for a bad dict key; the key itself says it
+            continue
         if isinstance(part, int):
             path += f"[{part}]"
         elif not path:

@@ -1,0 +1,1 @@
+"""Channels: one package per channel (transcode, connector, inbound), registered in base.py."""

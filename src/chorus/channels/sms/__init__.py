@@ -1,0 +1,1 @@
+"""SMS: plain-text transcoding and segment counting (CHANNELS.md part 1 §1)."""
