@@ -8,14 +8,17 @@ from fastapi import APIRouter, FastAPI
 
 from chorus import health, oauth
 from chorus.apps.routes import router as apps_router
+from chorus.callbacks.routes import router as callbacks_router
 from chorus.config import Settings
 from chorus.contacts.routes import router as contacts_router
 from chorus.conversations.routes import router as conversations_router
+from chorus.inbound.routes import router as inbound_router
 from chorus.jobs import worker_for
 from chorus.kit.auth import Authenticator
 from chorus.kit.db import connect
 from chorus.kit.errors import install_error_handlers
 from chorus.kit.http import WireCompatibility
+from chorus.messages.routes import router as messages_router
 from chorus.projects.service import Credentials
 from chorus.runtime import Runtime, http_client
 from chorus.simulator.routes import router as simulator_router
@@ -27,7 +30,13 @@ API_PREFIXES = ("/v1", "/v1beta")  # the seed's /v1beta serves the same API (API
 
 def api_router() -> APIRouter:
     router = APIRouter()
-    for domain in (apps_router, webhooks_router, contacts_router, conversations_router):
+    for domain in (
+        apps_router,
+        webhooks_router,
+        contacts_router,
+        conversations_router,
+        messages_router,
+    ):
         router.include_router(domain)
     return router
 
@@ -74,6 +83,8 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
     api = api_router()
     for prefix in API_PREFIXES:
         app.include_router(api, prefix=prefix)
+    app.include_router(callbacks_router, prefix="/chorus/v1")
+    app.include_router(inbound_router)
     if settings.simulator:
         app.include_router(simulator_router)
     app.add_middleware(WireCompatibility)

@@ -3,12 +3,14 @@
 import functools
 
 from chorus.callbacks import tasks as callback_tasks
+from chorus.messages import tasks as message_tasks
 from chorus.outbox.worker import Handler, Worker
 from chorus.runtime import JobHandler, Runtime
 from chorus.simulator import tasks as simulator_tasks
 
 HANDLERS: dict[str, JobHandler] = {
     **callback_tasks.HANDLERS,
+    **message_tasks.HANDLERS,
     **simulator_tasks.HANDLERS,
 }
 

@@ -235,6 +235,9 @@ class Message(Base):
     accept_time: Mapped[datetime] = mapped_column(UTCDateTime)
     sender_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
     injected: Mapped[bool] = mapped_column(Boolean, default=False)
+    # False for DISPATCH-mode messages of apps that keep none (dispatch ttl 0): they exist
+    # only while their delivery is under way and are never listed.
+    listed: Mapped[bool] = mapped_column(Boolean, default=True)
     correlation_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     send_options: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
@@ -242,6 +245,10 @@ class Message(Base):
     reason: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     candidates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     candidate_index: Mapped[int] = mapped_column(Integer, default=0)
+    # The numbered options of a text rendering (SMS), so a typed reply maps to a choice.
+    reply_options: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    # When transient failures on the current candidate started (the retry window).
+    retry_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     expire_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -56,7 +56,9 @@ async def other_holders(
     holders: dict[IdentityKey, list[str]] = {}
     for channel, identity, app_id in keys:
         rows = await session.scalars(
-            select(distinct(ContactIdentity.contact_id)).where(
+            select(ContactIdentity.contact_id)
+            .distinct()
+            .where(
                 ContactIdentity.project_id == project_id,
                 ContactIdentity.channel == channel,
                 ContactIdentity.identity == identity,
@@ -68,6 +70,24 @@ async def other_holders(
         if others:
             holders[(channel, identity, app_id)] = others
     return holders
+
+
+async def holders_of_key(
+    session: AsyncSession, project_id: str, channel: str, identity: str, app_id: str
+) -> list[str]:
+    """Contacts holding one identity key, oldest first."""
+    rows = await session.scalars(
+        select(ContactIdentity.contact_id)
+        .distinct()
+        .where(
+            ContactIdentity.project_id == project_id,
+            ContactIdentity.channel == channel,
+            ContactIdentity.identity == identity,
+            ContactIdentity.app_id == app_id,
+        )
+        .order_by(ContactIdentity.contact_id)
+    )
+    return list(rows.all())
 
 
 async def page_of_contacts(

@@ -420,3 +420,61 @@ async def channel_profile(
     if name is None:
         raise not_found(f"{channel} profile of", identity)
     return {"profile_name": name}
+
+
+# --- resolution for traffic (API.md Part B §3.3) -----------------------------------------
+
+
+async def resolve_contact(
+    session: AsyncSession, project_id: str, app_id: str, identities: Sequence[tuple[str, str]]
+) -> tuple[Contact, bool]:
+    """The contact of the first `(channel, identity)` some contact holds (the oldest holder
+    when several do), or a new contact with all of them. Returns (contact, created)."""
+    keys = [
+        (
+            channel,
+            normalise_identity(channel, identity),
+            app_id if channel in APP_SCOPED_CHANNELS else "",
+        )
+        for channel, identity in identities
+    ]
+    holders: list[str] = []
+    for channel, identity, scope in keys:
+        found = await repository.holders_of_key(session, project_id, channel, identity, scope)
+        if found:
+            holders.append(found[0])
+    if holders:
+        contact = await repository.get(session, project_id, holders[0])
+        assert contact is not None
+        if len(set(holders)) > 1:
+            duplicated = [{"channel": keys[0][0], "contact_ids": sorted(set(holders))}]
+            await record_event(
+                session,
+                WebhookTrigger.CONTACT_IDENTITIES_DUPLICATION,
+                project_id=project_id,
+                payload_key="duplicated_contact_identities_notification",
+                payload={"duplicated_identities": duplicated},
+                extra={"duplicated_identities": duplicated},
+            )
+        return contact, False
+    unique = list(dict.fromkeys(keys))
+    contact = Contact(
+        id=new_id(),
+        project_id=project_id,
+        display_name=UNKNOWN_NAME,
+        language=ContactLanguage.UNSPECIFIED.value,
+        channel_priority=list(dict.fromkeys(channel for channel, _, _ in unique)),
+    )
+    session.add(contact)
+    await session.flush()
+    await repository.replace_identities(session, contact, unique)
+    await _record_contact_event(session, contact, WebhookTrigger.CONTACT_CREATE, "contact_create")
+    return contact, True
+
+
+async def identities_for_app(
+    session: AsyncSession, contact: Contact, app_id: str
+) -> list[ContactIdentity]:
+    """The contact's identities usable by `app_id` (app-scoped ones only for that app)."""
+    identities = (await repository.identities_of(session, [contact.id]))[contact.id]
+    return [i for i in identities if i.channel not in APP_SCOPED_CHANNELS or i.app_id == app_id]

@@ -235,3 +235,49 @@ async def delete_conversation(session: AsyncSession, project_id: str, conversati
         payload_key="conversation_delete_notification",
         payload={"conversation": view},
     )
+
+
+async def active_conversation(
+    session: AsyncSession, project_id: str, app_id: str, contact_id: str, channel: str | None
+) -> Conversation:
+    """The active conversation of the pair, started (with CONVERSATION_START) when there is
+    none: traffic always lands in one (API.md Part B §3.4)."""
+    existing = await repository.active_for_pair(session, app_id, contact_id)
+    if existing is not None:
+        return existing
+    conversation = Conversation(
+        id=new_id(),
+        project_id=project_id,
+        app_id=app_id,
+        contact_id=contact_id,
+        active=True,
+        active_channel=channel,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(conversation)
+            await session.flush()
+    except IntegrityError:
+        winner = await repository.active_for_pair(session, app_id, contact_id)
+        if winner is None:
+            raise
+        return winner
+    await record_event(
+        session,
+        WebhookTrigger.CONVERSATION_START,
+        project_id=project_id,
+        app_id=app_id,
+        payload_key="conversation_start_notification",
+        payload={"conversation": conversation_view(conversation)},
+    )
+    return conversation
+
+
+def apply_metadata(
+    conversation: Conversation, metadata: Any, strategy: MetadataUpdateStrategy
+) -> None:
+    """`conversation_metadata` of a send request (API.md Part B §3.8)."""
+    if strategy == MetadataUpdateStrategy.MERGE_PATCH and isinstance(metadata, dict):
+        conversation.metadata_json = merge_patch(conversation.metadata_json or {}, metadata)
+    else:
+        conversation.metadata_json = metadata

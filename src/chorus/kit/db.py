@@ -142,3 +142,12 @@ async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
 # Route parameters: `session: AsyncSession = WriteSession` commits before the response.
 WriteSession = Depends(write_session, scope="function")
 ReadSession = Depends(read_session)
+
+
+def insert_ignoring_conflicts(session: AsyncSession, table: Any, values: dict[str, Any]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING, spelled for the session's database."""
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).values(**values).on_conflict_do_nothing()

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-25 12:45:07.928779
+Create Date: 2026-11-25 12:50:31.688859
 """
 
 from collections.abc import Sequence
@@ -183,6 +183,7 @@ def upgrade() -> None:
         sa.Column("accept_time", chorus.kit.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sender_id", sa.String(length=256), nullable=True),
         sa.Column("injected", sa.Boolean(), nullable=False),
+        sa.Column("listed", sa.Boolean(), nullable=False),
         sa.Column("correlation_id", sa.String(length=128), nullable=True),
         sa.Column("callback_url", sa.Text(), nullable=True),
         sa.Column("send_options", sa.JSON(), nullable=True),
@@ -190,6 +191,8 @@ def upgrade() -> None:
         sa.Column("reason", sa.JSON(), nullable=True),
         sa.Column("candidates", sa.JSON(), nullable=True),
         sa.Column("candidate_index", sa.Integer(), nullable=False),
+        sa.Column("reply_options", sa.JSON(), nullable=True),
+        sa.Column("retry_since", chorus.kit.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("expire_at", chorus.kit.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", chorus.kit.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,57 @@
+"""`POST /inbound/{channel}/{app_id}`: where channels (and the simulator) call chorus."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chorus.channels.base import InboundRejected, NativeRequest
+from chorus.channels.registry import plugin_for
+from chorus.inbound import service
+from chorus.kit.db import WriteSession
+from chorus.kit.errors import ApiError
+from chorus.wire.enums import Channel
+
+router = APIRouter(tags=["inbound"])
+
+
+@router.post("/inbound/{channel}/{app_id}")
+async def receive(
+    channel: str, app_id: str, request: Request, session: AsyncSession = WriteSession
+) -> JSONResponse:
+    try:
+        plugin = plugin_for(Channel(channel.upper()))
+    except ValueError:
+        plugin = None
+    if plugin is None:
+        raise ApiError(404, f"no inbound endpoint for channel {channel}")
+    native = NativeRequest(
+        app_id=app_id,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=await request.body(),
+        query=dict(request.query_params),
+    )
+    name = plugin.channel.value
+    app = await service.app_for(session, app_id)
+    credential = (
+        next((c for c in app.channel_credentials if c["channel"] == name), None) if app else None
+    )
+    if app is None or credential is None:
+        service.record_request(
+            session, app_id, None, name, native, "rejected", "unknown app or channel"
+        )
+        return _refused(404, f"no app {app_id} with {name} credentials")
+    try:
+        plugin.verify(native, credential, simulator_on=request.app.state.settings.simulator)
+        items = plugin.parse_inbound(native)
+    except InboundRejected as rejected:
+        service.record_request(
+            session, app_id, app.project_id, name, native, "rejected", rejected.description
+        )
+        return _refused(rejected.status, rejected.description)
+    await service.process(session, app, plugin, native, items)
+    return JSONResponse({})
+
+
+def _refused(status: int, message: str) -> JSONResponse:
+    """Refusals are recorded, so the transaction still commits (no exception)."""
+    return ApiError(status, message).response()

@@ -1,0 +1,344 @@
+"""Processing of verified native traffic (DESIGN.md: `/inbound/{channel}/{app_id}` →
+contact/conversation resolution → store → outbox). Runs in the request's transaction, so a
+2xx to the channel means the traffic is on disk with the callbacks it causes."""
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chorus.callbacks.events import record_event
+from chorus.channels.base import (
+    ChannelPlugin,
+    InboundEvent,
+    InboundItem,
+    InboundMessage,
+    NativeRequest,
+    ReplyOption,
+    StatusReport,
+    Unmapped,
+)
+from chorus.contacts import repository as contacts_repository
+from chorus.contacts import service as contacts
+from chorus.conversations import repository as conversations_repository
+from chorus.conversations import service as conversations
+from chorus.kit.clock import rfc3339, utcnow
+from chorus.kit.ids import new_id
+from chorus.messages import repository as messages
+from chorus.messages import status
+from chorus.models import (
+    App,
+    ChannelMessageRef,
+    Conversation,
+    ConversationEvent,
+    InboundRequest,
+    Message,
+)
+from chorus.wire.enums import APP_SCOPED_CHANNELS, ProcessingMode, ReportView, WebhookTrigger
+from chorus.wire.identities import normalise_identity
+
+CHOICE_REPLY_WINDOW = timedelta(hours=24)
+_TEXT_STATUSES = {"DELIVERED": status.DELIVERED, "READ": status.READ, "FAILED": status.FAILED}
+
+
+async def process(
+    session: AsyncSession,
+    app: App,
+    plugin: ChannelPlugin,
+    request: NativeRequest,
+    items: list[InboundItem],
+) -> None:
+    for item in items:
+        if isinstance(item, InboundMessage):
+            await receive_message(session, app, plugin, item)
+        elif isinstance(item, StatusReport):
+            await apply_report(session, app, plugin, request, item)
+        elif isinstance(item, InboundEvent):
+            await receive_event(session, app, plugin, item)
+        elif isinstance(item, Unmapped):
+            await unsupported(session, app, plugin, request, item)
+
+
+def record_request(
+    session: AsyncSession,
+    app_id: str,
+    project_id: str | None,
+    channel: str,
+    request: NativeRequest,
+    outcome: str,
+    detail: str,
+) -> None:
+    session.add(
+        InboundRequest(
+            project_id=project_id,
+            app_id=app_id,
+            channel=channel,
+            outcome=outcome,
+            detail=detail[:2000],
+            headers={k: v for k, v in request.headers.items() if k != "authorization"},
+            body=request.body.decode("utf-8", "replace")[:65536],
+        )
+    )
+
+
+# --- contact messages --------------------------------------------------------------------
+
+
+async def receive_message(
+    session: AsyncSession, app: App, plugin: ChannelPlugin, item: InboundMessage
+) -> Message | None:
+    channel = plugin.channel.value
+    if await _seen(session, channel, item.native_id):
+        return None  # the channel delivered this webhook again
+    identity = normalise_identity(channel, item.identity)
+    scope = app.id if plugin.channel in APP_SCOPED_CHANNELS else ""
+    now = utcnow()
+    message = Message(
+        id=new_id(),
+        project_id=app.project_id,
+        app_id=app.id,
+        direction="TO_APP",
+        processing_mode=app.processing_mode,
+        channel=channel,
+        identity=identity,
+        identity_app_id=scope,
+        contact_message=item.contact_message,
+        metadata_=item.metadata,
+        accept_time=now,
+        sender_id=item.sender_id,
+        status="RECEIVED",
+        listed=app.processing_mode == ProcessingMode.CONVERSATION.value
+        or bool(app.dispatch_retention_policy.get("ttl_days")),
+        updated_at=now,
+    )
+    conversation: Conversation | None = None
+    if app.processing_mode == ProcessingMode.CONVERSATION.value:
+        contact, _ = await contacts.resolve_contact(
+            session, app.project_id, app.id, [(channel, identity)]
+        )
+        conversation = await conversations.active_conversation(
+            session, app.project_id, app.id, contact.id, channel
+        )
+        conversation.last_received = now
+        conversation.active_channel = channel
+        message.contact_id = contact.id
+        message.conversation_id = conversation.id
+    metadata = await _choice_reply(session, app, plugin, item, identity, message)
+    session.add(message)
+    await session.flush()  # the reference below points at the message row
+    session.add(
+        ChannelMessageRef(
+            channel=channel, native_id=item.native_id, message_id=message.id, candidate_index=0
+        )
+    )
+    await session.flush()
+    payload = {
+        "id": message.id,
+        "direction": "TO_APP",
+        "contact_message": message.contact_message,
+        "channel_identity": {"channel": channel, "identity": identity, "app_id": scope},
+        "conversation_id": message.conversation_id or "",
+        "contact_id": message.contact_id or "",
+        "metadata": metadata if metadata is not None else message.metadata_,
+        "accept_time": rfc3339(now),
+        "sender_id": item.sender_id or "",
+        "processing_mode": message.processing_mode,
+        "injected": False,
+    }
+    report_metadata = None
+    if app.conversation_metadata_report_view == ReportView.FULL.value and conversation is not None:
+        stored = conversation.metadata_json
+        report_metadata = (
+            "" if stored is None else json.dumps(stored, separators=(",", ":"), ensure_ascii=False)
+        )
+    await record_event(
+        session,
+        WebhookTrigger.MESSAGE_INBOUND,
+        project_id=app.project_id,
+        app_id=app.id,
+        payload_key="message",
+        payload=payload,
+        message_metadata=report_metadata,
+        correlation_id=conversation.correlation_id if conversation is not None else None,
+    )
+    return message
+
+
+async def _seen(session: AsyncSession, channel: str, native_id: str) -> bool:
+    return await session.get(ChannelMessageRef, (channel, native_id)) is not None
+
+
+async def _choice_reply(
+    session: AsyncSession,
+    app: App,
+    plugin: ChannelPlugin,
+    item: InboundMessage,
+    identity: str,
+    message: Message,
+) -> str | None:
+    """A typed reply naming an option of the identity's last rendered choice becomes a
+    choice_response_message (CHANNELS.md part 1 §1.7). Returns the metadata the callback
+    carries then: the app message's own."""
+    if item.reply_text is None:
+        return None
+    last = await messages.last_outbound_with_options(
+        session, app.id, plugin.channel.value, identity, utcnow() - CHOICE_REPLY_WINDOW
+    )
+    if last is None or not last.reply_options:
+        return None
+    if message.conversation_id is not None and last.conversation_id != message.conversation_id:
+        return None
+    options = [
+        ReplyOption(o["number"], o["label"], o.get("postback_data")) for o in last.reply_options
+    ]
+    chosen = plugin.match_reply(item.reply_text, options)
+    if chosen is None:
+        return None
+    postback = chosen.postback_data or f"{last.id}_{chosen.label}"
+    message.contact_message = {
+        "choice_response_message": {"message_id": last.id, "postback_data": postback}
+    }
+    return last.metadata_
+
+
+# --- delivery reports --------------------------------------------------------------------
+
+
+async def apply_report(
+    session: AsyncSession,
+    app: App,
+    plugin: ChannelPlugin,
+    request: NativeRequest,
+    report: StatusReport,
+) -> None:
+    channel = plugin.channel.value
+    new_status = _TEXT_STATUSES.get(report.status)
+    if new_status is None:
+        return  # Queued, Dispatched, Unknown…: nothing changes
+    ref = (
+        await session.get(ChannelMessageRef, (channel, report.native_id))
+        if report.native_id
+        else None
+    )
+    message_id = ref.message_id if ref is not None else report.message_id
+    message = await status.lock(session, message_id) if message_id else None
+    if message is None or message.app_id != app.id or message.direction != "TO_CONTACT":
+        record_request(
+            session,
+            app.id,
+            app.project_id,
+            channel,
+            request,
+            "ignored",
+            "report about an unknown message",
+        )
+        return
+    if ref is not None:
+        index = ref.candidate_index
+    else:
+        index = next(
+            (i for i, c in enumerate(message.candidates or []) if c["channel"] == channel),
+            message.candidate_index,
+        )
+    await status.channel_reported(
+        session, message, new_status, index, failure=report.reason, at=report.at
+    )
+
+
+# --- events and the unmapped -------------------------------------------------------------
+
+
+async def receive_event(
+    session: AsyncSession, app: App, plugin: ChannelPlugin, item: InboundEvent
+) -> None:
+    channel = plugin.channel.value
+    identity = normalise_identity(channel, item.identity)
+    scope = app.id if plugin.channel in APP_SCOPED_CHANNELS else ""
+    contact_id = conversation_id = None
+    if app.processing_mode == ProcessingMode.CONVERSATION.value:
+        contact, _ = await contacts.resolve_contact(
+            session, app.project_id, app.id, [(channel, identity)]
+        )
+        contact_id = contact.id
+        existing = await conversations_repository.active_for_pair(session, app.id, contact.id)
+        conversation_id = existing.id if existing is not None else None
+    now = utcnow()
+    event = ConversationEvent(
+        id=new_id(),
+        project_id=app.project_id,
+        app_id=app.id,
+        contact_id=contact_id,
+        conversation_id=conversation_id,
+        direction="TO_APP",
+        processing_mode=app.processing_mode,
+        channel=channel,
+        identity=identity,
+        identity_app_id=scope,
+        contact_event=item.contact_event,
+        contact_message_event=item.contact_message_event,
+        accept_time=now,
+        status="RECEIVED",
+    )
+    session.add(event)
+    payload: dict[str, Any] = {"id": event.id, "direction": "TO_APP"}
+    if item.contact_event is not None:
+        payload["contact_event"] = item.contact_event
+    if item.contact_message_event is not None:
+        payload["contact_message_event"] = item.contact_message_event
+    payload.update(
+        {
+            "channel_identity": {"channel": channel, "identity": identity, "app_id": scope},
+            "contact_id": contact_id or "",
+            "conversation_id": conversation_id or "",
+            "accept_time": rfc3339(now),
+            "processing_mode": app.processing_mode,
+        }
+    )
+    await record_event(
+        session,
+        WebhookTrigger.EVENT_INBOUND,
+        project_id=app.project_id,
+        app_id=app.id,
+        payload_key="event",
+        payload=payload,
+    )
+
+
+async def unsupported(
+    session: AsyncSession, app: App, plugin: ChannelPlugin, request: NativeRequest, item: Unmapped
+) -> None:
+    channel = plugin.channel.value
+    record_request(session, app.id, app.project_id, channel, request, "unmapped", item.description)
+    identity = normalise_identity(channel, item.identity) if item.identity else ""
+    contact_id = ""
+    if identity and app.processing_mode == ProcessingMode.CONVERSATION.value:
+        holders = await contacts_repository.holders_of_key(
+            session,
+            app.project_id,
+            channel,
+            identity,
+            app.id if plugin.channel in APP_SCOPED_CHANNELS else "",
+        )
+        contact_id = holders[0] if holders else ""
+    await record_event(
+        session,
+        WebhookTrigger.UNSUPPORTED,
+        project_id=app.project_id,
+        app_id=app.id,
+        payload_key="unsupported_callback",
+        payload={
+            "channel": channel,
+            "payload": item.payload,
+            "processing_mode": app.processing_mode,
+            "id": new_id(),
+            "contact_id": contact_id,
+            "conversation_id": "",
+            "channel_identity": {"channel": channel, "identity": identity, "app_id": ""},
+        },
+    )
+
+
+async def app_for(session: AsyncSession, app_id: str) -> App | None:
+    return await session.scalar(select(App).where(App.id == app_id))

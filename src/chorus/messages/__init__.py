@@ -1,0 +1,1 @@
+"""Messages: sending (the pipeline), receiving, and the message store."""

@@ -1,0 +1,370 @@
+"""The dispatch job: one message, one candidate channel, one attempt (API.md Part B §3).
+
+1. `prepare` (one transaction): on the first run resolve the contact, the conversation and
+   the ordered candidates; check the TTL and the app's drain rate; transcode.
+2. `send` through the channel's connector — no transaction is open while the channel
+   answers.
+3. `record` (one transaction, with the job's completion): QUEUED_ON_CHANNEL, or a retry of
+   a transient failure, or SWITCHING_CHANNEL (queuing the next candidate's job), or FAILED.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chorus.apps import repository as apps
+from chorus.channels.base import Accepted, ChannelFailure, ChannelPlugin, Dispatch, Transcoded
+from chorus.channels.registry import plugin_for
+from chorus.contacts import repository as contacts_repository
+from chorus.contacts import service as contacts
+from chorus.conversations import repository as conversations_repository
+from chorus.conversations import service as conversations
+from chorus.kit.clock import utcnow
+from chorus.kit.ratelimit import take_token
+from chorus.messages import status
+from chorus.messages.transcoding import TranscodingFailed, transcode_message
+from chorus.models import App, ChannelMessageRef, Message
+from chorus.outbox.service import enqueue
+from chorus.outbox.worker import Job, Retry, backoff
+from chorus.runtime import Runtime
+from chorus.wire.enums import APP_SCOPED_CHANNELS, MetadataUpdateStrategy, ProcessingMode
+from chorus.wire.identities import normalise_identity
+from chorus.wire.messages import AppMessage, ReasonCode
+
+DEFAULT_RETRY_WINDOW = 3600.0
+REPORT_TIMEOUT_JOB = "messages.report_timeout"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    plugin: ChannelPlugin
+    dispatch: Dispatch
+    index: int
+
+
+async def run_dispatch(runtime: Runtime, job: Job) -> None:
+    message_id = job.payload["message_id"]
+    attempt = await prepare(runtime, job, message_id)
+    if attempt is None:
+        return
+    base_url = runtime.channel_base_url(attempt.plugin.channel, attempt.plugin.production_base_url)
+    try:
+        outcome: Accepted | ChannelFailure = await attempt.plugin.send(
+            runtime.http, base_url, attempt.dispatch
+        )
+    except ChannelFailure as failure:
+        outcome = failure
+    await record(runtime, job, message_id, attempt, outcome)
+
+
+# --- 1. prepare --------------------------------------------------------------------------
+
+
+async def prepare(runtime: Runtime, job: Job, message_id: str) -> Attempt | None:
+    async with runtime.db.write_sessions() as session:
+        message = await status.lock(session, message_id)
+        if message is None or message.status in status.TERMINAL:
+            await job.complete(session)
+            await session.commit()
+            return None
+        app = await apps.get(session, message.project_id, message.app_id)
+        failure = await _resolve(session, message, app) if message.candidates is None else None
+        if failure is None and _expired(message):
+            failure = status.reason(ReasonCode.MESSAGE_EXPIRED, "the message's ttl elapsed")
+        if failure is not None:
+            await status.fail(session, message, failure)
+            await job.complete(session)
+            await session.commit()
+            return None
+        assert app is not None
+        wait = await take_token(
+            session,
+            f"app-outbound:{app.id}",
+            rate=float(app.rate_limits.get("outbound", 20)),
+            burst=max(1.0, float(app.rate_limits.get("outbound", 20))),
+        )
+        if wait > 0:
+            await session.commit()
+            raise Retry(wait, "app drain rate reached")
+        attempt = _attempt(runtime, message, app)
+        if isinstance(attempt, dict):
+            await status.fail(session, message, attempt)
+            await job.complete(session)
+            await session.commit()
+            return None
+        await session.commit()
+        return attempt
+
+
+def _expired(message: Message) -> bool:
+    return message.expire_at is not None and utcnow() >= message.expire_at
+
+
+def _attempt(runtime: Runtime, message: Message, app: App) -> Attempt | dict[str, Any]:
+    """The attempt on the current candidate, or the reason it cannot be made."""
+    chosen = status.candidate(message)
+    assert chosen is not None
+    channel = chosen["channel"]
+    credential = next((c for c in app.channel_credentials if c["channel"] == channel), None)
+    if credential is None:
+        return status.reason(
+            ReasonCode.CHANNEL_CONFIGURATION_MISSING, f"the app has no {channel} credentials"
+        )
+    plugin = plugin_for(channel)
+    if plugin is None:
+        return status.reason(
+            ReasonCode.UNSUPPORTED_OPERATION, f"this chorus has no connector for {channel} yet"
+        )
+    if not plugin.identity_is_valid(chosen["identity"]):
+        return status.reason(
+            ReasonCode.RECIPIENT_INVALID_CHANNEL_IDENTITY,
+            f"{chosen['identity']!r} is not a valid {channel} identity",
+        )
+    try:
+        transcoded: Transcoded = transcode_message(
+            plugin, AppMessage.model_validate(message.app_message), message_id=message.id
+        )
+    except TranscodingFailed as failed:
+        return failed.reason
+    options = message.send_options or {}
+    remaining = (message.expire_at - utcnow()).total_seconds() if message.expire_at else None
+    return Attempt(
+        plugin=plugin,
+        index=message.candidate_index,
+        dispatch=Dispatch(
+            project_id=message.project_id,
+            app_id=message.app_id,
+            message_id=message.id,
+            identity=chosen["identity"],
+            credential=credential,
+            transcoded=transcoded,
+            properties=options.get("channel_properties") or {},
+            inbound_url=runtime.inbound_url(channel, message.app_id),
+            ttl_seconds=remaining,
+        ),
+    )
+
+
+async def _resolve(session: AsyncSession, message: Message, app: App | None) -> dict | None:
+    """Contact, conversation and candidates (API.md Part B §3.2–§3.4), once per message.
+    Returns the reason when the message cannot go anywhere."""
+    if app is None:
+        return status.reason(ReasonCode.UNKNOWN_APP, f"app {message.app_id} no longer exists")
+    options = message.send_options or {}
+    recipient = options.get("recipient") or {}
+    given = [
+        (i["channel"], normalise_identity(i["channel"], i["identity"]))
+        for i in (recipient.get("identified_by") or {}).get("channel_identities", [])
+    ]
+    if message.processing_mode == ProcessingMode.DISPATCH.value:
+        message.candidates = _order(given, options, app, contact_priority=None, active=None)
+        message.candidate_index = 0
+        return None if message.candidates else _none_left(contact=False)
+
+    if recipient.get("contact_id"):
+        contact = await contacts_repository.get(
+            session, message.project_id, recipient["contact_id"]
+        )
+        if contact is None:
+            return status.reason(
+                ReasonCode.CONTACT_NOT_FOUND, f"no contact {recipient['contact_id']}"
+            )
+    else:
+        contact, _ = await contacts.resolve_contact(session, message.project_id, app.id, given)
+    known = [
+        (i.channel, i.identity) for i in await contacts.identities_for_app(session, contact, app.id)
+    ]
+    existing = await conversations_repository.active_for_pair(session, app.id, contact.id)
+    pool = given if given else known
+    message.candidates = _order(
+        pool,
+        options,
+        app,
+        contact_priority=None if given else contact.channel_priority,
+        active=existing.active_channel if existing is not None and not given else None,
+    )
+    message.candidate_index = 0
+    message.contact_id = contact.id
+    if not message.candidates:
+        return _none_left(contact=not given)
+    conversation = existing or await conversations.active_conversation(
+        session, message.project_id, app.id, contact.id, message.candidates[0]["channel"]
+    )
+    if options.get("conversation_metadata") is not None:
+        conversations.apply_metadata(
+            conversation,
+            options["conversation_metadata"],
+            MetadataUpdateStrategy(options.get("conversation_metadata_update_strategy", "REPLACE")),
+        )
+    if message.correlation_id:
+        conversation.correlation_id = message.correlation_id
+    conversation.last_received = message.accept_time
+    message.conversation_id = conversation.id
+    return None
+
+
+def _order(
+    pool: list[tuple[str, str]],
+    options: dict[str, Any],
+    app: App,
+    *,
+    contact_priority: list[str] | None,
+    active: str | None,
+) -> list[dict[str, str]]:
+    """Candidates in API.md Part B §3.2's order: one per channel, only channels the app has
+    credentials for."""
+    first_identity: dict[str, str] = {}
+    for channel, identity in pool:
+        first_identity.setdefault(channel, identity)
+    credentialed = [c["channel"] for c in app.channel_credentials]
+    if options.get("channel_priority_order"):
+        order = list(options["channel_priority_order"])
+    elif contact_priority is None:
+        order = list(first_identity)
+    else:
+        order = ([active] if active else []) + list(contact_priority) + credentialed
+    candidates = []
+    for channel in dict.fromkeys(order):
+        if channel in first_identity and channel in credentialed:
+            candidates.append(
+                {
+                    "channel": channel,
+                    "identity": first_identity[channel],
+                    "app_id": app.id if channel in APP_SCOPED_CHANNELS else "",
+                }
+            )
+    return candidates
+
+
+def _none_left(*, contact: bool) -> dict[str, Any]:
+    if contact:
+        return status.reason(
+            ReasonCode.NO_CHANNEL_IDENTITY_FOR_CONTACT,
+            "the contact has no identity on a channel the app can send on",
+        )
+    return status.reason(ReasonCode.NO_CHANNELS_LEFT, "no channel left to try")
+
+
+# --- 3. record ---------------------------------------------------------------------------
+
+
+async def record(
+    runtime: Runtime,
+    job: Job,
+    message_id: str,
+    attempt: Attempt,
+    outcome: Accepted | ChannelFailure,
+) -> None:
+    retry_in: float | None = None
+    async with runtime.db.write_sessions() as session:
+        message = await status.lock(session, message_id)
+        if message is None:
+            await job.complete(session)
+        elif isinstance(outcome, Accepted):
+            await _accepted(runtime, session, message, attempt, outcome)
+            await job.complete(session)
+        else:
+            retry_in = await _failed(session, message, attempt, outcome, job.attempts)
+            if retry_in is None:
+                await job.complete(session)
+        await session.commit()
+    if retry_in is not None:
+        raise Retry(retry_in, outcome.description if isinstance(outcome, ChannelFailure) else "")
+
+
+async def _accepted(
+    runtime: Runtime, session: AsyncSession, message: Message, attempt: Attempt, accepted: Accepted
+) -> None:
+    channel = attempt.plugin.channel.value
+    session.add(
+        ChannelMessageRef(
+            channel=channel,
+            native_id=accepted.native_id,
+            message_id=message.id,
+            candidate_index=attempt.index,
+        )
+    )
+    message.retry_since = None
+    message.reply_options = [
+        {"number": o.number, "label": o.label, "postback_data": o.postback_data}
+        for o in attempt.dispatch.transcoded.options
+    ] or None
+    await status.submitted(session, message, attempt.index)
+    if message.conversation_id:
+        conversation = await conversations_repository.get(
+            session, message.project_id, message.conversation_id
+        )
+        if conversation is not None:
+            conversation.active_channel = channel
+            conversation.last_received = utcnow()
+    await _watch_for_report(runtime, session, message, attempt.index)
+
+
+async def _watch_for_report(
+    runtime: Runtime, session: AsyncSession, message: Message, index: int
+) -> None:
+    """Delivery-report-based fallback: if neither DELIVERED nor READ arrives in time, move
+    on (only when another candidate remains)."""
+    app = await apps.get(session, message.project_id, message.app_id)
+    fallback = (app.delivery_report_based_fallback or {}) if app else {}
+    if not fallback.get("enabled") or index + 1 >= len(message.candidates or []):
+        return
+    wait = float(fallback.get("delivery_report_waiting_time") or 60)
+    await enqueue(
+        session,
+        REPORT_TIMEOUT_JOB,
+        project_id=message.project_id,
+        app_id=message.app_id,
+        payload={"message_id": message.id, "candidate_index": index},
+        dedup_key=f"report-timeout:{message.id}:{index}",
+        run_after=utcnow() + timedelta(seconds=wait),
+    )
+
+
+async def _failed(
+    session: AsyncSession,
+    message: Message,
+    attempt: Attempt,
+    failure: ChannelFailure,
+    attempts: int,
+) -> float | None:
+    """A failed attempt: seconds until a retry, or None when the failure is recorded."""
+    if attempt.index != message.candidate_index or message.status in status.TERMINAL:
+        return None
+    if failure.transient:
+        app = await apps.get(session, message.project_id, message.app_id)
+        settings = (app.message_retry_settings or {}) if app else {}
+        window = float(settings.get("retry_duration") or DEFAULT_RETRY_WINDOW)
+        now = utcnow()
+        message.retry_since = message.retry_since or now
+        elapsed = (now - message.retry_since).total_seconds()
+        if elapsed < window and not _expired(message):
+            # At least one retry; the last one lands at the window's end (§3.7).
+            delay = failure.retry_after or backoff(attempts, base=1.0, cap=300.0)
+            return max(0.1, min(delay, window - elapsed))
+    await status.fail(session, message, failure.reason())
+    return None
+
+
+async def run_report_timeout(runtime: Runtime, job: Job) -> None:
+    """No positive report in time on candidate `candidate_index`: SWITCHING_CHANNEL."""
+    async with runtime.db.write_sessions() as session:
+        message = await status.lock(session, job.payload["message_id"])
+        index = job.payload["candidate_index"]
+        if (
+            message is not None
+            and message.candidate_index == index
+            and message.status == status.QUEUED_ON_CHANNEL
+        ):
+            await status.fail(
+                session,
+                message,
+                status.reason(
+                    ReasonCode.DELIVERY_REPORT_TIME_OUT,
+                    "no delivery report within the app's delivery_report_waiting_time",
+                ),
+            )
+        await job.complete(session)
+        await session.commit()

@@ -1,0 +1,133 @@
+"""SQL for messages."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chorus.models import Message, OutboxJob
+
+
+@dataclass(frozen=True)
+class MessageFilter:
+    project_id: str
+    processing_mode: str
+    conversation_id: str | None = None
+    contact_id: str | None = None
+    app_id: str | None = None
+    identity: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    channel: str | None = None
+    direction: str | None = None
+
+
+def _filtered(where: MessageFilter) -> Select[tuple[Message]]:
+    query = select(Message).where(
+        Message.project_id == where.project_id,
+        Message.processing_mode == where.processing_mode,
+        Message.listed.is_(True),
+    )
+    for column, value in (
+        (Message.conversation_id, where.conversation_id),
+        (Message.contact_id, where.contact_id),
+        (Message.app_id, where.app_id),
+        (Message.identity, where.identity),
+        (Message.channel, where.channel),
+        (Message.direction, where.direction),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if where.start_time is not None:
+        query = query.where(Message.accept_time >= where.start_time)
+    if where.end_time is not None:
+        query = query.where(Message.accept_time < where.end_time)
+    return query
+
+
+def _newest_first_after(
+    query: Select[tuple[Message]], after: tuple[datetime, str] | None
+) -> Select[tuple[Message]]:
+    if after is not None:
+        moment, last_id = after
+        query = query.where(
+            or_(
+                Message.accept_time < moment,
+                and_(Message.accept_time == moment, Message.id < last_id),
+            )
+        )
+    return query.order_by(Message.accept_time.desc(), Message.id.desc())
+
+
+async def page(
+    session: AsyncSession, where: MessageFilter, after: tuple[datetime, str] | None, limit: int
+) -> Sequence[Message]:
+    result = await session.scalars(_newest_first_after(_filtered(where), after).limit(limit))
+    return result.all()
+
+
+async def last_per_key(
+    session: AsyncSession,
+    where: MessageFilter,
+    *,
+    identities: Sequence[str] | None,
+    contact_ids: Sequence[str] | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> Sequence[Message]:
+    """The newest message per identity (or per contact) among those matching `where`."""
+    key = Message.contact_id if contact_ids else Message.identity
+    ranked = _filtered(where)
+    if contact_ids:
+        ranked = ranked.where(Message.contact_id.in_(contact_ids))
+    elif identities:
+        ranked = ranked.where(Message.identity.in_(identities))
+    numbered = ranked.add_columns(
+        func.row_number()
+        .over(partition_by=key, order_by=(Message.accept_time.desc(), Message.id.desc()))
+        .label("rank")
+    ).subquery()
+    newest = select(Message).join(numbered, numbered.c.id == Message.id).where(numbered.c.rank == 1)
+    result = await session.scalars(_newest_first_after(newest, after).limit(limit))
+    return result.all()
+
+
+async def get(session: AsyncSession, project_id: str, message_id: str) -> Message | None:
+    message = await session.get(Message, message_id)
+    if message is None or message.project_id != project_id or not message.listed:
+        return None
+    return message
+
+
+async def queued_for_app(session: AsyncSession, app_id: str, kind: str) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(OutboxJob)
+        .where(
+            OutboxJob.app_id == app_id,
+            OutboxJob.kind == kind,
+            OutboxJob.status.in_(("pending", "running")),
+        )
+    )
+    return count or 0
+
+
+async def last_outbound_with_options(
+    session: AsyncSession, app_id: str, channel: str, identity: str, since: datetime
+) -> Message | None:
+    """The identity's latest app message on `channel` with numbered options (a typed reply
+    may answer it)."""
+    return await session.scalar(
+        select(Message)
+        .where(
+            Message.app_id == app_id,
+            Message.channel == channel,
+            Message.identity == identity,
+            Message.direction == "TO_CONTACT",
+            Message.accept_time >= since,
+        )
+        .order_by(Message.accept_time.desc(), Message.id.desc())
+        .limit(1)
+    )

@@ -1,0 +1,232 @@
+"""Rules of the messages endpoints: accepting a send (the lean request path), and the
+message store (API.md Part B §2)."""
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chorus.apps import repository as apps
+from chorus.kit.clock import rfc3339, utcnow
+from chorus.kit.errors import ApiError, FieldViolation, invalid, invalid_fields, not_found
+from chorus.kit.ids import new_id
+from chorus.kit.pagination import PageRequest
+from chorus.messages import repository, status
+from chorus.messages.repository import MessageFilter
+from chorus.messages.schemas import ProcessingStrategy, Queue, SendMessageRequest, View
+from chorus.models import App, Message
+from chorus.wire.channel_properties import property_violations
+from chorus.wire.enums import ProcessingMode
+
+# Per process: app id → (valid until, queued count), so the queue cap costs no query per
+# send while the queue is far from full.
+_queue_sizes: dict[str, tuple[float, int]] = {}
+QUEUE_SIZE_CACHE_SECONDS = 1.0
+QUEUE_SIZE_MARGIN = 2000
+
+
+async def accept_send(
+    session: AsyncSession, project_id: str, body: SendMessageRequest, queue_limit: int
+) -> Message:
+    """Validate what can be validated now, then store the message and its dispatch job in
+    one transaction. Everything else happens in the dispatch job."""
+    app = await apps.get(session, project_id, body.app_id)
+    if app is None:
+        raise invalid("app_id", f"no app {body.app_id} in this project")
+    mode = processing_mode(app, body.processing_strategy)
+    _check_request(app, body, mode)
+    await _check_queue(session, app, queue_limit)
+    now = utcnow()
+    ttl = body.ttl_seconds
+    message = Message(
+        id=new_id(),
+        project_id=project_id,
+        app_id=app.id,
+        direction="TO_CONTACT",
+        processing_mode=mode.value,
+        app_message=body.message.model_dump(mode="json", exclude_none=True),
+        metadata_=body.message_metadata or "",
+        accept_time=now,
+        correlation_id=body.correlation_id,
+        callback_url=body.callback_url,
+        listed=mode == ProcessingMode.CONVERSATION
+        or bool(app.dispatch_retention_policy.get("ttl_days")),
+        send_options=body.model_dump(
+            mode="json",
+            exclude_none=True,
+            include={
+                "recipient",
+                "channel_priority_order",
+                "channel_properties",
+                "conversation_metadata",
+                "conversation_metadata_update_strategy",
+                "queue",
+                "message_content_type",
+            },
+        ),
+        expire_at=now + timedelta(seconds=ttl) if ttl else None,
+        status=status.QUEUED,
+        updated_at=now,
+    )
+    session.add(message)
+    await status.queue_dispatch(
+        session, message, priority=1 if body.queue == Queue.HIGH_PRIORITY else 0
+    )
+    return message
+
+
+def processing_mode(app: App, strategy: ProcessingStrategy) -> ProcessingMode:
+    if strategy == ProcessingStrategy.DISPATCH_ONLY:
+        return ProcessingMode.DISPATCH
+    return ProcessingMode(app.processing_mode)
+
+
+def _check_request(app: App, body: SendMessageRequest, mode: ProcessingMode) -> None:
+    violations: list[FieldViolation] = []
+    if mode == ProcessingMode.DISPATCH and body.recipient.contact_id is not None:
+        violations.append(
+            FieldViolation(
+                "recipient.contact_id",
+                "DISPATCH processing addresses recipients by identified_by only",
+            )
+        )
+    if body.message.template_message is not None:
+        violations.append(
+            FieldViolation(
+                "message.template_message",
+                "template messages are not supported by this chorus version yet",
+            )
+        )
+    credentialed = {c["channel"] for c in app.channel_credentials}
+    for index, channel in enumerate(body.channel_priority_order or []):
+        if channel.value not in credentialed:
+            violations.append(
+                FieldViolation(
+                    f"channel_priority_order[{index}]",
+                    f"the app has no {channel.value} credentials",
+                )
+            )
+    if body.recipient.identified_by is not None:
+        for index, identity in enumerate(body.recipient.identified_by.channel_identities):
+            if identity.channel.value not in credentialed:
+                violations.append(
+                    FieldViolation(
+                        f"recipient.identified_by.channel_identities[{index}].channel",
+                        f"the app has no {identity.channel.value} credentials",
+                    )
+                )
+    violations += property_violations(body.channel_properties or {}, "channel_properties")
+    if violations:
+        raise invalid_fields(violations)
+
+
+async def _check_queue(session: AsyncSession, app: App, limit: int) -> None:
+    """The per-app queue cap (Decision 9): 429 once `limit` messages wait for dispatch."""
+    cached = _queue_sizes.get(app.id)
+    now = time.monotonic()
+    if cached is not None and cached[0] > now and cached[1] + QUEUE_SIZE_MARGIN < limit:
+        return
+    size = await repository.queued_for_app(session, app.id, status.DISPATCH_JOB)
+    _queue_sizes[app.id] = (now + QUEUE_SIZE_CACHE_SECONDS, size)
+    if size >= limit:
+        raise ApiError(
+            429,
+            f"App {app.id} has {size} messages waiting for dispatch, its queue limit; retry later",
+            details=[{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retry_delay": "1s"}],
+            headers={"Retry-After": "1"},
+        )
+
+
+# --- the store -----------------------------------------------------------------------------
+
+
+def message_view(message: Message, view: View = View.WITH_METADATA) -> dict[str, Any]:
+    """The ConversationMessage resource (API.md Part B §2.9)."""
+    result: dict[str, Any] = {"id": message.id, "direction": message.direction}
+    if message.app_message is not None:
+        result["app_message"] = message.app_message
+    if message.contact_message is not None:
+        result["contact_message"] = message.contact_message
+    if message.channel is not None:
+        result["channel_identity"] = {
+            "channel": message.channel,
+            "identity": message.identity or "",
+            "app_id": message.identity_app_id or "",
+        }
+    result["conversation_id"] = message.conversation_id or ""
+    result["contact_id"] = message.contact_id or ""
+    if view == View.WITH_METADATA:
+        result["metadata"] = message.metadata_ or ""
+    result["accept_time"] = rfc3339(message.accept_time)
+    if message.sender_id:
+        result["sender_id"] = message.sender_id
+    result["processing_mode"] = message.processing_mode
+    result["injected"] = message.injected
+    result["message_status"] = None
+    return result
+
+
+async def get_message(
+    session: AsyncSession, project_id: str, message_id: str, mode: str
+) -> Message:
+    message = await repository.get(session, project_id, message_id)
+    if message is None or message.processing_mode != mode:
+        raise not_found("message", message_id)
+    return message
+
+
+async def list_messages(
+    session: AsyncSession, where: MessageFilter, page: PageRequest
+) -> tuple[list[Message], str]:
+    rows = list(await repository.page(session, where, _after(page), page.size + 1))
+    return _paged(page, rows)
+
+
+async def last_messages(
+    session: AsyncSession,
+    where: MessageFilter,
+    page: PageRequest,
+    *,
+    identities: list[str] | None,
+    contact_ids: list[str] | None,
+) -> tuple[list[Message], str]:
+    rows = list(
+        await repository.last_per_key(
+            session,
+            where,
+            identities=identities,
+            contact_ids=contact_ids,
+            after=_after(page),
+            limit=page.size + 1,
+        )
+    )
+    return _paged(page, rows)
+
+
+def _after(page: PageRequest) -> tuple[datetime, str] | None:
+    if page.after is None:
+        return None
+    try:
+        moment, last_id = page.after
+        return datetime.fromisoformat(moment), str(last_id)
+    except (TypeError, ValueError):
+        raise invalid("page_token", "is not a token returned by this list") from None
+
+
+def _paged(page: PageRequest, rows: list[Message]) -> tuple[list[Message], str]:
+    if len(rows) <= page.size:
+        return rows, ""
+    rows = rows[: page.size]
+    last = rows[-1]
+    return rows, page.next_token([last.accept_time.isoformat(), last.id])
+
+
+def parse_time(value: str | None, field: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise invalid(field, "must be an RFC 3339 timestamp such as 2024-01-01T00:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,228 @@
+"""The delivery status machine of app messages (API.md Part B §3.5–§3.7).
+
+QUEUED → QUEUED_ON_CHANNEL → DELIVERED → READ, with SWITCHING_CHANNEL between candidates
+and FAILED as the other end. A status never moves backwards, whatever order reports arrive
+in: a report older than the message's state changes nothing and sends no callback. Every
+change is recorded in the message's history and reported to MESSAGE_DELIVERY webhooks.
+Callers hold the message row locked (`lock`) for the whole transaction.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chorus.callbacks.events import record_event
+from chorus.kit.clock import utcnow
+from chorus.models import Message, MessageStatus
+from chorus.outbox.service import enqueue
+from chorus.wire.enums import WebhookTrigger
+from chorus.wire.messages import ReasonCode
+
+QUEUED = "QUEUED"
+QUEUED_ON_CHANNEL = "QUEUED_ON_CHANNEL"
+DELIVERED = "DELIVERED"
+READ = "READ"
+FAILED = "FAILED"
+SWITCHING_CHANNEL = "SWITCHING_CHANNEL"
+
+RANK = {QUEUED: 0, SWITCHING_CHANNEL: 0, QUEUED_ON_CHANNEL: 1, DELIVERED: 2, READ: 3}
+TERMINAL = frozenset({READ, FAILED})
+# Failures the next channel would meet as well: no fallback (§3.7).
+NO_FALLBACK = frozenset(
+    {
+        ReasonCode.MESSAGE_EXPIRED,
+        ReasonCode.CONTACT_NOT_FOUND,
+        ReasonCode.UNKNOWN_APP,
+        ReasonCode.TEMPLATE_NOT_FOUND,
+        ReasonCode.TEMPLATE_INSUFFICIENT_PARAMETERS,
+        ReasonCode.TEMPLATE_NON_EXISTING_LANGUAGE_OR_VERSION,
+    }
+)
+
+DISPATCH_JOB = "messages.dispatch"
+
+
+def reason(code: ReasonCode, description: str, channel_code: str | None = None) -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "code": code.value,
+        "description": description,
+        "sub_code": "UNSPECIFIED_SUB_CODE",
+    }
+    if channel_code is not None:
+        value["channel_code"] = channel_code
+    return value
+
+
+async def lock(session: AsyncSession, message_id: str) -> Message | None:
+    """The message row, locked until the transaction ends (PostgreSQL; SQLite serialises
+    writers anyway)."""
+    return await session.scalar(select(Message).where(Message.id == message_id).with_for_update())
+
+
+def candidate(message: Message, index: int | None = None) -> dict[str, Any] | None:
+    candidates = message.candidates or []
+    index = message.candidate_index if index is None else index
+    return candidates[index] if 0 <= index < len(candidates) else None
+
+
+def channel_identity(message: Message, index: int | None = None) -> dict[str, str]:
+    chosen = candidate(message, index)
+    if chosen is None:
+        return {"channel": message.channel or "", "identity": message.identity or "", "app_id": ""}
+    return {
+        "channel": chosen["channel"],
+        "identity": chosen["identity"],
+        "app_id": chosen.get("app_id", ""),
+    }
+
+
+async def _emit(
+    session: AsyncSession,
+    message: Message,
+    status: str,
+    *,
+    index: int | None = None,
+    failure: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    identity = channel_identity(message, index)
+    session.add(
+        MessageStatus(
+            message_id=message.id,
+            status=status,
+            channel=identity["channel"] or None,
+            identity=identity["identity"] or None,
+            reason=failure,
+            at=at or utcnow(),
+        )
+    )
+    report: dict[str, Any] = {
+        "message_id": message.id,
+        "conversation_id": message.conversation_id or "",
+        "status": status,
+        "channel_identity": identity,
+        "contact_id": message.contact_id or "",
+    }
+    if failure is not None:
+        report["reason"] = failure
+    report["metadata"] = message.metadata_
+    report["processing_mode"] = message.processing_mode
+    await record_event(
+        session,
+        WebhookTrigger.MESSAGE_DELIVERY,
+        project_id=message.project_id,
+        app_id=message.app_id,
+        payload_key="message_delivery_report",
+        payload=report,
+        message_metadata=message.metadata_ or None,
+        correlation_id=message.correlation_id,
+        callback_url=message.callback_url,
+        ordering_key=message.id,
+    )
+
+
+async def submitted(session: AsyncSession, message: Message, index: int) -> None:
+    """The channel accepted the message (candidate `index`): QUEUED_ON_CHANNEL, unless a
+    report about it already arrived and moved it further."""
+    if index != message.candidate_index or message.status in TERMINAL:
+        return
+    await record_event(
+        session,
+        WebhookTrigger.MESSAGE_SUBMIT,
+        project_id=message.project_id,
+        app_id=message.app_id,
+        payload_key="message_submit_notification",
+        payload={
+            "message_id": message.id,
+            "conversation_id": message.conversation_id or "",
+            "channel_identity": channel_identity(message, index),
+            "contact_id": message.contact_id or "",
+            "submitted_message": message.app_message,
+            "metadata": message.metadata_,
+            "processing_mode": message.processing_mode,
+        },
+        message_metadata=message.metadata_ or None,
+        correlation_id=message.correlation_id,
+        ordering_key=message.id,
+    )
+    if RANK.get(message.status, 0) >= RANK[QUEUED_ON_CHANNEL]:
+        return
+    await _move(session, message, QUEUED_ON_CHANNEL)
+
+
+async def _move(
+    session: AsyncSession,
+    message: Message,
+    status: str,
+    *,
+    failure: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    message.status = status
+    message.reason = failure
+    message.updated_at = utcnow()
+    chosen = candidate(message)
+    if chosen is not None:
+        message.channel = chosen["channel"]
+        message.identity = chosen["identity"]
+        message.identity_app_id = chosen.get("app_id", "")
+    await _emit(session, message, status, failure=failure, at=at)
+
+
+async def channel_reported(
+    session: AsyncSession,
+    message: Message,
+    status: str,
+    index: int,
+    *,
+    failure: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    """A channel's delivery report (DELIVERED, READ or FAILED) about candidate `index`."""
+    if message.status in TERMINAL:
+        return
+    if index != message.candidate_index:
+        # An abandoned channel: a late positive report is still forwarded, with that
+        # channel's identity; its failures no longer matter.
+        if status in (DELIVERED, READ) and index < message.candidate_index:
+            await _emit(session, message, status, index=index, at=at)
+        return
+    if status == FAILED:
+        await fail(session, message, failure or reason(ReasonCode.UNKNOWN, "failed"))
+        return
+    if RANK.get(message.status, 0) < RANK[QUEUED_ON_CHANNEL]:
+        # The report overtook the record of the channel's acceptance: that comes first.
+        await _move(session, message, QUEUED_ON_CHANNEL)
+    if RANK[status] > RANK.get(message.status, 0):
+        await _move(session, message, status, at=at)
+
+
+async def fail(session: AsyncSession, message: Message, failure: dict[str, Any]) -> bool:
+    """The current candidate failed: switch to the next one (and queue its dispatch), or
+    end FAILED. Returns whether another channel will be tried."""
+    if message.status in TERMINAL:
+        return False
+    code = failure.get("code")
+    has_next = message.candidate_index + 1 < len(message.candidates or [])
+    if has_next and code not in {c.value for c in NO_FALLBACK}:
+        await _move(session, message, SWITCHING_CHANNEL, failure=failure)
+        message.candidate_index += 1
+        await queue_dispatch(session, message)
+        return True
+    await _move(session, message, FAILED, failure=failure)
+    return False
+
+
+async def queue_dispatch(session: AsyncSession, message: Message, priority: int = 0) -> None:
+    """The dispatch job for the message's current candidate (one job per candidate)."""
+    await enqueue(
+        session,
+        DISPATCH_JOB,
+        project_id=message.project_id,
+        app_id=message.app_id,
+        payload={"message_id": message.id},
+        dedup_key=f"dispatch:{message.id}:{message.candidate_index}",
+        priority=priority,
+    )

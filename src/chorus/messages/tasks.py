@@ -1,0 +1,9 @@
+"""Background jobs of the message pipeline."""
+
+from chorus.messages import dispatch, status
+from chorus.runtime import JobHandler
+
+HANDLERS: dict[str, JobHandler] = {
+    status.DISPATCH_JOB: dispatch.run_dispatch,
+    dispatch.REPORT_TIMEOUT_JOB: dispatch.run_report_timeout,
+}
