@@ -1,0 +1,157 @@
+"""The simulator's control API, `/simulator/v1/...` (DESIGN.md, "Interfaces that scripts rely
+on"): list handsets, read one with its inbox, change its settings, make it send a message.
+
+Local mode only (the router is not mounted with `CHORUS_SIMULATOR=off`), so no credentials.
+Errors use the API's envelope.
+"""
+
+import json
+import logging
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chorus.kit.db import ReadSession
+from chorus.kit.errors import (
+    ApiError,
+    describe_validation_error,
+    invalid,
+    invalid_fields,
+    not_found,
+)
+from chorus.models import SimulatedMessage
+from chorus.runtime import Runtime
+from chorus.simulator import repository, sms
+from chorus.simulator.handsets import (
+    channel_from_path,
+    handset_summary,
+    handset_view,
+    identity_from_path,
+    validated_changes,
+)
+from chorus.wire.enums import Channel
+from chorus.wire.messages import ContactMessage
+
+log = logging.getLogger("chorus.simulator")
+
+router = APIRouter(prefix="/simulator/v1", tags=["simulator"])
+
+
+async def json_body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        raise invalid("body", "a JSON object is required")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "Malformed JSON in request body") from None
+
+
+@router.get("/handsets")
+async def list_handsets(
+    channel: str | None = None, session: AsyncSession = ReadSession
+) -> dict[str, Any]:
+    name = None
+    if channel:
+        try:
+            name = Channel(channel.upper()).value
+        except ValueError:
+            raise invalid("channel", f"unknown channel {channel!r}") from None
+    handsets = await repository.list_handsets(session, name)
+    return {"handsets": [handset_summary(h) for h in handsets]}
+
+
+@router.get("/handsets/{channel}/{identity}")
+async def get_handset(
+    channel: str, identity: str, session: AsyncSession = ReadSession
+) -> dict[str, Any]:
+    simulated = channel_from_path(channel)
+    number = identity_from_path(simulated, identity)
+    handset = await repository.get_handset(session, simulated, number)
+    if handset is None:
+        raise not_found("handset", f"{simulated.value.lower()}/{number}")
+    inbox = await repository.inbox(session, simulated, number)
+    return handset_view(handset, list(inbox))
+
+
+@router.patch("/handsets/{channel}/{identity}")
+async def update_handset(channel: str, identity: str, request: Request) -> dict[str, Any]:
+    simulated = channel_from_path(channel)
+    number = identity_from_path(simulated, identity)
+    changes = validated_changes(simulated, await json_body(request))
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.db.write_sessions() as session:
+        handset = await repository.handset_for_update(session, simulated, number)
+        handset.settings = {**handset.settings, **changes}
+        await session.flush()
+        inbox = await repository.inbox(session, simulated, number)
+        view = handset_view(handset, list(inbox))
+        await session.commit()
+    return view
+
+
+@router.post("/handsets/{channel}/{identity}/messages")
+async def send_from_handset(channel: str, identity: str, request: Request) -> dict[str, Any]:
+    """The handset sends a contact message to an app: the simulator builds the channel's
+    native inbound webhook, posts it to chorus as the channel would (authenticated as the
+    channel authenticates), and answers with the payload and chorus's HTTP status."""
+    simulated = channel_from_path(channel)
+    number = identity_from_path(simulated, identity)
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise invalid("body", "must be a JSON object")
+    app_id = body.get("app_id")
+    if not isinstance(app_id, str) or not app_id:
+        raise invalid("app_id", "is required")
+    try:
+        message = ContactMessage.model_validate(
+            {key: value for key, value in body.items() if key != "app_id"}
+        )
+    except ValidationError as exc:
+        raise invalid_fields([describe_validation_error(e) for e in exc.errors()]) from None
+    text = sms.reply_text(message)
+
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.db.read_sessions() as session:
+        app = await repository.get_app(session, app_id)
+    if app is None:
+        raise not_found("app", app_id)
+    native = sms.mo_text(number, sms.app_side_number(app), text)
+
+    # Committed before chorus is called: chorus's inbound handling writes too.
+    async with runtime.db.write_sessions() as session:
+        await repository.handset_for_update(session, simulated, number)
+        entry = await repository.add_message(
+            session,
+            SimulatedMessage(
+                channel=simulated,
+                identity=number,
+                direction="sent",
+                native_id=native["id"],
+                text=text,
+                request=native,
+                status="sending",
+            ),
+        )
+        entry_id = entry.id
+        await session.commit()
+
+    status_code: int | None
+    try:
+        response = await runtime.http.post(
+            runtime.inbound_url(simulated, app.id), json=native, auth=sms.callback_auth(app)
+        )
+        status_code = response.status_code
+    except httpx.HTTPError as exc:
+        log.warning("posting a simulated %s message to chorus failed: %r", simulated, exc)
+        status_code = None
+
+    async with runtime.db.write_sessions() as session:
+        await repository.set_message_status(
+            session, entry_id, str(status_code) if status_code is not None else "unreachable"
+        )
+        await session.commit()
+    return {"native": native, "status_code": status_code}

@@ -1,0 +1,99 @@
+"""SQL of the simulator: handsets, their inboxes, and the apps a native credential names."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import String, cast, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chorus.kit.clock import utcnow
+from chorus.models import App, SimulatedHandset, SimulatedMessage
+
+
+async def get_app(session: AsyncSession, app_id: str) -> App | None:
+    return await session.get(App, app_id)
+
+
+async def apps_with_credential(
+    session: AsyncSession, channel: str, claimed_identity: str
+) -> list[tuple[App, dict[str, Any]]]:
+    """Every app holding a `static_bearer` credential of `channel` for `claimed_identity`,
+    with that credential, oldest app first."""
+    escaped = claimed_identity.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    candidates = await session.scalars(
+        select(App)
+        .where(cast(App.channel_credentials, String).like(f"%{escaped}%", escape="\\"))
+        .order_by(App.id)
+    )
+    found = []
+    for app in candidates:
+        for credential in app.channel_credentials or []:
+            bearer = credential.get("static_bearer") or {}
+            if credential.get("channel") == channel and (
+                bearer.get("claimed_identity") == claimed_identity
+            ):
+                found.append((app, credential))
+                break
+    return found
+
+
+async def list_handsets(
+    session: AsyncSession, channel: str | None = None
+) -> Sequence[SimulatedHandset]:
+    query = select(SimulatedHandset).order_by(
+        SimulatedHandset.channel, SimulatedHandset.created_at, SimulatedHandset.identity
+    )
+    if channel is not None:
+        query = query.where(SimulatedHandset.channel == channel)
+    return (await session.scalars(query)).all()
+
+
+async def get_handset(
+    session: AsyncSession, channel: str, identity: str, *, for_update: bool = False
+) -> SimulatedHandset | None:
+    return await session.get(
+        SimulatedHandset, (channel, identity), with_for_update=for_update, populate_existing=True
+    )
+
+
+async def handset_for_update(
+    session: AsyncSession, channel: str, identity: str
+) -> SimulatedHandset:
+    """The handset, locked for this transaction; created (with no settings of its own) on
+    first use. A concurrent first use by another transaction is waited for, not duplicated."""
+    handset = await get_handset(session, channel, identity, for_update=True)
+    if handset is not None:
+        return handset
+    try:
+        async with session.begin_nested():
+            handset = SimulatedHandset(
+                channel=channel, identity=identity, settings={}, created_at=utcnow()
+            )
+            session.add(handset)
+    except IntegrityError:
+        handset = await get_handset(session, channel, identity, for_update=True)
+        assert handset is not None
+    return handset
+
+
+async def inbox(session: AsyncSession, channel: str, identity: str) -> Sequence[SimulatedMessage]:
+    return (
+        await session.scalars(
+            select(SimulatedMessage)
+            .where(SimulatedMessage.channel == channel, SimulatedMessage.identity == identity)
+            .order_by(SimulatedMessage.id)
+        )
+    ).all()
+
+
+async def add_message(session: AsyncSession, message: SimulatedMessage) -> SimulatedMessage:
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def set_message_status(session: AsyncSession, message_id: int, status: str) -> None:
+    await session.execute(
+        update(SimulatedMessage).where(SimulatedMessage.id == message_id).values(status=status)
+    )
