@@ -50,17 +50,14 @@ class Server:
         with self._engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(sa.text(sql), params)]
 
-    def outbox_events(self, project_id: str | None = None) -> list[dict[str, Any]]:
-        """The lifecycle events the server queued for webhooks, oldest first."""
+    def recorded_callbacks(self, app_id: str) -> list[dict[str, Any]]:
+        """Callbacks fanned out to the app's webhooks (a DISMISS webhook records them without
+        sending), as `{"trigger", **body}`, in the order the occurrences happened."""
         rows = self.query(
-            "SELECT payload FROM outbox_jobs WHERE kind = 'callbacks.fan_out' AND project_id = :p"
-            " ORDER BY id",
-            p=project_id or self.project_id,
+            "SELECT trigger, body FROM callback_deliveries WHERE app_id = :a", a=app_id
         )
-        return [
-            r["payload"] if isinstance(r["payload"], dict) else json.loads(r["payload"])
-            for r in rows
-        ]
+        callbacks = [{"trigger": r["trigger"], **json.loads(r["body"])} for r in rows]
+        return sorted(callbacks, key=lambda c: c["accepted_time"])
 
     def client(self, credentials: Credentials | None = None, prefix: str = "/v1") -> httpx.Client:
         creds = credentials or Credentials(self.project_id, self.key_id, self.key_secret)

@@ -12,12 +12,14 @@ from chorus.callbacks.routes import router as callbacks_router
 from chorus.config import Settings
 from chorus.contacts.routes import router as contacts_router
 from chorus.conversations.routes import router as conversations_router
+from chorus.events.routes import router as events_router
 from chorus.inbound.routes import router as inbound_router
 from chorus.jobs import worker_for
 from chorus.kit.auth import Authenticator
 from chorus.kit.db import connect
 from chorus.kit.errors import install_error_handlers
 from chorus.kit.http import WireCompatibility
+from chorus.kit.ratelimit import ProjectRequestLimiter
 from chorus.messages.routes import router as messages_router
 from chorus.projects.service import Credentials
 from chorus.runtime import Runtime, http_client
@@ -36,6 +38,7 @@ def api_router() -> APIRouter:
         contacts_router,
         conversations_router,
         messages_router,
+        events_router,
     ):
         router.include_router(domain)
     return router
@@ -54,6 +57,10 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
         app.state.runtime = runtime
         app.state.authenticator = Authenticator(
             db.read_sessions, prepared.signing_key, settings.token_ttl_seconds
+        )
+        app.state.request_limiter = ProjectRequestLimiter(
+            settings.project_request_rate,
+            db.write_sessions if db.dialect == "postgresql" else None,
         )
         stop = asyncio.Event()
         workers = (

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     project_request_rate: float = Field(default=800.0, gt=0)
     app_queue_limit: int = Field(default=500_000, ge=1)
 
+    # Multiplies every callback retry delay (tests shrink the 24-hour schedule).
+    callback_retry_scale: float = Field(default=1.0, ge=0)
+    retention_sweep_seconds: float = Field(default=600.0, gt=0)
+
     enforce_sending_windows: bool = True
     sms_stop_keywords: bool = True
 

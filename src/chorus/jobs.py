@@ -2,7 +2,9 @@
 
 import functools
 
+from chorus import retention
 from chorus.callbacks import tasks as callback_tasks
+from chorus.events import tasks as event_tasks
 from chorus.messages import tasks as message_tasks
 from chorus.outbox.worker import Handler, Worker
 from chorus.runtime import JobHandler, Runtime
@@ -10,7 +12,9 @@ from chorus.simulator import tasks as simulator_tasks
 
 HANDLERS: dict[str, JobHandler] = {
     **callback_tasks.HANDLERS,
+    **event_tasks.HANDLERS,
     **message_tasks.HANDLERS,
+    **retention.HANDLERS,
     **simulator_tasks.HANDLERS,
 }
 

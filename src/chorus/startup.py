@@ -9,6 +9,7 @@ from chorus.config import Settings
 from chorus.kit.db import Database
 from chorus.models import ServerSecret
 from chorus.projects import service as projects
+from chorus.retention import schedule_sweep
 from chorus.store import migrate
 
 SIGNING_KEY = "token_signing_key"
@@ -68,4 +69,7 @@ async def bootstrap(
 async def prepare(db: Database, settings: Settings, *, create_dev: bool = False) -> Prepared:
     await migrate(db.write_engine)
     dev = await bootstrap(db, settings, create_dev=create_dev)
+    async with db.write_sessions() as session:
+        await schedule_sweep(session, settings.retention_sweep_seconds)
+        await session.commit()
     return Prepared(signing_key=await signing_key(db, settings), dev_credentials=dev)

@@ -1,7 +1,9 @@
 """Small helpers shared by the integration tests."""
 
+import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 
@@ -35,5 +37,54 @@ def new_app(api: httpx.Client, **fields: Any) -> str:
         **fields,
     }
     response = api.post("/apps", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
+T = TypeVar("T")
+
+
+def wait_for(condition: Callable[[], T], *, seconds: float = 30, what: str = "condition") -> T:
+    """Poll until `condition()` is truthy (and return it), or fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+ALL_TRIGGERS = [
+    "MESSAGE_DELIVERY",
+    "MESSAGE_SUBMIT",
+    "MESSAGE_INBOUND",
+    "EVENT_DELIVERY",
+    "EVENT_INBOUND",
+    "CONVERSATION_START",
+    "CONVERSATION_STOP",
+    "CONVERSATION_DELETE",
+    "CONTACT_CREATE",
+    "CONTACT_DELETE",
+    "CONTACT_MERGE",
+    "CONTACT_UPDATE",
+    "CONTACT_IDENTITIES_DUPLICATION",
+    "UNSUPPORTED",
+]
+
+
+def recording_webhook(api: httpx.Client, app_id: str) -> str:
+    """A DISMISS webhook on every trigger: chorus records each callback without sending it
+    (read them with `server.recorded_callbacks(app_id)`)."""
+    response = api.post(
+        "/webhooks",
+        json={
+            "app_id": app_id,
+            "target": "http://127.0.0.1:9/unused",
+            "target_type": "DISMISS",
+            "triggers": ALL_TRIGGERS,
+        },
+    )
     assert response.status_code == 200, response.text
     return response.json()["id"]

@@ -1,11 +1,12 @@
 """Contacts over HTTP (API.md §4): identities, priority, filters, paging, merge, conflicts."""
 
+import json
 import uuid
 
 import httpx
 import pytest
 
-from tests.integration.helpers import assert_error, new_app
+from tests.integration.helpers import assert_error, new_app, recording_webhook, wait_for
 
 
 def sms(number: str) -> dict[str, str]:
@@ -224,6 +225,8 @@ def test_merge_errors(api: httpx.Client) -> None:
 
 
 def test_duplicate_identities_are_conflicts_not_errors(server, api: httpx.Client) -> None:
+    app = new_app(api)
+    recording_webhook(api, app)
     phone = number()
     first = api.post("/contacts", json={"channel_identities": [sms(phone)]}).json()
     second = api.post("/contacts", json={"channel_identities": [sms(phone)]})
@@ -249,28 +252,42 @@ def test_duplicate_identities_are_conflicts_not_errors(server, api: httpx.Client
             "contact_ids": sorted([first["id"], second.json()["id"], third["id"]]),
         }
     ]
-    events = server.query(
-        "SELECT payload FROM outbox_jobs WHERE project_id = :p AND kind = 'callbacks.fan_out'",
-        p=server.project_id,
-    )
-    triggers = [
-        e["payload"]["trigger"] if isinstance(e["payload"], dict) else e["payload"] for e in events
-    ]
-    assert any("CONTACT_IDENTITIES_DUPLICATION" in str(t) for t in triggers)
+    expected = {"channel": "SMS", "contact_ids": sorted([first["id"], second.json()["id"]])}
+
+    def announced() -> list[dict]:
+        return [
+            c
+            for c in server.recorded_callbacks(app)
+            if c["trigger"] == "CONTACT_IDENTITIES_DUPLICATION"
+            and expected in c["duplicated_contact_identities_notification"]["duplicated_identities"]
+        ]
+
+    callback = wait_for(announced, what="the duplication callback")[0]
+    assert expected in callback["duplicated_identities"], "Decision 6's top-level copy"
 
 
-def test_lifecycle_events_are_written_to_the_outbox(server, api: httpx.Client) -> None:
+def test_lifecycle_events_reach_every_app_of_the_project(server, api: httpx.Client) -> None:
+    apps = [new_app(api), new_app(api)]
+    for app in apps:
+        recording_webhook(api, app)
     contact = api.post("/contacts", json={"channel_identities": [sms(number())]}).json()
     api.patch(f"/contacts/{contact['id']}", json={"display_name": "Z"})
     api.delete(f"/contacts/{contact['id']}")
-    rows = server.query("SELECT payload FROM outbox_jobs WHERE kind = 'callbacks.fan_out'")
-    payloads = [
-        r["payload"] if isinstance(r["payload"], dict) else __import__("json").loads(r["payload"])
-        for r in rows
-    ]
-    mine = [p for p in payloads if contact["id"] in str(p["payload"])]
-    assert [p["trigger"] for p in mine] == ["CONTACT_CREATE", "CONTACT_UPDATE", "CONTACT_DELETE"]
-    assert mine[1]["payload"]["contact"]["display_name"] == "Z"
+    for app in apps:
+
+        def mine(app: str = app) -> list[dict]:
+            found = [c for c in server.recorded_callbacks(app) if contact["id"] in json.dumps(c)]
+            return found if len(found) >= 3 else []
+
+        events = wait_for(mine, what="three contact callbacks")
+        assert [e["trigger"] for e in events] == [
+            "CONTACT_CREATE",
+            "CONTACT_UPDATE",
+            "CONTACT_DELETE",
+        ]
+        assert events[0]["contact_create_notification"]["contact"] == contact
+        assert events[1]["contact_update_notification"]["contact"]["display_name"] == "Z"
+        assert events[2]["app_id"] == app
 
 
 def test_channel_profile_validation(api: httpx.Client) -> None:

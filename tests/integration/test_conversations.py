@@ -1,6 +1,5 @@
 """Conversations over HTTP (API.md §5): create, get, list, recent, update, stop, delete."""
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from chorus.models import Conversation
-from tests.integration.helpers import assert_error, new_app
+from tests.integration.helpers import assert_error, new_app, recording_webhook, wait_for
 
 EPOCH = "1970-01-01T00:00:00.000000Z"
 
@@ -66,19 +65,20 @@ def set_last_received(server, conversation_id: str, moment: datetime) -> None:
         engine.dispose()
 
 
-def lifecycle_events(server, conversation_id: str) -> list[dict[str, Any]]:
-    rows = server.query(
-        "SELECT payload FROM outbox_jobs WHERE kind = 'callbacks.fan_out' ORDER BY id"
-    )
-    payloads = [
-        r["payload"] if isinstance(r["payload"], dict) else json.loads(r["payload"]) for r in rows
-    ]
-    return [
-        p
-        for p in payloads
-        if p["payload_key"].startswith("conversation_")
-        and p["payload"]["conversation"]["id"] == conversation_id
-    ]
+def lifecycle_events(server, app_id: str, conversation_id: str, count: int) -> list[dict[str, Any]]:
+    """The conversation's lifecycle callbacks recorded for the app, once `count` are there."""
+
+    def found() -> list[dict[str, Any]]:
+        events = [
+            c
+            for c in server.recorded_callbacks(app_id)
+            if c["trigger"].startswith("CONVERSATION_")
+            and next(v for k, v in c.items() if k.endswith("_notification"))["conversation"]["id"]
+            == conversation_id
+        ]
+        return events if len(events) >= count else []
+
+    return found() if count == 0 else wait_for(found, what=f"{count} lifecycle callbacks")
 
 
 # ---------------------------------------------------------------- create and get
@@ -414,6 +414,7 @@ def test_update_mask_rules(api: httpx.Client) -> None:
 
 def test_stop_twice_emits_one_event_and_frees_the_pair(server, api: httpx.Client) -> None:
     app_id, contact_id = new_app(api), new_contact(api)
+    recording_webhook(api, app_id)
     conversation = start(api, app_id, contact_id)
     stop = f"/conversations/{conversation['id']}:stop"
     assert api.post(stop).json() == {}
@@ -423,11 +424,13 @@ def test_stop_twice_emits_one_event_and_frees_the_pair(server, api: httpx.Client
     assert again.json() == {}
     assert api.post(stop.replace(":", "%3A")).json() == {}
 
-    assert [e["trigger"] for e in lifecycle_events(server, conversation["id"])] == [
+    second = start(api, app_id, contact_id)
+    assert second["active"] is True
+    lifecycle_events(server, app_id, second["id"], 1)  # later occurrences are recorded too
+    assert [e["trigger"] for e in lifecycle_events(server, app_id, conversation["id"], 2)] == [
         "CONVERSATION_START",
         "CONVERSATION_STOP",
     ]
-    assert start(api, app_id, contact_id)["active"] is True
 
 
 def test_delete_answers_empty_and_forgets(api: httpx.Client) -> None:
@@ -439,29 +442,41 @@ def test_delete_answers_empty_and_forgets(api: httpx.Client) -> None:
     assert_error(api.post(f"{path}:stop"), 404, "NOT_FOUND")
 
 
-def test_lifecycle_events_are_written_to_the_outbox(server, api: httpx.Client) -> None:
-    app_id = new_app(api)
+def test_lifecycle_events_reach_the_conversations_app(server, api: httpx.Client) -> None:
+    app_id, other_app = new_app(api), new_app(api)
+    recording_webhook(api, app_id)
+    recording_webhook(api, other_app)
     conversation = start(api, app_id, new_contact(api), metadata_json={"a": 1})
     api.post(f"/conversations/{conversation['id']}:stop")
     api.delete(f"/conversations/{conversation['id']}")
-    events = lifecycle_events(server, conversation["id"])
-    assert [(e["trigger"], e["payload_key"]) for e in events] == [
-        ("CONVERSATION_START", "conversation_start_notification"),
-        ("CONVERSATION_STOP", "conversation_stop_notification"),
-        ("CONVERSATION_DELETE", "conversation_delete_notification"),
+    events = lifecycle_events(server, app_id, conversation["id"], 3)
+    keys = [
+        "conversation_start_notification",
+        "conversation_stop_notification",
+        "conversation_delete_notification",
     ]
-    start_view, stop_view, delete_view = (e["payload"]["conversation"] for e in events)
+    assert [e["trigger"] for e in events] == [
+        "CONVERSATION_START",
+        "CONVERSATION_STOP",
+        "CONVERSATION_DELETE",
+    ]
+    start_view, stop_view, delete_view = (
+        e[k]["conversation"] for e, k in zip(events, keys, strict=True)
+    )
     assert start_view == conversation
     assert stop_view == {**conversation, "active": False}
     assert delete_view == stop_view, "the deleted conversation as it was"
-    jobs = server.query(
-        "SELECT app_id FROM outbox_jobs WHERE dedup_key = :key",
-        key=f"event:{events[0]['event_id']}",
+    assert lifecycle_events(server, other_app, conversation["id"], 0) == [], (
+        "conversation events go to the conversation's app only"
     )
-    assert jobs == [{"app_id": app_id}], "conversation events go to the conversation's app only"
 
     quiet = start(api, app_id, new_contact(api), active=False)
-    assert lifecycle_events(server, quiet["id"]) == [], "no CONVERSATION_START when inactive"
+    api.post(f"/conversations/{quiet['id']}:stop")
+    later = start(api, app_id, new_contact(api))
+    lifecycle_events(server, app_id, later["id"], 1)
+    assert lifecycle_events(server, app_id, quiet["id"], 0) == [], (
+        "no CONVERSATION_START when inactive"
+    )
 
 
 # ---------------------------------------------------------------- ids and projects

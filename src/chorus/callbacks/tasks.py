@@ -1,5 +1,62 @@
-"""Background jobs of callbacks (filled in by the callback delivery work)."""
+"""Background jobs of callbacks.
 
-from chorus.runtime import JobHandler
+- `callbacks.fan_out` (queued by `events.record_event`): one delivery row and one
+  `callbacks.deliver` job per target, in the same transaction that completes the job.
+- `callbacks.deliver`: one attempt per run. A failed attempt is recorded and the job is
+  rescheduled with `Retry` after the delay of `schedule.RETRY_DELAYS`; after the last one the
+  delivery is kept as dead. Delivery failures never raise anything else, so the worker's own
+  retry limit for crashing handlers does not apply to them.
+"""
 
-HANDLERS: dict[str, JobHandler] = {}
+from chorus.callbacks import delivery as http_delivery
+from chorus.callbacks import repository, service
+from chorus.callbacks.events import DELIVER, FAN_OUT
+from chorus.callbacks.schedule import delay_after, retry_scale
+from chorus.kit.clock import utcnow
+from chorus.outbox.worker import Job, Retry
+from chorus.runtime import JobHandler, Runtime
+
+
+async def fan_out(runtime: Runtime, job: Job) -> None:
+    async with runtime.db.write_sessions() as session:
+        await service.fan_out(session, job.project_id, job.app_id, job.payload)
+        await job.complete(session)
+        await session.commit()
+
+
+async def deliver(runtime: Runtime, job: Job) -> None:
+    delivery_id = job.payload["delivery_id"]
+    async with runtime.db.read_sessions() as session:
+        delivery = await repository.delivery(session, delivery_id)
+        plan = None if delivery is None else await service.plan_attempt(session, delivery)
+    if plan is None or plan.status != service.PENDING or plan.target is None:
+        async with runtime.db.write_sessions() as session:
+            if plan is not None and plan.stop and plan.status == service.PENDING:
+                await service.stop_delivery(
+                    session, delivery_id, plan.stop, plan.stop_status or service.DEAD
+                )
+            await job.complete(session)
+            await session.commit()
+        return
+    attempted_at = utcnow()
+    outcome = await http_delivery.attempt(runtime.http, plan.target, plan.body, plan.event_id)
+    retry_in = None
+    if not outcome.delivered:
+        retry_in = delay_after(job.attempts, retry_scale(runtime.settings))
+    async with runtime.db.write_sessions() as session:
+        await service.record_attempt(
+            session,
+            delivery_id,
+            outcome,
+            url=plan.target.url,
+            attempted_at=attempted_at,
+            retry_in=retry_in,
+        )
+        if retry_in is None:
+            await job.complete(session)
+        await session.commit()
+    if retry_in is not None:
+        raise Retry(retry_in, outcome.error or "callback not accepted")
+
+
+HANDLERS: dict[str, JobHandler] = {FAN_OUT: fan_out, DELIVER: deliver}

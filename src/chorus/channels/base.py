@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import httpx
 
 from chorus.wire.enums import Channel
+from chorus.wire.events import AppEvent
 from chorus.wire.messages import AppMessage, ReasonCode
 
 # --- outbound ---------------------------------------------------------------------------
@@ -57,6 +58,7 @@ class Dispatch:
     properties: Mapping[str, str]  # the send request's channel_properties
     inbound_url: str  # where the channel calls back for this app
     ttl_seconds: float | None = None
+    kind: str = "message"  # or "event" (typing indicators and the like)
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,13 @@ class ChannelPlugin(ABC):
     @abstractmethod
     def transcode(self, message: AppMessage, *, message_id: str) -> Transcoded:
         """The native payload for a generic message (no I/O; also serves messages:transcode)."""
+
+    def transcode_event(self, event: AppEvent, *, event_id: str) -> Transcoded:
+        """The native payload of an app event; channels without such events refuse."""
+        raise ChannelFailure(
+            ReasonCode.UNSUPPORTED_OPERATION,
+            f"{self.channel.value} cannot carry a {event.kind}",
+        )
 
     def identity_is_valid(self, identity: str) -> bool:
         return bool(identity)

@@ -9,14 +9,19 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chorus.conversations import service
+from chorus.conversations import inject, service
+from chorus.conversations.inject import InjectEventRequest, InjectMessageRequest
 from chorus.conversations.repository import ConversationFilter
 from chorus.conversations.schemas import UPDATABLE, ConversationCreate, ConversationUpdate
 from chorus.kit.auth import project_caller
+from chorus.kit.clock import rfc3339, utcnow
 from chorus.kit.db import ReadSession, WriteSession
 from chorus.kit.errors import invalid
 from chorus.kit.pagination import page_request
 from chorus.kit.update_mask import requested_changes, requested_mask
+from chorus.messages import repository as messages_repository
+from chorus.messages.service import message_view
+from chorus.models import Message
 from chorus.wire.enums import Channel, MetadataUpdateStrategy, SortOrder
 
 router = APIRouter(dependencies=[Depends(project_caller)], tags=["conversations"])
@@ -91,10 +96,12 @@ async def list_recent_conversations(
         order=order.value,
     )
     result = await service.list_recent_conversations(session, where, order, page)
-    # Each element gains "last_message" once messages are stored (API.md §5.4).
+    newest = await messages_repository.newest_per_conversation(
+        session, [c.id for c in result.conversations]
+    )
     return {
         "conversations": [
-            {"conversation": service.conversation_view(c)} for c in result.conversations
+            _recent(service.conversation_view(c), newest.get(c.id)) for c in result.conversations
         ],
         "next_page_token": result.next_page_token,
         "total_size": result.total_size,
@@ -139,3 +146,34 @@ async def stop_conversation(
 ) -> dict[str, Any]:
     await service.stop_conversation(session, project_id, conversation_id)
     return {}
+
+
+def _recent(conversation: dict[str, Any], last: Message | None) -> dict[str, Any]:
+    element: dict[str, Any] = {"conversation": conversation}
+    if last is not None:
+        element["last_message"] = message_view(last)
+    return element
+
+
+@router.post("/projects/{project_id}/conversations/{conversation_id}:inject-message")
+async def inject_message(
+    project_id: str,
+    conversation_id: str,
+    body: InjectMessageRequest,
+    session: AsyncSession = WriteSession,
+) -> dict[str, Any]:
+    conversation = await service.conversation_for_traffic(session, project_id, conversation_id)
+    await inject.inject_message(session, conversation, body)
+    return {}
+
+
+@router.post("/projects/{project_id}/conversations/{conversation_id}:inject-event")
+async def inject_event(
+    project_id: str,
+    conversation_id: str,
+    body: InjectEventRequest,
+    session: AsyncSession = WriteSession,
+) -> dict[str, Any]:
+    conversation = await service.conversation_for_traffic(session, project_id, conversation_id)
+    event = await inject.inject_event(session, conversation, body)
+    return {"event_id": event.id, "accepted_time": rfc3339(utcnow())}

@@ -281,3 +281,15 @@ def apply_metadata(
         conversation.metadata_json = merge_patch(conversation.metadata_json or {}, metadata)
     else:
         conversation.metadata_json = metadata
+
+
+async def conversation_for_traffic(
+    session: AsyncSession, project_id: str, conversation_id: str
+) -> Conversation:
+    """A conversation that messages may be injected into (its app in CONVERSATION mode)."""
+    conversation = await get_conversation(session, project_id, conversation_id, for_update=True)
+    app = await apps.get(session, project_id, conversation.app_id)
+    problem = _conversation_app_problem(app) if app is not None else None
+    if problem:
+        raise problem
+    return conversation

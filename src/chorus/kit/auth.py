@@ -6,6 +6,7 @@ A key belongs to one project: valid credentials on another project's path are 40
 
 import base64
 import binascii
+import math
 import time
 from dataclasses import dataclass
 
@@ -114,8 +115,20 @@ def authenticator(request: Request) -> Authenticator:
 async def project_caller(
     project_id: str, request: Request, auth: Authenticator = Depends(authenticator)
 ) -> Caller:
-    """The dependency of every `/v1/projects/{project_id}/...` route."""
+    """The dependency of every `/v1/projects/{project_id}/...` route: who calls, whether
+    the key may use this project, and whether the project is within its request rate."""
     caller = await auth.authenticate(request.headers.get("authorization"))
     if caller.project_id != project_id:
         raise ApiError(403, f"The access key is not authorised for project {project_id}")
+    wait = await request.app.state.request_limiter.retry_after(project_id)
+    if wait > 0:
+        seconds = f"{wait:.3f}".rstrip("0").rstrip(".")
+        raise ApiError(
+            429,
+            f"Project {project_id} is over its request rate; retry in {seconds}s",
+            details=[
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retry_delay": f"{seconds}s"}
+            ],
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
     return caller

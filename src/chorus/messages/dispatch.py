@@ -159,7 +159,9 @@ async def _resolve(session: AsyncSession, message: Message, app: App | None) -> 
         for i in (recipient.get("identified_by") or {}).get("channel_identities", [])
     ]
     if message.processing_mode == ProcessingMode.DISPATCH.value:
-        message.candidates = _order(given, options, app, contact_priority=None, active=None)
+        message.candidates = order_candidates(
+            given, options, app, contact_priority=None, active=None
+        )
         message.candidate_index = 0
         return None if message.candidates else _none_left(contact=False)
 
@@ -178,7 +180,7 @@ async def _resolve(session: AsyncSession, message: Message, app: App | None) -> 
     ]
     existing = await conversations_repository.active_for_pair(session, app.id, contact.id)
     pool = given if given else known
-    message.candidates = _order(
+    message.candidates = order_candidates(
         pool,
         options,
         app,
@@ -205,7 +207,7 @@ async def _resolve(session: AsyncSession, message: Message, app: App | None) -> 
     return None
 
 
-def _order(
+def order_candidates(
     pool: list[tuple[str, str]],
     options: dict[str, Any],
     app: App,

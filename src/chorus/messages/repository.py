@@ -131,3 +131,28 @@ async def last_outbound_with_options(
         .order_by(Message.accept_time.desc(), Message.id.desc())
         .limit(1)
     )
+
+
+async def newest_per_conversation(
+    session: AsyncSession, conversation_ids: Sequence[str]
+) -> dict[str, Message]:
+    """The newest stored message of each conversation (for `conversations:recent`)."""
+    if not conversation_ids:
+        return {}
+    numbered = (
+        select(
+            Message.id,
+            func.row_number()
+            .over(
+                partition_by=Message.conversation_id,
+                order_by=(Message.accept_time.desc(), Message.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(Message.conversation_id.in_(conversation_ids))
+        .subquery()
+    )
+    rows = await session.scalars(
+        select(Message).join(numbered, numbered.c.id == Message.id).where(numbered.c.rank == 1)
+    )
+    return {m.conversation_id: m for m in rows if m.conversation_id}

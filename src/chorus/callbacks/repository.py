@@ -1,0 +1,67 @@
+"""SQL of callbacks: targets, deliveries and their attempts."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chorus.models import App, CallbackAttempt, CallbackDelivery, Webhook
+
+
+async def webhooks_for(
+    session: AsyncSession, project_id: str, app_id: str | None, trigger: str
+) -> Sequence[Webhook]:
+    """Webhooks subscribed to `trigger`: of one app, or of every app of the project."""
+    query = select(Webhook).where(Webhook.project_id == project_id)
+    if app_id is not None:
+        query = query.where(Webhook.app_id == app_id)
+    webhooks = (await session.scalars(query.order_by(Webhook.app_id, Webhook.id))).all()
+    return [w for w in webhooks if trigger in (w.triggers or [])]
+
+
+async def app(session: AsyncSession, project_id: str, app_id: str) -> App | None:
+    found = await session.get(App, app_id)
+    return found if found is not None and found.project_id == project_id else None
+
+
+async def delivery(
+    session: AsyncSession, delivery_id: str, *, for_update: bool = False
+) -> CallbackDelivery | None:
+    query = select(CallbackDelivery).where(CallbackDelivery.id == delivery_id)
+    if for_update:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def webhook(session: AsyncSession, webhook_id: str | None) -> Webhook | None:
+    return None if webhook_id is None else await session.get(Webhook, webhook_id)
+
+
+async def deliveries_of_webhook(
+    session: AsyncSession, webhook_id: str, *, status: str | None, before: str | None, limit: int
+) -> Sequence[CallbackDelivery]:
+    """Newest first (ids are ULIDs), starting below `before`."""
+    query = select(CallbackDelivery).where(CallbackDelivery.webhook_id == webhook_id)
+    if status is not None:
+        query = query.where(CallbackDelivery.status == status)
+    if before is not None:
+        query = query.where(CallbackDelivery.id < before)
+    result = await session.scalars(query.order_by(CallbackDelivery.id.desc()).limit(limit))
+    return result.all()
+
+
+async def attempts_of(
+    session: AsyncSession, delivery_ids: Sequence[str]
+) -> dict[str, list[CallbackAttempt]]:
+    """Every attempt of these deliveries, oldest first."""
+    found: dict[str, list[CallbackAttempt]] = {d: [] for d in delivery_ids}
+    if not delivery_ids:
+        return found
+    rows = await session.scalars(
+        select(CallbackAttempt)
+        .where(CallbackAttempt.delivery_id.in_(list(delivery_ids)))
+        .order_by(CallbackAttempt.id)
+    )
+    for attempt in rows.all():
+        found[attempt.delivery_id].append(attempt)
+    return found

@@ -1,0 +1,235 @@
+"""Rules of callback delivery: which targets an occurrence goes to, what an attempt is aimed
+at, and how its outcome moves the delivery.
+
+Delivery statuses: `pending` (attempts under way or scheduled), `delivered` (a 2xx answer),
+`dead` (the schedule is exhausted, or the webhook or app is gone), `dismissed` (the webhook's
+`target_type` is DISMISS: nothing is sent). `delivered` never moves back: a failed replay of
+a delivered callback is recorded as an attempt and the status stays.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chorus.callbacks import repository
+from chorus.callbacks.body import build_body, serialize
+from chorus.callbacks.delivery import Outcome, Target
+from chorus.callbacks.events import DELIVER
+from chorus.kit.clock import rfc3339, utcnow
+from chorus.kit.ids import new_id
+from chorus.models import CallbackAttempt, CallbackDelivery, Webhook
+from chorus.outbox.service import enqueue
+from chorus.wire.enums import WebhookTargetType, WebhookTrigger
+
+PENDING, DELIVERED, DEAD, DISMISSED = "pending", "delivered", "dead", "dismissed"
+STATUSES = (PENDING, DELIVERED, DEAD, DISMISSED)
+# Reports of a send with `callback_url` go there instead of to the app's webhooks.
+OVERRIDABLE_TRIGGERS = frozenset({WebhookTrigger.MESSAGE_DELIVERY, WebhookTrigger.EVENT_DELIVERY})
+
+
+# --- fan-out ---------------------------------------------------------------------------
+
+
+async def fan_out(
+    session: AsyncSession, project_id: str, app_id: str | None, occurrence: dict[str, Any]
+) -> list[CallbackDelivery]:
+    """One delivery (and one `callbacks.deliver` job) per target of the occurrence."""
+    trigger = occurrence["trigger"]
+    targets: list[tuple[str, Webhook | None, str]] = []
+    callback_url = occurrence.get("callback_url")
+    if callback_url and app_id is not None and trigger in OVERRIDABLE_TRIGGERS:
+        targets.append((app_id, None, callback_url))
+    else:
+        for webhook in await repository.webhooks_for(session, project_id, app_id, trigger):
+            targets.append((webhook.app_id, webhook, webhook.target))
+    deliveries = []
+    for target_app_id, webhook, url in targets:
+        body = build_body(
+            app_id=target_app_id,
+            project_id=project_id,
+            accepted_time=occurrence["accepted_time"],
+            event_time=occurrence["event_time"],
+            payload_key=occurrence["payload_key"],
+            payload=occurrence["payload"],
+            message_metadata=occurrence.get("message_metadata"),
+            correlation_id=occurrence.get("correlation_id"),
+            extra=occurrence.get("extra"),
+        )
+        dismissed = webhook is not None and webhook.target_type == WebhookTargetType.DISMISS
+        delivery = CallbackDelivery(
+            id=new_id(),
+            event_id=occurrence["event_id"],
+            project_id=project_id,
+            app_id=target_app_id,
+            webhook_id=webhook.id if webhook else None,
+            target=url,
+            trigger=trigger,
+            body=serialize(body),
+            status=DISMISSED if dismissed else PENDING,
+            attempts=0,
+        )
+        session.add(delivery)
+        deliveries.append(delivery)
+        if dismissed:
+            continue
+        ordering = occurrence.get("ordering_key")
+        await enqueue(
+            session,
+            DELIVER,
+            project_id=project_id,
+            app_id=target_app_id,
+            payload={"delivery_id": delivery.id},
+            dedup_key=f"deliver:{delivery.id}",
+            ordering_key=f"{webhook.id if webhook else url}:{ordering}" if ordering else None,
+        )
+    return deliveries
+
+
+# --- attempts --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the next attempt of a delivery needs, or why there is none (`stop`)."""
+
+    delivery_id: str
+    event_id: str
+    body: str
+    status: str
+    target: Target | None = None
+    stop: str | None = None  # "done", or the reason the delivery cannot go anywhere
+    stop_status: str | None = None
+
+
+async def plan_attempt(session: AsyncSession, delivery: CallbackDelivery) -> Plan:
+    """Aim an attempt at the webhook as it is now (its target and secret may have changed
+    since the occurrence), or at the `callback_url` with the app's current secret."""
+    base = {"delivery_id": delivery.id, "event_id": delivery.event_id, "body": delivery.body}
+    if delivery.webhook_id is None:
+        app = await repository.app(session, delivery.project_id, delivery.app_id)
+        if app is None:
+            return Plan(**base, status=delivery.status, stop="the app was deleted")
+        secret = (app.callback_settings or {}).get("secret_for_overridden_callback_urls") or None
+        return Plan(**base, status=delivery.status, target=Target(delivery.target, secret))
+    webhook = await repository.webhook(session, delivery.webhook_id)
+    if webhook is None:
+        return Plan(**base, status=delivery.status, stop="the webhook was deleted")
+    if webhook.target_type == WebhookTargetType.DISMISS:
+        return Plan(
+            **base,
+            status=delivery.status,
+            stop="the webhook dismisses callbacks (target_type DISMISS)",
+            stop_status=DISMISSED,
+        )
+    target = Target(
+        webhook.target,
+        webhook.secret or None,
+        client_credentials=webhook.client_credentials or None,
+        token_cache_key=webhook.id,
+    )
+    return Plan(**base, status=delivery.status, target=target)
+
+
+async def record_attempt(
+    session: AsyncSession,
+    delivery_id: str,
+    outcome: Outcome,
+    *,
+    url: str,
+    attempted_at: datetime,
+    retry_in: float | None,
+    replay: bool = False,
+) -> CallbackDelivery | None:
+    """Log the attempt and move the delivery: delivered on 2xx; otherwise pending with the
+    next attempt time when `retry_in` is given, else dead. A replay only ever moves it to
+    delivered."""
+    delivery = await repository.delivery(session, delivery_id, for_update=True)
+    if delivery is None:
+        return None
+    session.add(
+        CallbackAttempt(
+            delivery_id=delivery_id,
+            attempted_at=attempted_at,
+            status_code=outcome.status_code,
+            latency_ms=outcome.latency_ms,
+            error=outcome.error,
+            headers=outcome.headers,
+        )
+    )
+    delivery.attempts += 1
+    delivery.target = url
+    delivery.last_status_code = outcome.status_code
+    delivery.last_error = outcome.error
+    if outcome.delivered:
+        delivery.status = DELIVERED
+        delivery.delivered_at = utcnow()
+        delivery.next_attempt_at = None
+    elif replay or delivery.status == DELIVERED:
+        pass
+    elif retry_in is not None:
+        delivery.status = PENDING
+        delivery.next_attempt_at = utcnow() + timedelta(seconds=retry_in)
+    else:
+        delivery.status = DEAD
+        delivery.next_attempt_at = None
+    await session.flush()
+    return delivery
+
+
+async def stop_delivery(session: AsyncSession, delivery_id: str, reason: str, status: str) -> None:
+    """A delivery that cannot go anywhere any more is kept, with the reason."""
+    delivery = await repository.delivery(session, delivery_id, for_update=True)
+    if delivery is None or delivery.status in (DELIVERED, DISMISSED):
+        return
+    delivery.status = status
+    delivery.last_error = reason
+    delivery.next_attempt_at = None
+
+
+# --- views -----------------------------------------------------------------------------
+
+
+def _time(moment: datetime | None) -> str | None:
+    return rfc3339(moment) if moment is not None else None
+
+
+def attempt_view(number: int, attempt: CallbackAttempt) -> dict[str, Any]:
+    return {
+        "number": number,
+        "attempt_time": _time(attempt.attempted_at),
+        "status_code": attempt.status_code,
+        "latency_ms": attempt.latency_ms,
+        "error": attempt.error,
+        "headers": dict(attempt.headers or {}),
+    }
+
+
+def delivery_view(
+    delivery: CallbackDelivery, attempts: list[CallbackAttempt], *, full: bool
+) -> dict[str, Any]:
+    """A delivery with its attempts (oldest first); `full` adds the body and the headers of
+    the last attempt."""
+    view: dict[str, Any] = {
+        "id": delivery.id,
+        "event_id": delivery.event_id,
+        "app_id": delivery.app_id,
+        "webhook_id": delivery.webhook_id,
+        "target": delivery.target,
+        "trigger": delivery.trigger,
+        "status": delivery.status,
+        "attempt_count": delivery.attempts,
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+        "create_time": _time(delivery.created_at),
+        "next_attempt_time": _time(delivery.next_attempt_at),
+        "delivered_time": _time(delivery.delivered_at),
+        "attempts": [attempt_view(i + 1, a) for i, a in enumerate(attempts)],
+    }
+    if full:
+        view["payload"] = json.loads(delivery.body)
+        view["body"] = delivery.body
+        view["headers"] = dict(attempts[-1].headers or {}) if attempts else {}
+    return view

@@ -1,0 +1,195 @@
+"""Rules of app events: accept now, dispatch in a job on one channel only (no fallback),
+report QUEUED_ON_CHANNEL / DELIVERED / FAILED to EVENT_DELIVERY webhooks."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chorus.apps import repository as apps
+from chorus.callbacks.events import record_event
+from chorus.events.schemas import SendEventRequest
+from chorus.kit.clock import rfc3339, utcnow
+from chorus.kit.errors import FieldViolation, invalid, invalid_fields, not_found
+from chorus.kit.ids import new_id
+from chorus.kit.pagination import PageRequest
+from chorus.messages.schemas import Queue
+from chorus.messages.service import processing_mode
+from chorus.models import ConversationEvent
+from chorus.outbox.service import enqueue
+from chorus.wire.enums import ProcessingMode, WebhookTrigger
+
+DISPATCH_JOB = "events.dispatch"
+
+
+async def accept_event(
+    session: AsyncSession, project_id: str, body: SendEventRequest
+) -> ConversationEvent:
+    app = await apps.get(session, project_id, body.app_id)
+    if app is None:
+        raise invalid("app_id", f"no app {body.app_id} in this project")
+    mode = processing_mode(app, body.processing_strategy)
+    violations: list[FieldViolation] = []
+    if mode == ProcessingMode.DISPATCH and body.recipient.contact_id is not None:
+        violations.append(
+            FieldViolation(
+                "recipient.contact_id",
+                "DISPATCH processing addresses recipients by identified_by only",
+            )
+        )
+    credentialed = {c["channel"] for c in app.channel_credentials}
+    for index, channel in enumerate(body.channel_priority_order or []):
+        if channel.value not in credentialed:
+            violations.append(
+                FieldViolation(
+                    f"channel_priority_order[{index}]",
+                    f"the app has no {channel.value} credentials",
+                )
+            )
+    for index, identity in enumerate(
+        body.recipient.identified_by.channel_identities if body.recipient.identified_by else []
+    ):
+        if identity.channel.value not in credentialed:
+            violations.append(
+                FieldViolation(
+                    f"recipient.identified_by.channel_identities[{index}].channel",
+                    f"the app has no {identity.channel.value} credentials",
+                )
+            )
+    if violations:
+        raise invalid_fields(violations)
+    event = ConversationEvent(
+        id=new_id(),
+        project_id=project_id,
+        app_id=app.id,
+        direction="TO_CONTACT",
+        processing_mode=mode.value,
+        app_event=body.event.model_dump(mode="json", exclude_none=True),
+        metadata_=body.event_metadata or "",
+        accept_time=utcnow(),
+        correlation_id=body.correlation_id,
+        callback_url=body.callback_url,
+        send_options=body.model_dump(
+            mode="json", exclude_none=True, include={"recipient", "channel_priority_order"}
+        ),
+        status="QUEUED",
+    )
+    session.add(event)
+    await enqueue(
+        session,
+        DISPATCH_JOB,
+        project_id=project_id,
+        app_id=app.id,
+        payload={"event_id": event.id},
+        dedup_key=f"event-dispatch:{event.id}",
+        priority=1 if body.queue == Queue.HIGH_PRIORITY else 0,
+    )
+    return event
+
+
+async def report(
+    session: AsyncSession,
+    event: ConversationEvent,
+    status: str,
+    *,
+    failure: dict[str, Any] | None = None,
+) -> None:
+    """Move the event to `status` (never backwards) and tell EVENT_DELIVERY webhooks."""
+    rank = {"QUEUED": 0, "QUEUED_ON_CHANNEL": 1, "DELIVERED": 2}
+    if event.status == "FAILED" or (
+        status != "FAILED" and rank.get(status, 0) <= rank.get(event.status, 0)
+    ):
+        return
+    event.status = status
+    event.reason = failure
+    payload: dict[str, Any] = {
+        "event_id": event.id,
+        "status": status,
+        "channel_identity": {
+            "channel": event.channel or "",
+            "identity": event.identity or "",
+            "app_id": event.identity_app_id or "",
+        },
+        "contact_id": event.contact_id or "",
+    }
+    if failure is not None:
+        payload["reason"] = failure
+    payload["metadata"] = event.metadata_
+    payload["processing_mode"] = event.processing_mode
+    await record_event(
+        session,
+        WebhookTrigger.EVENT_DELIVERY,
+        project_id=event.project_id,
+        app_id=event.app_id,
+        payload_key="event_delivery_report",
+        payload=payload,
+        message_metadata=event.metadata_ or None,
+        correlation_id=event.correlation_id,
+        callback_url=event.callback_url,
+        ordering_key=event.id,
+    )
+
+
+def event_view(event: ConversationEvent) -> dict[str, Any]:
+    """The ConversationEvent resource (API.md Part B §4.4)."""
+    view: dict[str, Any] = {"id": event.id, "direction": event.direction}
+    for key, value in (
+        ("app_event", event.app_event),
+        ("contact_event", event.contact_event),
+        ("contact_message_event", event.contact_message_event),
+    ):
+        if value is not None:
+            view[key] = value
+    if event.conversation_id:
+        view["conversation_id"] = event.conversation_id
+    if event.contact_id:
+        view["contact_id"] = event.contact_id
+    if event.channel:
+        view["channel_identity"] = {
+            "channel": event.channel,
+            "identity": event.identity or "",
+            "app_id": event.identity_app_id or "",
+        }
+    view["accept_time"] = rfc3339(event.accept_time)
+    view["processing_mode"] = event.processing_mode
+    return view
+
+
+async def get_event(session: AsyncSession, project_id: str, event_id: str) -> ConversationEvent:
+    event = await session.get(ConversationEvent, event_id)
+    if event is None or event.project_id != project_id:
+        raise not_found("event", event_id)
+    return event
+
+
+async def list_events(
+    session: AsyncSession,
+    project_id: str,
+    page: PageRequest,
+    *,
+    conversation_id: str | None,
+    contact_id: str | None,
+) -> tuple[list[ConversationEvent], str]:
+    query = select(ConversationEvent).where(ConversationEvent.project_id == project_id)
+    if conversation_id is not None:
+        query = query.where(ConversationEvent.conversation_id == conversation_id)
+    if contact_id is not None:
+        query = query.where(ConversationEvent.contact_id == contact_id)
+    if page.after is not None:
+        try:
+            moment, last_id = datetime.fromisoformat(page.after[0]), str(page.after[1])
+        except (TypeError, ValueError, IndexError):
+            raise invalid("page_token", "is not a token returned by this list") from None
+        query = query.where(
+            or_(
+                ConversationEvent.accept_time < moment,
+                and_(ConversationEvent.accept_time == moment, ConversationEvent.id < last_id),
+            )
+        )
+    query = query.order_by(ConversationEvent.accept_time.desc(), ConversationEvent.id.desc())
+    rows = list((await session.scalars(query.limit(page.size + 1))).all())
+    if len(rows) <= page.size:
+        return rows, ""
+    rows = rows[: page.size]
+    return rows, page.next_token([rows[-1].accept_time.isoformat(), rows[-1].id])

@@ -1,0 +1,123 @@
+"""A webhook receiver for tests: a small threaded HTTP server on 127.0.0.1 that records every
+request and can be told to fail (answer 500 for the next N requests, or always) or to be down
+(its port closed), then to come back on the same port. `/token` answers as an OAuth2
+client-credentials endpoint."""
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        self.fail_next = 0
+        self.always_fail = False
+        self.tokens_issued = 0
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self.port = 0
+        self.up()
+
+    # --- control -------------------------------------------------------------------
+
+    def up(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length).decode("utf-8")
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                status, answer = receiver._answer(self.path, headers, body)
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def down(self) -> None:
+        """Close the port: attempts get a connection error."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def close(self) -> None:
+        self.down()
+
+    # --- answers -------------------------------------------------------------------
+
+    def _answer(self, path: str, headers: dict[str, str], body: str) -> tuple[int, Any]:
+        with self._lock:
+            self.requests.append(Received(path, headers, body))
+            if path.startswith("/token"):
+                self.tokens_issued += 1
+                form = dict(parse_qsl(body))
+                return 200, {
+                    "access_token": f"token-{self.tokens_issued}",
+                    "token_type": "Bearer",
+                    "expires_in": 3600,
+                    "form": form,
+                }
+            if self.always_fail:
+                return 500, {"error": "failing on purpose"}
+            if self.fail_next > 0:
+                self.fail_next -= 1
+                return 500, {"error": "failing on purpose"}
+            return 200, {}
+
+    # --- reading -------------------------------------------------------------------
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def received(self, path: str = "/hook") -> list[Received]:
+        with self._lock:
+            return [r for r in self.requests if r.path == path]
+
+    def wait_for(
+        self,
+        condition: Callable[[list[Received]], bool],
+        path: str = "/hook",
+        timeout: float = 30,
+    ) -> list[Received]:
+        """Poll until `condition(received)` holds; fail after `timeout` seconds."""
+        return wait_until(lambda: self.received(path), condition, timeout, "receiver")
+
+
+def wait_until(
+    read: Callable[[], Any], condition: Callable[[Any], bool], timeout: float, what: str
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if condition(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: condition not met within {timeout} s; last: {value!r}")
+        time.sleep(0.05)
