@@ -18,6 +18,7 @@ from chorus.jobs import worker_for
 from chorus.kit.auth import Authenticator
 from chorus.kit.db import connect
 from chorus.kit.errors import install_error_handlers
+from chorus.kit.group_commit import GroupCommitter
 from chorus.kit.http import WireCompatibility
 from chorus.kit.ratelimit import ProjectRequestLimiter
 from chorus.messages.routes import router as messages_router
@@ -27,18 +28,16 @@ from chorus.simulator.routes import router as simulator_router
 from chorus.startup import prepare
 from chorus.webhooks.routes import router as webhooks_router
 
-API_PREFIXES = ("/v1", "/v1beta")  # the seed's /v1beta serves the same API (API.md §1.1)
-
 
 def api_router() -> APIRouter:
     router = APIRouter()
-    for domain in (
-        apps_router,
-        webhooks_router,
-        contacts_router,
-        conversations_router,
+    for domain in (  # the busiest first: routes are matched in order
         messages_router,
         events_router,
+        contacts_router,
+        conversations_router,
+        apps_router,
+        webhooks_router,
     ):
         router.include_router(domain)
     return router
@@ -62,6 +61,8 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
             settings.project_request_rate,
             db.write_sessions if db.dialect == "postgresql" else None,
         )
+        app.state.group_committer = GroupCommitter(db)
+        app.state.group_committer.start()
         stop = asyncio.Event()
         workers = (
             asyncio.create_task(worker_for(runtime).run(stop)) if settings.run_workers else None
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
             yield
         finally:
             stop.set()
+            await app.state.group_committer.stop()
             if workers is not None:
                 await workers
             await runtime.http.aclose()
@@ -87,9 +89,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(oauth.router)
-    api = api_router()
-    for prefix in API_PREFIXES:
-        app.include_router(api, prefix=prefix)
+    app.include_router(api_router(), prefix="/v1")
     app.include_router(callbacks_router, prefix="/chorus/v1")
     app.include_router(inbound_router)
     if settings.simulator:

@@ -41,7 +41,7 @@ class Settings(BaseSettings):
 
     # Workers run inside `chorus serve` unless turned off (then run `chorus worker`).
     run_workers: bool = True
-    worker_concurrency: int = Field(default=16, ge=1)
+    worker_concurrency: int = Field(default=32, ge=1)
 
     # Rate limits (API.md Decision 9).
     project_request_rate: float = Field(default=800.0, gt=0)

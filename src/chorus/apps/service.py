@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chorus.apps import repository
+from chorus.apps import cache, repository
 from chorus.apps.schemas import (
     AppCreate,
     ChannelCredential,
@@ -87,6 +87,7 @@ async def update_app(
     session: AsyncSession, project_id: str, app_id: str, changes: dict[str, Any]
 ) -> App:
     app = await get_app(session, project_id, app_id)
+    cache.forget(app_id)
     for field, value in changes.items():
         if field == "display_name":
             if value is not None:
@@ -99,6 +100,7 @@ async def update_app(
 
 async def delete_app(session: AsyncSession, project_id: str, app_id: str) -> None:
     app = await get_app(session, project_id, app_id)
+    cache.forget(app_id)
     await repository.delete_app(session, app)
 
 

@@ -1,9 +1,11 @@
-"""Occurrences that webhooks may subscribe to, recorded in the outbox.
+"""Occurrences that webhooks may subscribe to, turned into deliveries in the transaction
+that causes them.
 
 The callback body is built now, from the state as of this transaction, so that what a
 webhook later receives describes the change itself even if the entity changes again or is
-deleted. The fan-out job (`callbacks.tasks.fan_out`) finds the subscribed webhooks when it
-runs and queues one delivery per target.
+deleted. The subscribed webhooks are looked up now too (`callbacks.service.fan_out`): one
+delivery row and one `callbacks.deliver` job per target join the caller's transaction, and
+an occurrence nobody subscribes to writes nothing at all.
 """
 
 from datetime import datetime
@@ -11,13 +13,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chorus.callbacks.service import fan_out
 from chorus.kit.clock import rfc3339, utcnow
 from chorus.kit.ids import new_id
-from chorus.outbox.service import enqueue
 from chorus.wire.enums import WebhookTrigger
-
-FAN_OUT = "callbacks.fan_out"
-DELIVER = "callbacks.deliver"
 
 
 async def record_event(
@@ -35,7 +34,8 @@ async def record_event(
     ordering_key: str | None = None,
     event_time: datetime | None = None,
 ) -> str:
-    """Queue one occurrence and return its event id (the `x-chorus-event-id` of its callbacks).
+    """Record one occurrence for its webhooks and return its event id (the
+    `x-chorus-event-id` of its callbacks).
 
     - `app_id` None means every app of the project (contact events: contacts are
       project-wide); otherwise only that app's webhooks.
@@ -66,13 +66,5 @@ async def record_event(
     ):
         if value is not None:
             occurrence[key] = value
-    await enqueue(
-        session,
-        FAN_OUT,
-        project_id=project_id,
-        app_id=app_id,
-        dedup_key=f"event:{event_id}",
-        ordering_key=f"event:{ordering_key}" if ordering_key else None,
-        payload=occurrence,
-    )
+    await fan_out(session, project_id, app_id, occurrence)
     return event_id

@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chorus.callbacks import repository
 from chorus.callbacks.body import build_body, serialize
 from chorus.callbacks.delivery import Outcome, Target
-from chorus.callbacks.events import DELIVER
 from chorus.kit.clock import rfc3339, utcnow
 from chorus.kit.ids import new_id
 from chorus.models import CallbackAttempt, CallbackDelivery, Webhook
 from chorus.outbox.service import enqueue
 from chorus.wire.enums import WebhookTargetType, WebhookTrigger
 
+DELIVER = "callbacks.deliver"
 PENDING, DELIVERED, DEAD, DISMISSED = "pending", "delivered", "dead", "dismissed"
 STATUSES = (PENDING, DELIVERED, DEAD, DISMISSED)
 # Reports of a send with `callback_url` go there instead of to the app's webhooks.

@@ -1,8 +1,7 @@
 """Background jobs of callbacks.
 
-- `callbacks.fan_out` (queued by `events.record_event`): one delivery row and one
-  `callbacks.deliver` job per target, in the same transaction that completes the job.
-- `callbacks.deliver`: one attempt per run. A failed attempt is recorded and the job is
+- `callbacks.deliver` (queued by `events.record_event`, one per target): one attempt per
+  run. A failed attempt is recorded and the job is
   rescheduled with `Retry` after the delay of `schedule.RETRY_DELAYS`; after the last one the
   delivery is kept as dead. Delivery failures never raise anything else, so the worker's own
   retry limit for crashing handlers does not apply to them.
@@ -10,18 +9,10 @@
 
 from chorus.callbacks import delivery as http_delivery
 from chorus.callbacks import repository, service
-from chorus.callbacks.events import DELIVER, FAN_OUT
 from chorus.callbacks.schedule import delay_after, retry_scale
 from chorus.kit.clock import utcnow
 from chorus.outbox.worker import Job, Retry
 from chorus.runtime import JobHandler, Runtime
-
-
-async def fan_out(runtime: Runtime, job: Job) -> None:
-    async with runtime.db.write_sessions() as session:
-        await service.fan_out(session, job.project_id, job.app_id, job.payload)
-        await job.complete(session)
-        await session.commit()
 
 
 async def deliver(runtime: Runtime, job: Job) -> None:
@@ -59,4 +50,4 @@ async def deliver(runtime: Runtime, job: Job) -> None:
         raise Retry(retry_in, outcome.error or "callback not accepted")
 
 
-HANDLERS: dict[str, JobHandler] = {FAN_OUT: fan_out, DELIVER: deliver}
+HANDLERS: dict[str, JobHandler] = {service.DELIVER: deliver}

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 import jwt
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chorus.kit.errors import ApiError
@@ -108,15 +108,14 @@ def decode_basic(value: str) -> tuple[str, str]:
     return key_id, key_secret
 
 
-def authenticator(request: Request) -> Authenticator:
+async def authenticator(request: Request) -> Authenticator:
     return request.app.state.authenticator
 
 
-async def project_caller(
-    project_id: str, request: Request, auth: Authenticator = Depends(authenticator)
-) -> Caller:
+async def project_caller(project_id: str, request: Request) -> Caller:
     """The dependency of every `/v1/projects/{project_id}/...` route: who calls, whether
     the key may use this project, and whether the project is within its request rate."""
+    auth: Authenticator = request.app.state.authenticator
     caller = await auth.authenticate(request.headers.get("authorization"))
     if caller.project_id != project_id:
         raise ApiError(403, f"The access key is not authorised for project {project_id}")

@@ -26,6 +26,8 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 from starlette.requests import Request
 
+from chorus.kit.sqlite_inline import creator
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -63,10 +65,13 @@ def is_sqlite(url: str) -> bool:
 
 
 def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver so that BEGIN is ours to emit.
-        dbapi_connection.isolation_level = None
+        if dbapi_connection.isolation_level is not None:  # inline connections open so
+            dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -74,7 +79,7 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
@@ -101,8 +106,15 @@ class Database:
 
 def connect(url: str) -> Database:
     if is_sqlite(url):
-        write_engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
-        read_engine = create_async_engine(url, pool_size=4, max_overflow=4)
+        path = url.split(":///", 1)[1]
+        # One writer connection: writers queue for it in the pool instead of failing on a
+        # lock upgrade; readers have their own. Both run inline (kit.sqlite_inline).
+        write_engine = create_async_engine(
+            url, pool_size=1, max_overflow=0, pool_timeout=60, async_creator=creator(path)
+        )
+        read_engine = create_async_engine(
+            url, pool_size=4, max_overflow=4, async_creator=creator(path)
+        )
         _configure_sqlite(write_engine, immediate=True)
         _configure_sqlite(read_engine, immediate=False)
     else:

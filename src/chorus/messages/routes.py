@@ -35,10 +35,13 @@ async def send_message(
     project_id: str,
     body: SendMessageRequest,
     request: Request,
-    session: AsyncSession = WriteSession,
 ) -> dict[str, str]:
-    limit = request.app.state.settings.app_queue_limit
-    message = await service.accept_send(session, project_id, body, limit)
+    """The lean path: settings come from a cache, the write is group-committed."""
+    state = request.app.state
+    message, job = await service.accept_send(
+        state.db.read_sessions, project_id, body, state.settings.app_queue_limit
+    )
+    await state.group_committer.insert([message, job])
     return {"message_id": message.id, "accepted_time": rfc3339(message.accept_time)}
 
 

@@ -5,9 +5,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chorus.apps import repository as apps
+from chorus.apps.cache import AppSettings, app_settings
 from chorus.kit.clock import rfc3339, utcnow
 from chorus.kit.errors import ApiError, FieldViolation, invalid, invalid_fields, not_found
 from chorus.kit.ids import new_id
@@ -15,7 +15,7 @@ from chorus.kit.pagination import PageRequest
 from chorus.messages import repository, status
 from chorus.messages.repository import MessageFilter
 from chorus.messages.schemas import ProcessingStrategy, Queue, SendMessageRequest, View
-from chorus.models import App, Message
+from chorus.models import App, Message, OutboxJob
 from chorus.wire.channel_properties import property_violations
 from chorus.wire.enums import ProcessingMode
 
@@ -27,16 +27,19 @@ QUEUE_SIZE_MARGIN = 2000
 
 
 async def accept_send(
-    session: AsyncSession, project_id: str, body: SendMessageRequest, queue_limit: int
-) -> Message:
-    """Validate what can be validated now, then store the message and its dispatch job in
-    one transaction. Everything else happens in the dispatch job."""
-    app = await apps.get(session, project_id, body.app_id)
+    sessions: async_sessionmaker[AsyncSession],
+    project_id: str,
+    body: SendMessageRequest,
+    queue_limit: int,
+) -> tuple[Message, OutboxJob]:
+    """Validate what can be validated now and build the message with its dispatch job, for
+    the caller to commit together. Everything else happens in the dispatch job."""
+    app = await app_settings(sessions, project_id, body.app_id)
     if app is None:
         raise invalid("app_id", f"no app {body.app_id} in this project")
     mode = processing_mode(app, body.processing_strategy)
     _check_request(app, body, mode)
-    await _check_queue(session, app, queue_limit)
+    await _check_queue(sessions, app, queue_limit)
     now = utcnow()
     ttl = body.ttl_seconds
     message = Message(
@@ -50,8 +53,7 @@ async def accept_send(
         accept_time=now,
         correlation_id=body.correlation_id,
         callback_url=body.callback_url,
-        listed=mode == ProcessingMode.CONVERSATION
-        or bool(app.dispatch_retention_policy.get("ttl_days")),
+        listed=mode == ProcessingMode.CONVERSATION or app.keeps_dispatch_messages,
         send_options=body.model_dump(
             mode="json",
             exclude_none=True,
@@ -69,20 +71,17 @@ async def accept_send(
         status=status.QUEUED,
         updated_at=now,
     )
-    session.add(message)
-    await status.queue_dispatch(
-        session, message, priority=1 if body.queue == Queue.HIGH_PRIORITY else 0
-    )
-    return message
+    job = status.dispatch_job(message, priority=1 if body.queue == Queue.HIGH_PRIORITY else 0)
+    return message, job
 
 
-def processing_mode(app: App, strategy: ProcessingStrategy) -> ProcessingMode:
+def processing_mode(app: App | AppSettings, strategy: ProcessingStrategy) -> ProcessingMode:
     if strategy == ProcessingStrategy.DISPATCH_ONLY:
         return ProcessingMode.DISPATCH
     return ProcessingMode(app.processing_mode)
 
 
-def _check_request(app: App, body: SendMessageRequest, mode: ProcessingMode) -> None:
+def _check_request(app: AppSettings, body: SendMessageRequest, mode: ProcessingMode) -> None:
     violations: list[FieldViolation] = []
     if mode == ProcessingMode.DISPATCH and body.recipient.contact_id is not None:
         violations.append(
@@ -98,7 +97,7 @@ def _check_request(app: App, body: SendMessageRequest, mode: ProcessingMode) -> 
                 "template messages are not supported by this chorus version yet",
             )
         )
-    credentialed = {c["channel"] for c in app.channel_credentials}
+    credentialed = app.channels
     for index, channel in enumerate(body.channel_priority_order or []):
         if channel.value not in credentialed:
             violations.append(
@@ -121,13 +120,16 @@ def _check_request(app: App, body: SendMessageRequest, mode: ProcessingMode) -> 
         raise invalid_fields(violations)
 
 
-async def _check_queue(session: AsyncSession, app: App, limit: int) -> None:
+async def _check_queue(
+    sessions: async_sessionmaker[AsyncSession], app: AppSettings, limit: int
+) -> None:
     """The per-app queue cap (Decision 9): 429 once `limit` messages wait for dispatch."""
     cached = _queue_sizes.get(app.id)
     now = time.monotonic()
     if cached is not None and cached[0] > now and cached[1] + QUEUE_SIZE_MARGIN < limit:
         return
-    size = await repository.queued_for_app(session, app.id, status.DISPATCH_JOB)
+    async with sessions() as session:
+        size = await repository.queued_for_app(session, app.id, status.DISPATCH_JOB)
     _queue_sizes[app.id] = (now + QUEUE_SIZE_CACHE_SECONDS, size)
     if size >= limit:
         raise ApiError(

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.callbacks.events import record_event
 from chorus.kit.clock import utcnow
-from chorus.models import Message, MessageStatus
-from chorus.outbox.service import enqueue
+from chorus.models import Message, MessageStatus, OutboxJob
+from chorus.outbox.service import enqueue, new_job
 from chorus.wire.enums import WebhookTrigger
 from chorus.wire.messages import ReasonCode
 
@@ -215,14 +215,21 @@ async def fail(session: AsyncSession, message: Message, failure: dict[str, Any])
     return False
 
 
+def _dispatch_job_fields(message: Message, priority: int) -> dict[str, Any]:
+    """The dispatch job of the message's current candidate (one job per candidate)."""
+    return {
+        "project_id": message.project_id,
+        "app_id": message.app_id,
+        "payload": {"message_id": message.id},
+        "dedup_key": f"dispatch:{message.id}:{message.candidate_index}",
+        "priority": priority,
+    }
+
+
 async def queue_dispatch(session: AsyncSession, message: Message, priority: int = 0) -> None:
-    """The dispatch job for the message's current candidate (one job per candidate)."""
-    await enqueue(
-        session,
-        DISPATCH_JOB,
-        project_id=message.project_id,
-        app_id=message.app_id,
-        payload={"message_id": message.id},
-        dedup_key=f"dispatch:{message.id}:{message.candidate_index}",
-        priority=priority,
-    )
+    await enqueue(session, DISPATCH_JOB, **_dispatch_job_fields(message, priority))
+
+
+def dispatch_job(message: Message, priority: int = 0) -> OutboxJob:
+    """The job as a row, for the group-committed send path."""
+    return new_job(DISPATCH_JOB, **_dispatch_job_fields(message, priority))

@@ -11,6 +11,32 @@ from chorus.models import OutboxJob
 from chorus.outbox import signals
 
 
+def new_job(
+    kind: str,
+    *,
+    project_id: str,
+    payload: dict[str, Any],
+    app_id: str | None = None,
+    dedup_key: str | None = None,
+    ordering_key: str | None = None,
+    priority: int = 0,
+    run_after: datetime | None = None,
+) -> OutboxJob:
+    """A job row, for callers that write it themselves (the group-committed send path)."""
+    job = OutboxJob(
+        kind=kind,
+        project_id=project_id,
+        app_id=app_id,
+        payload=payload,
+        dedup_key=dedup_key or f"{kind}:{new_id()}",
+        ordering_key=ordering_key,
+        priority=priority,
+    )
+    if run_after is not None:
+        job.run_after = run_after
+    return job
+
+
 async def enqueue(
     session: AsyncSession,
     kind: str,
@@ -29,16 +55,15 @@ async def enqueue(
         # Delivered to listening workers when (and only if) this transaction commits.
         await session.execute(text(f"SELECT pg_notify('{signals.CHANNEL}', '')"))
     signals.mark_enqueued(session)
-    job = OutboxJob(
-        kind=kind,
+    job = new_job(
+        kind,
         project_id=project_id,
-        app_id=app_id,
         payload=payload,
-        dedup_key=dedup_key or f"{kind}:{new_id()}",
+        app_id=app_id,
+        dedup_key=dedup_key,
         ordering_key=ordering_key,
         priority=priority,
+        run_after=run_after,
     )
-    if run_after is not None:
-        job.run_after = run_after
     session.add(job)
     return job

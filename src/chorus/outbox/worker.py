@@ -77,14 +77,14 @@ def backoff(attempts: int, *, base: float = 1.0, cap: float = 300.0) -> float:
 class Worker:
     db: Database
     handlers: dict[str, Handler]
-    concurrency: int = 16
+    concurrency: int = 32
     batch: int = 32
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
-    _slots: asyncio.Semaphore = field(init=False)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
-        self._slots = asyncio.Semaphore(self.concurrency)
+        self._room = asyncio.Event()
+        self._room.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         listener = (
@@ -92,13 +92,16 @@ class Worker:
         )
         try:
             while not stop.is_set():
-                claimed = await self._claim_safely()
+                await self._room.wait()
+                free = self.concurrency - len(self._tasks)
+                claimed = await self._claim_safely(min(self.batch, free))
                 for job in claimed:
-                    await self._slots.acquire()
                     task = asyncio.create_task(self._run(job))
                     self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
-                if len(claimed) < self.batch:
+                    task.add_done_callback(self._finished)
+                if len(self._tasks) >= self.concurrency:
+                    self._room.clear()
+                elif not claimed:
                     await signals.wait(stop, seconds=POLL_SECONDS)
         finally:
             if listener is not None:
@@ -106,17 +109,17 @@ class Worker:
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=15)
 
-    async def _claim_safely(self) -> list[Job]:
-        free = max(1, min(self.batch, self._free_slots()))
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._room.set()
+
+    async def _claim_safely(self, limit: int) -> list[Job]:
         try:
-            return await self.claim(free)
+            return await self.claim(limit)
         except Exception:
             log.exception("claiming jobs failed")
             await asyncio.sleep(POLL_SECONDS)
             return []
-
-    def _free_slots(self) -> int:
-        return self._slots._value
 
     async def claim(self, limit: int) -> list[Job]:
         now = utcnow()
@@ -183,8 +186,6 @@ class Worker:
             log.exception("job %s (%s) failed", job.id, job.kind)
             dead = job.attempts >= MAX_ATTEMPTS
             await self._reschedule(job, backoff(job.attempts), repr(exc)[:2000], dead=dead)
-        finally:
-            self._slots.release()
 
     async def _reschedule(self, job: Job, delay: float, error: str, *, dead: bool) -> None:
         with contextlib.suppress(Exception):

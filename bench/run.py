@@ -1,0 +1,295 @@
+"""The chorus benchmark (README, "Benchmark").
+
+Starts chorus (SQLite in a temporary directory unless --database-url is given) and a webhook
+receiver, then measures:
+1. accepted sends per second on `messages:send` from concurrent clients for a fixed time,
+   with p50 and p99 latency, and `GET /healthz` under the same load tool (the ratio shows
+   what the send path costs over the framework's floor);
+2. end to end: N messages sent, from the first send to the N-th DELIVERED callback received
+   at the webhook (through the dispatch workers, the simulated SMS channel, its delivery
+   reports and the signed callbacks).
+
+The load tool is `wrk` when installed (`apt-get install wrk`), else a Python asyncio client
+(which itself uses a good share of the 2 cores, so it reports lower figures).
+
+    .venv/bin/python bench/run.py [--seconds 10] [--connections 16] [--messages 5000]
+                                  [--database-url postgresql://...]
+"""
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT, KEY, SECRET = "bench", "bench-key", "bench-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} not ready")
+
+
+def start_chorus(database_url: str | None, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "CHORUS_PORT": str(port),
+        "CHORUS_DATA_DIR": str(data_dir),
+        "CHORUS_BOOTSTRAP_PROJECT_ID": PROJECT,
+        "CHORUS_BOOTSTRAP_KEY_ID": KEY,
+        "CHORUS_BOOTSTRAP_KEY_SECRET": SECRET,
+        # Capacity is what is measured: lift the per-project request rate (default 800/s).
+        "CHORUS_PROJECT_REQUEST_RATE": "1000000",
+    }
+    if database_url:
+        env["CHORUS_DATABASE_URL"] = database_url
+    log = open(data_dir / "chorus.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chorus", "serve"], env=env, stdout=log, stderr=log
+    )
+    wait_ready(f"http://127.0.0.1:{port}/readyz")
+    return process
+
+
+def start_receiver(port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.receiver:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+    )
+    wait_ready(f"http://127.0.0.1:{port}/stats")
+    return process
+
+
+def set_up(base: str, receiver: str) -> str:
+    api = httpx.Client(base_url=f"{base}/v1/projects/{PROJECT}", auth=(KEY, SECRET), timeout=30)
+    app = api.post(
+        "/apps",
+        json={
+            "display_name": "bench",
+            "channel_credentials": [
+                {
+                    "channel": "SMS",
+                    "static_bearer": {"claimed_identity": "benchplan", "token": "bench-token"},
+                }
+            ],
+            "rate_limits": {"outbound": 100000},
+        },
+    ).json()["id"]
+    api.post(
+        "/webhooks",
+        json={
+            "app_id": app,
+            "target": f"{receiver}/hook",
+            "triggers": ["MESSAGE_DELIVERY"],
+            "secret": "s",
+        },
+    ).raise_for_status()
+    return app
+
+
+def send_body(app_id: str, index: int = 0) -> dict:
+    return {
+        "app_id": app_id,
+        "recipient": {
+            "identified_by": {
+                "channel_identities": [{"channel": "SMS", "identity": f"4670{index % 1000:07d}"}]
+            }
+        },
+        "message": {"text_message": {"text": "Your code is 1234"}},
+    }
+
+
+# --- load with wrk ---------------------------------------------------------------------
+
+
+def wrk(url: str, seconds: int, connections: int, body: dict | None = None) -> dict[str, float]:
+    script = None
+    if body is not None:
+        auth = base64.b64encode(f"{KEY}:{SECRET}".encode()).decode()
+        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115
+        script.write(
+            'wrk.method = "POST"\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+            f'wrk.headers["Authorization"] = "Basic {auth}"\n'
+            f"wrk.body = '{json.dumps(body)}'\n"
+        )
+        script.close()
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if script:
+        command[1:1] = ["-s", script.name]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    result: dict[str, float] = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if line.startswith("Requests/sec:"):
+            result["rps"] = float(parts[1])
+        elif parts[:1] in (["50%"], ["99%"]):
+            result[parts[0]] = _millis(parts[1])
+        elif line.strip().startswith("Non-2xx"):
+            result["errors"] = float(parts[-1])
+    return result
+
+
+def _millis(text: str) -> float:
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * factor
+    return float(text)
+
+
+# --- load with Python ------------------------------------------------------------------
+
+
+async def python_load(
+    url: str, seconds: int, connections: int, body: dict | None
+) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient(
+        auth=(KEY, SECRET), timeout=30, limits=httpx.Limits(max_connections=connections)
+    ) as client:
+
+        async def one_client() -> None:
+            nonlocal errors
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                response = await (client.post(url, json=body) if body else client.get(url))
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += response.status_code >= 300
+
+        started = time.monotonic()
+        await asyncio.gather(*(one_client() for _ in range(connections)))
+        elapsed = time.monotonic() - started
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "50%": statistics.median(latencies),
+        "99%": latencies[int(len(latencies) * 0.99) - 1],
+        "errors": errors,
+    }
+
+
+def load(url: str, seconds: int, connections: int, body: dict | None = None) -> dict[str, float]:
+    if shutil.which("wrk"):
+        return wrk(url, seconds, connections, body)
+    return asyncio.run(python_load(url, seconds, connections, body))
+
+
+# --- end to end ------------------------------------------------------------------------
+
+
+async def end_to_end(
+    base: str, receiver: str, app_id: str, count: int, connections: int
+) -> dict[str, float]:
+    before = httpx.get(f"{receiver}/stats").json()["delivered"]
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(count):
+        queue.put_nowait(index)
+    async with httpx.AsyncClient(
+        base_url=f"{base}/v1/projects/{PROJECT}", auth=(KEY, SECRET), timeout=60
+    ) as client:
+
+        async def sender() -> None:
+            while not queue.empty():
+                index = queue.get_nowait()
+                response = await client.post("/messages:send", json=send_body(app_id, index))
+                response.raise_for_status()
+
+        started = time.time()
+        await asyncio.gather(*(sender() for _ in range(connections)))
+        sent = time.time()
+    deadline = time.monotonic() + max(120.0, count / 20)
+    while time.monotonic() < deadline:
+        stats = httpx.get(f"{receiver}/stats").json()
+        if stats["delivered"] - before >= count:
+            return {
+                "messages": count,
+                "seconds": stats["last"] - started,
+                "send_seconds": sent - started,
+            }
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"only {stats['delivered'] - before} of {count} DELIVERED callbacks arrived")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="chorus-bench-"))
+    port, receiver_port = free_port(), free_port()
+    base, receiver_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{receiver_port}"
+    chorus = start_chorus(args.database_url, data_dir, port)
+    receiver = start_receiver(receiver_port)
+    try:
+        app_id = set_up(base, receiver_url)
+        tool = "wrk" if shutil.which("wrk") else "python"
+        print(
+            f"chorus bench: {args.database_url or 'SQLite'}; load tool {tool}; {args.connections} connections"
+        )
+        e2e = asyncio.run(end_to_end(base, receiver_url, app_id, args.messages, args.connections))
+        sends = load(
+            f"{base}/v1/projects/{PROJECT}/messages:send",
+            args.seconds,
+            args.connections,
+            send_body(app_id),
+        )
+        health = load(f"{base}/healthz", args.seconds, args.connections)
+        print(
+            f"messages:send  {sends['rps']:8.0f} accepted/s   p50 {sends['50%']:6.1f} ms   p99 {sends['99%']:6.1f} ms   non-2xx {sends.get('errors', 0):.0f}"
+        )
+        print(
+            f"GET /healthz   {health['rps']:8.0f} requests/s  p50 {health['50%']:6.1f} ms   p99 {health['99%']:6.1f} ms"
+        )
+        print(f"send / healthz {sends['rps'] / health['rps']:8.2f}")
+        print(
+            f"end to end     {e2e['messages'] / e2e['seconds']:8.0f} messages/s  "
+            f"({e2e['messages']} messages, send → DELIVERED callback in {e2e['seconds']:.1f} s; "
+            f"sending took {e2e['send_seconds']:.1f} s)"
+        )
+    finally:
+        for process in (chorus, receiver):
+            process.terminate()
+            process.wait(timeout=30)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

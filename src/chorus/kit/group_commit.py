@@ -1,0 +1,106 @@
+"""Group commit: many small, independent inserts share one transaction.
+
+The send path's write is tiny (a message and its dispatch job) but a transaction per
+request costs a commit and, on SQLite, a turn on the single writer connection. Requests hand
+their rows to one committer task per process; it writes everything pending in one
+transaction and only then resolves each request's future, so every 200 still means "on
+disk" (DESIGN.md, "Accepted means durable"). While one batch commits, the next gathers.
+"""
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy import Table, insert, inspect, text
+
+from chorus.kit.db import Database
+from chorus.outbox import signals
+
+log = logging.getLogger("chorus.group_commit")
+
+MAX_BATCH = 500
+
+
+class GroupCommitter:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._pending: list[tuple[list[Any], asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for _, future in self._pending:
+            if not future.done():
+                future.set_exception(RuntimeError("shutting down"))
+
+    async def insert(self, rows: list[Any]) -> None:
+        """Return once `rows` are committed (or raise what the commit raised)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((rows, future))
+        self._wake.set()
+        await asyncio.shield(future)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                await self._commit(batch)
+
+    async def _commit(self, batch: list[tuple[list[Any], asyncio.Future[None]]]) -> None:
+        try:
+            await self._write([row for rows, _ in batch for row in rows])
+        except Exception as exc:
+            if len(batch) > 1:
+                # Isolate the culprit: the others must not fail for it.
+                for item in batch:
+                    await self._commit([item])
+                return
+            log.warning("group commit failed", exc_info=True)
+            _, future = batch[0]
+            if not future.done():
+                future.set_exception(exc)
+            return
+        for _, future in batch:
+            if not future.done():
+                future.set_result(None)
+        signals.notify_local()
+
+    async def _write(self, rows: list[Any]) -> None:
+        # Core executemany per table: the ORM's unit of work costs more than the insert.
+        tables: dict[Table, list[dict[str, Any]]] = {}
+        for row in rows:
+            table, values = as_row(row)
+            tables.setdefault(table, []).append(values)
+        async with self._db.write_sessions() as session:
+            for table, values in tables.items():
+                await session.execute(insert(table), values)
+            if self._db.dialect == "postgresql":
+                await session.execute(text(f"SELECT pg_notify('{signals.CHANNEL}', '')"))
+            await session.commit()
+
+
+def as_row(obj: Any) -> tuple[Table, dict[str, Any]]:
+    """An ORM instance as (table, column values), with column defaults applied; a primary
+    key left to the database is omitted."""
+    mapper = inspect(obj).mapper
+    values: dict[str, Any] = {}
+    for attribute in mapper.column_attrs:
+        column = attribute.columns[0]
+        value = getattr(obj, attribute.key)
+        if value is None and column.default is not None:
+            default = column.default
+            value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
+        if value is None and column.primary_key:
+            continue
+        values[column.name] = value
+    return mapper.local_table, values
