@@ -24,7 +24,8 @@ from chorus.kit.errors import (
 )
 from chorus.models import SimulatedMessage
 from chorus.runtime import Runtime
-from chorus.simulator import repository, sms
+from chorus.simulator import repository
+from chorus.simulator.base import encode
 from chorus.simulator.handsets import (
     channel_from_path,
     handset_summary,
@@ -32,6 +33,7 @@ from chorus.simulator.handsets import (
     identity_from_path,
     validated_changes,
 )
+from chorus.simulator.registry import simulator_for
 from chorus.wire.enums import Channel
 from chorus.wire.messages import ContactMessage
 
@@ -112,14 +114,16 @@ async def send_from_handset(channel: str, identity: str, request: Request) -> di
         )
     except ValidationError as exc:
         raise invalid_fields([describe_validation_error(e) for e in exc.errors()]) from None
-    text = sms.reply_text(message)
-
+    simulator = simulator_for(simulated)
+    assert simulator is not None  # channel_from_path admits simulated channels only
     runtime: Runtime = request.app.state.runtime
     async with runtime.db.read_sessions() as session:
         app = await repository.get_app(session, app_id)
     if app is None:
         raise not_found("app", app_id)
-    native = sms.mo_text(number, sms.app_side_number(app), text)
+    sent = simulator.handset_message(app, number, message)
+    native, text = sent.native, sent.text
+    body = encode(native)
 
     # Committed before chorus is called: chorus's inbound handling writes too.
     async with runtime.db.write_sessions() as session:
@@ -130,7 +134,7 @@ async def send_from_handset(channel: str, identity: str, request: Request) -> di
                 channel=simulated,
                 identity=number,
                 direction="sent",
-                native_id=native["id"],
+                native_id=sent.native_id,
                 text=text,
                 request=native,
                 status="sending",
@@ -141,8 +145,10 @@ async def send_from_handset(channel: str, identity: str, request: Request) -> di
 
     status_code: int | None
     try:
+        headers = {"content-type": "application/json"}
+        headers.update(simulator.webhook_headers(app, body, {}))
         response = await runtime.http.post(
-            runtime.inbound_url(simulated, app.id), json=native, auth=sms.callback_auth(app)
+            runtime.inbound_url(simulated, app.id), content=body, headers=headers
         )
         status_code = response.status_code
     except httpx.HTTPError as exc:

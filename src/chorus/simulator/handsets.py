@@ -19,6 +19,7 @@ from chorus.channels.sms.connector import MSISDN
 from chorus.kit.clock import rfc3339
 from chorus.kit.errors import ApiError, FieldViolation, invalid, invalid_fields
 from chorus.models import SimulatedHandset, SimulatedMessage
+from chorus.simulator.registry import simulator_for
 from chorus.wire.enums import MSISDN_CHANNELS, Channel
 from chorus.wire.identities import normalise_identity
 
@@ -38,9 +39,6 @@ CAPABILITY_STATUSES = (
     "NO_CAPABILITY",
 )
 
-# Channels whose native API the simulator fakes so far.
-SIMULATED_CHANNELS = frozenset({Channel.SMS})
-
 
 def channel_from_path(name: str) -> Channel:
     """`{channel}` of a control path: lower case as in `/inbound/{channel}`, upper accepted."""
@@ -48,7 +46,7 @@ def channel_from_path(name: str) -> Channel:
         channel = Channel(name.upper())
     except ValueError:
         raise ApiError(404, f"unknown channel {name!r}") from None
-    if channel not in SIMULATED_CHANNELS:
+    if simulator_for(channel) is None:
         raise ApiError(404, f"channel {channel.value} not simulated yet")
     return channel
 
@@ -101,17 +99,10 @@ def validated_changes(channel: Channel, body: Any) -> dict[str, Any]:
 
 
 def native_error_code(channel: Channel, value: Any) -> Any:
-    """A `fail_next` value in the channel's own form (SMS: an XMS delivery-report code, an
-    integer), or None when it is not one."""
-    if channel == Channel.SMS:
-        if isinstance(value, bool):
-            return None
-        if isinstance(value, int) and 0 <= value <= 999:
-            return value
-        if isinstance(value, str) and value.strip().isdigit() and int(value) <= 999:
-            return int(value)
-        return None
-    return value if isinstance(value, int | str) and not isinstance(value, bool) else None
+    """A `fail_next` value in the channel's own form, or None when it is not one of its
+    error codes (each simulated channel knows its codes)."""
+    simulator = simulator_for(channel)
+    return simulator.check_fail_next(value) if simulator is not None else None
 
 
 def handset_summary(handset: SimulatedHandset) -> dict[str, Any]:

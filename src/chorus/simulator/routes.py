@@ -3,8 +3,10 @@
 
 from fastapi import APIRouter
 
-from chorus.simulator import control, sms
+from chorus.simulator import control
+from chorus.simulator.registry import simulators
 
 router = APIRouter(tags=["simulator"])
 router.include_router(control.router)
-router.include_router(sms.router)
+for simulator in simulators().values():
+    router.include_router(simulator.router)

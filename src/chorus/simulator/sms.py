@@ -33,15 +33,20 @@ from chorus.kit.db import WriteSession
 from chorus.kit.errors import invalid
 from chorus.kit.ids import new_id
 from chorus.models import App, SimulatedMessage
-from chorus.outbox.service import enqueue
 from chorus.runtime import Runtime
 from chorus.simulator import repository
+from chorus.simulator.base import (
+    SEND_REPORT,
+    HandsetMessage,
+    SimulatedChannel,
+    basic_auth,
+    queue_webhook,
+)
 from chorus.simulator.handsets import settings_of
 from chorus.wire.enums import Channel
 from chorus.wire.identities import normalise_identity
 from chorus.wire.messages import ContactMessage
 
-SEND_REPORT = "simulator.send_report"
 # The app-side number of a handset's texts when the app's service plan id is not a number.
 SIMULATED_SHORT_CODE = "12345"
 # MCC-MNC 999-99: reserved for private networks, so it never names a real operator.
@@ -333,18 +338,14 @@ async def create_batch(
         }
         if batch.client_reference is not None:
             report["client_reference"] = batch.client_reference
-        await enqueue(
+        await queue_webhook(
             session,
-            SEND_REPORT,
-            project_id=app.project_id,
-            app_id=app.id,
-            payload={
-                "channel": Channel.SMS.value,
-                "url": callback_url,
-                "plan_id": service_plan_id,
-                "report": report,
-            },
+            app,
+            Channel.SMS,
+            callback_url,
+            report,
             dedup_key=f"{SEND_REPORT}:{batch_id}:{recipient}",
+            context={"plan_id": service_plan_id},
         )
     return JSONResponse(created, status_code=201)
 
@@ -407,3 +408,32 @@ def mo_text(identity: str, to: str, body: str) -> dict[str, Any]:
         "sent_at": now,
         "received_at": now,
     }
+
+
+class SmsSimulator(SimulatedChannel):
+    channel = Channel.SMS
+    router = router
+
+    def handset_message(self, app: App, identity: str, message: ContactMessage) -> HandsetMessage:
+        text = reply_text(message)
+        native = mo_text(identity, app_side_number(app), text)
+        return HandsetMessage(native=native, native_id=native["id"], text=text)
+
+    def check_fail_next(self, value: Any) -> Any:
+        """An XMS delivery-report code: an integer 0-999."""
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int) and 0 <= value <= 999:
+            return value
+        if isinstance(value, str) and value.strip().isdigit() and int(value) <= 999:
+            return int(value)
+        return None
+
+    def webhook_headers(
+        self, app: App | None, body: bytes, context: dict[str, Any]
+    ) -> dict[str, str]:
+        auth = callback_auth(app, context.get("plan_id"))
+        return {"authorization": basic_auth(*auth)} if auth else {}
+
+
+SIMULATOR = SmsSimulator()

@@ -1,10 +1,10 @@
-"""Background jobs of the simulator: posting the native callbacks its fakes cause.
+"""Background jobs of the simulator: posting the native webhooks its fakes cause.
 
-`simulator.send_report` posts one native delivery report to the URL the batch named, with the
-channel's authentication (SMS: HTTP Basic, password = the app's `callback_secret`, looked up
-when the job runs so that secrets are not copied into the outbox). A non-2xx answer or a
-network error is retried with backoff; after `REPORT_ATTEMPTS` the report is given up, as a
-channel gives up on an endpoint that keeps failing.
+`simulator.send_report` posts one native webhook (a delivery report, a read receipt…) to the
+URL the fake recorded, authenticated as that channel authenticates (looked up when the job
+runs, so that secrets are not copied into the outbox). A non-2xx answer or a network error is
+retried with backoff; after `REPORT_ATTEMPTS` the webhook is given up, as a channel gives up
+on an endpoint that keeps failing.
 """
 
 import logging
@@ -13,7 +13,10 @@ import httpx
 
 from chorus.outbox.worker import Job, Retry, backoff
 from chorus.runtime import JobHandler, Runtime
-from chorus.simulator import repository, sms
+from chorus.simulator import repository
+from chorus.simulator.base import SEND_REPORT
+from chorus.simulator.registry import simulator_for
+from chorus.wire.enums import Channel
 
 log = logging.getLogger("chorus.simulator")
 
@@ -22,21 +25,25 @@ REPORT_ATTEMPTS = 6
 
 async def send_report(runtime: Runtime, job: Job) -> None:
     payload = job.payload
+    simulator = simulator_for(Channel(payload["channel"]))
     async with runtime.db.read_sessions() as session:
         app = await repository.get_app(session, job.app_id) if job.app_id else None
-    auth = sms.callback_auth(app, payload.get("plan_id"))
+    body = payload["body"].encode()
+    headers = {"content-type": "application/json"}
+    if simulator is not None:
+        headers.update(simulator.webhook_headers(app, body, payload.get("context") or {}))
     try:
-        response = await runtime.http.post(payload["url"], json=payload["report"], auth=auth)
+        response = await runtime.http.post(payload["url"], content=body, headers=headers)
         outcome = f"HTTP {response.status_code}"
         delivered = 200 <= response.status_code < 300
     except httpx.HTTPError as exc:
         outcome, delivered = repr(exc), False
     if not delivered:
         if job.attempts < REPORT_ATTEMPTS:
-            raise Retry(backoff(job.attempts, base=2.0, cap=60.0), f"report refused: {outcome}")
+            raise Retry(backoff(job.attempts, base=2.0, cap=60.0), f"webhook refused: {outcome}")
         log.warning(
-            "simulator gave up a %s delivery report after %d attempts (%s)",
-            payload.get("channel", ""),
+            "simulator gave up a %s webhook after %d attempts (%s)",
+            payload["channel"],
             job.attempts,
             outcome,
         )
@@ -45,4 +52,4 @@ async def send_report(runtime: Runtime, job: Job) -> None:
         await session.commit()
 
 
-HANDLERS: dict[str, JobHandler] = {sms.SEND_REPORT: send_report}
+HANDLERS: dict[str, JobHandler] = {SEND_REPORT: send_report}

@@ -69,3 +69,6 @@ class SmsChannel(ChannelPlugin):
             if option.label.strip().casefold() == folded:
                 return option
         return None
+
+
+PLUGIN = SmsChannel()
