@@ -59,6 +59,10 @@ class Dispatch:
     inbound_url: str  # where the channel calls back for this app
     ttl_seconds: float | None = None
     kind: str = "message"  # or "event" (typing indicators and the like)
+    # For channels with a customer-service window (CHANNELS.md Decision 4): when the
+    # identity last wrote to this app on this channel, and whether the window is enforced.
+    last_inbound_at: datetime | None = None
+    enforce_windows: bool = True
 
 
 @dataclass(frozen=True)
@@ -173,8 +177,18 @@ class ChannelPlugin(ABC):
     production_base_url: ClassVar[str]
 
     @abstractmethod
-    def transcode(self, message: AppMessage, *, message_id: str) -> Transcoded:
-        """The native payload for a generic message (no I/O; also serves messages:transcode)."""
+    def transcode(
+        self,
+        message: AppMessage,
+        *,
+        message_id: str,
+        recipient: str | None = None,
+        sender: str | None = None,
+        properties: Mapping[str, str] | None = None,
+    ) -> Transcoded:
+        """The native payload for a generic message (no I/O; also serves messages:transcode).
+        `recipient` / `sender` go where the channel's payload has them (the connector fills
+        in the real ones when sending); `properties` are the send's channel_properties."""
 
     def transcode_event(self, event: AppEvent, *, event_id: str) -> Transcoded:
         """The native payload of an app event; channels without such events refuse."""

@@ -48,7 +48,15 @@ async def receive(
             session, app_id, app.project_id, name, native, "rejected", rejected.description
         )
         return _refused(rejected.status, rejected.description)
-    await service.process(session, app, plugin, native, items)
+    try:
+        await service.process(session, app, plugin, native, items)
+    except service.ReportTooEarly as early:
+        await session.rollback()
+        return ApiError(
+            503,
+            f"no send with native id {early} is recorded yet; deliver this again",
+            headers={"Retry-After": "1"},
+        ).response()
     return JSONResponse({})
 
 

@@ -40,6 +40,12 @@ from chorus.wire.enums import APP_SCOPED_CHANNELS, ProcessingMode, ReportView, W
 from chorus.wire.identities import normalise_identity
 
 CHOICE_REPLY_WINDOW = timedelta(hours=24)
+
+
+class ReportTooEarly(Exception):
+    """A report about a native id chorus has not recorded (yet)."""
+
+
 _TEXT_STATUSES = {"DELIVERED": status.DELIVERED, "READ": status.READ, "FAILED": status.FAILED}
 
 
@@ -224,6 +230,10 @@ async def apply_report(
     )
     message_id = ref.message_id if ref is not None else report.message_id
     message = await status.lock(session, message_id) if message_id else None
+    if message is None and report.message_id is None and report.native_id:
+        # The channel may report before the send that it answers is recorded (the native id
+        # is stored when the send call returns): ask it to deliver the report again.
+        raise ReportTooEarly(report.native_id)
     if message is None or message.app_id != app.id or message.direction != "TO_CONTACT":
         record_request(
             session,

@@ -9,7 +9,7 @@
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +23,7 @@ from chorus.conversations import repository as conversations_repository
 from chorus.conversations import service as conversations
 from chorus.kit.clock import utcnow
 from chorus.kit.ratelimit import take_token
+from chorus.messages import repository as messages_repository
 from chorus.messages import status
 from chorus.messages.transcoding import TranscodingFailed, transcode_message
 from chorus.models import App, ChannelMessageRef, Message
@@ -88,7 +89,15 @@ async def prepare(runtime: Runtime, job: Job, message_id: str) -> Attempt | None
         if wait > 0:
             await session.commit()
             raise Retry(wait, "app drain rate reached")
-        attempt = _attempt(runtime, message, app)
+        chosen = status.candidate(message)
+        last_inbound = (
+            await messages_repository.last_inbound_at(
+                session, app.id, chosen["channel"], chosen["identity"]
+            )
+            if chosen is not None
+            else None
+        )
+        attempt = _attempt(runtime, message, app, last_inbound)
         if isinstance(attempt, dict):
             await status.fail(session, message, attempt)
             await job.complete(session)
@@ -102,7 +111,9 @@ def _expired(message: Message) -> bool:
     return message.expire_at is not None and utcnow() >= message.expire_at
 
 
-def _attempt(runtime: Runtime, message: Message, app: App) -> Attempt | dict[str, Any]:
+def _attempt(
+    runtime: Runtime, message: Message, app: App, last_inbound: datetime | None
+) -> Attempt | dict[str, Any]:
     """The attempt on the current candidate, or the reason it cannot be made."""
     chosen = status.candidate(message)
     assert chosen is not None
@@ -124,7 +135,11 @@ def _attempt(runtime: Runtime, message: Message, app: App) -> Attempt | dict[str
         )
     try:
         transcoded: Transcoded = transcode_message(
-            plugin, AppMessage.model_validate(message.app_message), message_id=message.id
+            plugin,
+            AppMessage.model_validate(message.app_message),
+            message_id=message.id,
+            recipient=chosen["identity"],
+            properties=(message.send_options or {}).get("channel_properties") or {},
         )
     except TranscodingFailed as failed:
         return failed.reason
@@ -143,6 +158,8 @@ def _attempt(runtime: Runtime, message: Message, app: App) -> Attempt | dict[str
             properties=options.get("channel_properties") or {},
             inbound_url=runtime.inbound_url(channel, message.app_id),
             ttl_seconds=remaining,
+            last_inbound_at=last_inbound,
+            enforce_windows=runtime.settings.enforce_sending_windows,
         ),
     )
 

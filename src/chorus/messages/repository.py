@@ -156,3 +156,17 @@ async def newest_per_conversation(
         select(Message).join(numbered, numbered.c.id == Message.id).where(numbered.c.rank == 1)
     )
     return {m.conversation_id: m for m in rows if m.conversation_id}
+
+
+async def last_inbound_at(
+    session: AsyncSession, app_id: str, channel: str, identity: str
+) -> datetime | None:
+    """When the identity last wrote to the app on `channel` (sending windows)."""
+    return await session.scalar(
+        select(func.max(Message.accept_time)).where(
+            Message.app_id == app_id,
+            Message.channel == channel,
+            Message.identity == identity,
+            Message.direction == "TO_APP",
+        )
+    )

@@ -17,6 +17,7 @@ from chorus.messages.schemas import (
     FetchLastMessageRequest,
     MessagesSource,
     SendMessageRequest,
+    TranscodeRequest,
     UpdateMessageRequest,
     View,
 )
@@ -43,6 +44,15 @@ async def send_message(
     )
     await state.group_committer.insert([message, job])
     return {"message_id": message.id, "accepted_time": rfc3339(message.accept_time)}
+
+
+@router.post("/projects/{project_id}/messages:transcode")
+async def transcode_message(
+    project_id: str, body: TranscodeRequest, request: Request
+) -> dict[str, Any]:
+    """Each channel's native payload, from the transcoders dispatch uses (API.md §5)."""
+    result = await service.transcode(request.app.state.db.read_sessions, project_id, body)
+    return {"transcoded_message": result}
 
 
 @router.get("/projects/{project_id}/messages")

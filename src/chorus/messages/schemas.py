@@ -189,3 +189,13 @@ class FetchLastMessageRequest(BaseModel):
         if self.channel_identities and self.contact_ids:
             raise ValueError("use either channel_identities or contact_ids, not both")
         return self
+
+
+class TranscodeRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    app_id: str = Field(min_length=1)
+    app_message: AppMessage
+    channels: list[Channel] = Field(min_length=1)
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None

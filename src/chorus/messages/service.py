@@ -8,13 +8,21 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chorus.apps.cache import AppSettings, app_settings
+from chorus.channels.registry import plugin_for
 from chorus.kit.clock import rfc3339, utcnow
 from chorus.kit.errors import ApiError, FieldViolation, invalid, invalid_fields, not_found
 from chorus.kit.ids import new_id
 from chorus.kit.pagination import PageRequest
 from chorus.messages import repository, status
 from chorus.messages.repository import MessageFilter
-from chorus.messages.schemas import ProcessingStrategy, Queue, SendMessageRequest, View
+from chorus.messages.schemas import (
+    ProcessingStrategy,
+    Queue,
+    SendMessageRequest,
+    TranscodeRequest,
+    View,
+)
+from chorus.messages.transcoding import TranscodingFailed, transcode_message
 from chorus.models import App, Message, OutboxJob
 from chorus.wire.channel_properties import property_violations
 from chorus.wire.enums import ProcessingMode
@@ -232,3 +240,38 @@ def parse_time(value: str | None, field: str) -> datetime | None:
     except ValueError:
         raise invalid(field, "must be an RFC 3339 timestamp such as 2024-01-01T00:00:00Z") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def transcode(
+    sessions: async_sessionmaker[AsyncSession], project_id: str, body: TranscodeRequest
+) -> dict[str, str]:
+    """`messages:transcode`: nothing is stored, nothing is sent."""
+    if await app_settings(sessions, project_id, body.app_id) is None:
+        raise invalid("app_id", f"no app {body.app_id} in this project")
+    if body.app_message.template_message is not None:
+        raise invalid(
+            "app_message.template_message",
+            "template messages are not supported by this chorus version yet",
+        )
+    result: dict[str, str] = {}
+    violations: list[FieldViolation] = []
+    for index, channel in enumerate(body.channels):
+        plugin = plugin_for(channel)
+        if plugin is None:
+            violations.append(
+                FieldViolation(
+                    f"channels[{index}]", f"this chorus has no {channel.value} transcoder yet"
+                )
+            )
+            continue
+        try:
+            transcoded = transcode_message(
+                plugin, body.app_message, message_id=new_id(), recipient=body.to, sender=body.from_
+            )
+        except TranscodingFailed as failed:
+            violations.append(FieldViolation(f"channels[{index}]", failed.reason["description"]))
+            continue
+        result[channel.value] = transcoded.wire
+    if violations:
+        raise invalid_fields(violations)
+    return result

@@ -29,7 +29,16 @@ class SmsChannel(ChannelPlugin):
     channel: ClassVar[Channel] = Channel.SMS
     production_base_url: ClassVar[str] = "https://us.sms.api.sinch.com"
 
-    def transcode(self, message: AppMessage, *, message_id: str) -> Transcoded:
+    def transcode(
+        self,
+        message: AppMessage,
+        *,
+        message_id: str,
+        recipient: str | None = None,
+        sender: str | None = None,
+        properties: Mapping[str, str] | None = None,
+    ) -> Transcoded:
+        # SMS is text: the number and sender belong to the batch, not to the body.
         rendering = render_sms(message)
         return Transcoded(
             native=rendering.body,
