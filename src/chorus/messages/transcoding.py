@@ -2,6 +2,7 @@
 `messages:transcode` (so what the endpoint shows is what is sent)."""
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from chorus.channels.base import ChannelPlugin, Transcoded
@@ -17,9 +18,23 @@ class TranscodingFailed(Exception):
         self.reason = reason
 
 
-def transcode_message(plugin: ChannelPlugin, message: AppMessage, *, message_id: str) -> Transcoded:
+def transcode_message(
+    plugin: ChannelPlugin,
+    message: AppMessage,
+    *,
+    message_id: str,
+    recipient: str | None = None,
+    sender: str | None = None,
+    properties: Mapping[str, str] | None = None,
+) -> Transcoded:
     try:
-        return plugin.transcode(message, message_id=message_id)
+        return plugin.transcode(
+            message,
+            message_id=message_id,
+            recipient=recipient,
+            sender=sender,
+            properties=properties,
+        )
     except TemplateNotResolved as exc:
         raise TranscodingFailed(_reason(ReasonCode.TEMPLATE_NOT_FOUND, str(exc))) from exc
     except ValueError as exc:
