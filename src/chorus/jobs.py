@@ -23,4 +23,9 @@ def worker_for(runtime: Runtime) -> Worker:
     bound: dict[str, Handler] = {
         kind: functools.partial(handler, runtime) for kind, handler in HANDLERS.items()
     }
-    return Worker(runtime.db, bound, concurrency=runtime.settings.worker_concurrency)
+    on_dead: dict[str, Handler] = {
+        kind: functools.partial(handler, runtime) for kind, handler in message_tasks.ON_DEAD.items()
+    }
+    return Worker(
+        runtime.db, bound, on_dead=on_dead, concurrency=runtime.settings.worker_concurrency
+    )

@@ -387,3 +387,17 @@ async def run_report_timeout(runtime: Runtime, job: Job) -> None:
             )
         await job.complete(session)
         await session.commit()
+
+
+async def dispatch_given_up(runtime: Runtime, job: Job) -> None:
+    """The dispatch job kept failing unexpectedly: the candidate fails with INTERNAL_ERROR
+    (the next one is tried, or the message ends FAILED) rather than waiting forever."""
+    async with runtime.db.write_sessions() as session:
+        message = await status.lock(session, job.payload["message_id"])
+        if message is not None and message.status not in status.TERMINAL:
+            await status.fail(
+                session,
+                message,
+                status.reason(ReasonCode.INTERNAL_ERROR, "chorus could not dispatch the message"),
+            )
+        await session.commit()

@@ -7,3 +7,5 @@ HANDLERS: dict[str, JobHandler] = {
     status.DISPATCH_JOB: dispatch.run_dispatch,
     dispatch.REPORT_TIMEOUT_JOB: dispatch.run_report_timeout,
 }
+
+ON_DEAD: dict[str, JobHandler] = {status.DISPATCH_JOB: dispatch.dispatch_given_up}

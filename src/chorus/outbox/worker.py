@@ -77,6 +77,9 @@ def backoff(attempts: int, *, base: float = 1.0, cap: float = 300.0) -> float:
 class Worker:
     db: Database
     handlers: dict[str, Handler]
+    # Called once when a job of that kind is given up (kept as dead), so the state that
+    # waited on it can end cleanly (a message that could not be dispatched fails).
+    on_dead: dict[str, Handler] = field(default_factory=dict)
     concurrency: int = 32
     batch: int = 32
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
@@ -186,6 +189,11 @@ class Worker:
             log.exception("job %s (%s) failed", job.id, job.kind)
             dead = job.attempts >= MAX_ATTEMPTS
             await self._reschedule(job, backoff(job.attempts), repr(exc)[:2000], dead=dead)
+            if dead and job.kind in self.on_dead:
+                try:
+                    await self.on_dead[job.kind](job)
+                except Exception:
+                    log.exception("the dead-job handler of job %s (%s) failed", job.id, job.kind)
 
     async def _reschedule(self, job: Job, delay: float, error: str, *, dead: bool) -> None:
         with contextlib.suppress(Exception):
