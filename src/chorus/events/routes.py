@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.events import service
@@ -17,9 +17,11 @@ router = APIRouter(dependencies=[Depends(project_caller)], tags=["events"])
 
 @router.post("/projects/{project_id}/events:send")
 async def send_event(
-    project_id: str, body: SendEventRequest, session: AsyncSession = WriteSession
+    project_id: str, body: SendEventRequest, request: Request, session: AsyncSession = WriteSession
 ) -> dict[str, str]:
-    event = await service.accept_event(session, project_id, body)
+    event = await service.accept_event(
+        session, request.app.state.db.read_sessions, project_id, body
+    )
     return {"event_id": event.id, "accepted_time": rfc3339(event.accept_time)}
 
 

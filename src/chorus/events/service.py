@@ -1,62 +1,38 @@
 """Rules of app events: accept now, dispatch in a job on one channel only (no fallback),
 report QUEUED_ON_CHANNEL / DELIVERED / FAILED to EVENT_DELIVERY webhooks."""
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chorus.apps import repository as apps
+from chorus.apps.cache import app_settings
 from chorus.callbacks.events import record_event
 from chorus.events.schemas import SendEventRequest
 from chorus.kit.clock import rfc3339, utcnow
-from chorus.kit.errors import FieldViolation, invalid, invalid_fields, not_found
+from chorus.kit.errors import invalid, invalid_fields, not_found
 from chorus.kit.ids import new_id
-from chorus.kit.pagination import PageRequest
+from chorus.kit.pagination import PageRequest, newest_first, newest_first_page, time_cursor
 from chorus.messages.schemas import Queue
-from chorus.messages.service import processing_mode
+from chorus.messages.service import processing_mode, recipient_violations
 from chorus.models import ConversationEvent
 from chorus.outbox.service import enqueue
-from chorus.wire.enums import ProcessingMode, WebhookTrigger
+from chorus.wire.enums import WebhookTrigger
 
 DISPATCH_JOB = "events.dispatch"
 
 
 async def accept_event(
-    session: AsyncSession, project_id: str, body: SendEventRequest
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    project_id: str,
+    body: SendEventRequest,
 ) -> ConversationEvent:
-    app = await apps.get(session, project_id, body.app_id)
+    app = await app_settings(sessions, project_id, body.app_id)
     if app is None:
         raise invalid("app_id", f"no app {body.app_id} in this project")
     mode = processing_mode(app, body.processing_strategy)
-    violations: list[FieldViolation] = []
-    if mode == ProcessingMode.DISPATCH and body.recipient.contact_id is not None:
-        violations.append(
-            FieldViolation(
-                "recipient.contact_id",
-                "DISPATCH processing addresses recipients by identified_by only",
-            )
-        )
-    credentialed = {c["channel"] for c in app.channel_credentials}
-    for index, channel in enumerate(body.channel_priority_order or []):
-        if channel.value not in credentialed:
-            violations.append(
-                FieldViolation(
-                    f"channel_priority_order[{index}]",
-                    f"the app has no {channel.value} credentials",
-                )
-            )
-    for index, identity in enumerate(
-        body.recipient.identified_by.channel_identities if body.recipient.identified_by else []
-    ):
-        if identity.channel.value not in credentialed:
-            violations.append(
-                FieldViolation(
-                    f"recipient.identified_by.channel_identities[{index}].channel",
-                    f"the app has no {identity.channel.value} credentials",
-                )
-            )
+    violations = recipient_violations(app, body.recipient, body.channel_priority_order, mode)
     if violations:
         raise invalid_fields(violations)
     event = ConversationEvent(
@@ -176,20 +152,8 @@ async def list_events(
         query = query.where(ConversationEvent.conversation_id == conversation_id)
     if contact_id is not None:
         query = query.where(ConversationEvent.contact_id == contact_id)
-    if page.after is not None:
-        try:
-            moment, last_id = datetime.fromisoformat(page.after[0]), str(page.after[1])
-        except (TypeError, ValueError, IndexError):
-            raise invalid("page_token", "is not a token returned by this list") from None
-        query = query.where(
-            or_(
-                ConversationEvent.accept_time < moment,
-                and_(ConversationEvent.accept_time == moment, ConversationEvent.id < last_id),
-            )
-        )
-    query = query.order_by(ConversationEvent.accept_time.desc(), ConversationEvent.id.desc())
+    query = newest_first(
+        query, ConversationEvent.accept_time, ConversationEvent.id, time_cursor(page)
+    )
     rows = list((await session.scalars(query.limit(page.size + 1))).all())
-    if len(rows) <= page.size:
-        return rows, ""
-    rows = rows[: page.size]
-    return rows, page.next_token([rows[-1].accept_time.isoformat(), rows[-1].id])
+    return newest_first_page(page, rows)

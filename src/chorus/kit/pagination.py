@@ -8,7 +8,10 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, or_
 
 from chorus.kit.errors import invalid
 
@@ -58,3 +61,38 @@ def page_result(request: PageRequest, rows: list[Any], key: Any) -> tuple[list[A
         return rows, ""
     rows = rows[: request.size]
     return rows, request.next_token(key(rows[-1]))
+
+
+# --- newest first, by (time, id): messages and events -------------------------------------
+
+
+def time_cursor(page: PageRequest) -> tuple[datetime, str] | None:
+    """The (time, id) a newest-first page continues after."""
+    if page.after is None:
+        return None
+    try:
+        moment, last_id = page.after
+        return datetime.fromisoformat(moment), str(last_id)
+    except (TypeError, ValueError):
+        raise invalid("page_token", "is not a token returned by this list") from None
+
+
+def newest_first(
+    query: Select[Any],
+    moment: ColumnElement[Any],
+    key: ColumnElement[Any],
+    after: tuple[datetime, str] | None,
+) -> Select[Any]:
+    if after is not None:
+        last_moment, last_key = after
+        query = query.where(or_(moment < last_moment, and_(moment == last_moment, key < last_key)))
+    return query.order_by(moment.desc(), key.desc())
+
+
+def newest_first_page(page: PageRequest, rows: list[Any]) -> tuple[list[Any], str]:
+    """Rows (with `accept_time` and `id`) fetched with `limit size + 1`: the page and the
+    next token."""
+    if len(rows) <= page.size:
+        return rows, ""
+    rows = rows[: page.size]
+    return rows, page.next_token([rows[-1].accept_time.isoformat(), rows[-1].id])

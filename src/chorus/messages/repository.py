@@ -4,9 +4,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chorus.kit.pagination import newest_first
 from chorus.models import Message, OutboxJob
 
 
@@ -50,15 +51,7 @@ def _filtered(where: MessageFilter) -> Select[tuple[Message]]:
 def _newest_first_after(
     query: Select[tuple[Message]], after: tuple[datetime, str] | None
 ) -> Select[tuple[Message]]:
-    if after is not None:
-        moment, last_id = after
-        query = query.where(
-            or_(
-                Message.accept_time < moment,
-                and_(Message.accept_time == moment, Message.id < last_id),
-            )
-        )
-    return query.order_by(Message.accept_time.desc(), Message.id.desc())
+    return newest_first(query, Message.accept_time, Message.id, after)
 
 
 async def page(

@@ -101,11 +101,13 @@ async def list_messages(
 async def fetch_last_messages(
     project_id: str, body: FetchLastMessageRequest, session: AsyncSession = ReadSession
 ) -> dict[str, Any]:
-    if body.messages_source == MessagesSource.DISPATCH_SOURCE and body.contact_ids:
+    source = body.messages_source or MessagesSource.DISPATCH_SOURCE
+    view = body.view or View.WITH_METADATA
+    if source == MessagesSource.DISPATCH_SOURCE and body.contact_ids:
         raise invalid("contact_ids", "cannot be used with DISPATCH_SOURCE")
     where = MessageFilter(
         project_id=project_id,
-        processing_mode=MODES[body.messages_source],
+        processing_mode=MODES[source],
         app_id=body.app_id,
         start_time=service.parse_time(body.start_time, "start_time"),
         end_time=service.parse_time(body.end_time, "end_time"),
@@ -125,7 +127,7 @@ async def fetch_last_messages(
         session, where, page, identities=body.channel_identities, contact_ids=body.contact_ids
     )
     return {
-        "messages": [service.message_view(m, body.view) for m in messages],
+        "messages": [service.message_view(m, view) for m in messages],
         "next_page_token": token,
     }
 

@@ -114,7 +114,7 @@ class SendMessageRequest(BaseModel):
     channel_priority_order: list[Channel] | None = None
     channel_properties: dict[str, str] | None = None
     message_metadata: str | None = Field(default=None, max_length=1024)
-    conversation_metadata: dict[str, Any] | str | None = None
+    conversation_metadata: Any = None
     conversation_metadata_update_strategy: MetadataUpdateStrategy = MetadataUpdateStrategy.REPLACE
     queue: Queue = Queue.NORMAL_PRIORITY
     ttl: Any = None
@@ -147,7 +147,7 @@ class SendMessageRequest(BaseModel):
                 raise ValueError(f"{key} must be at most 1024 characters")
         return value
 
-    @field_validator("conversation_metadata")
+    @field_validator("conversation_metadata", mode="before")
     @classmethod
     def _metadata(cls, value: Any) -> Any:
         return check_metadata_object(value)
@@ -175,10 +175,10 @@ class FetchLastMessageRequest(BaseModel):
     channel_identities: list[str] | None = None
     contact_ids: list[str] | None = None
     app_id: str | None = None
-    messages_source: MessagesSource = MessagesSource.DISPATCH_SOURCE
+    messages_source: MessagesSource | None = None  # DISPATCH_SOURCE (§2.8)
     page_size: int | None = None
     page_token: str | None = None
-    view: View = View.WITH_METADATA
+    view: View | None = None  # WITH_METADATA
     start_time: str | None = None
     end_time: str | None = None
     channel: Channel | None = None

@@ -12,12 +12,13 @@ from chorus.channels.registry import plugin_for
 from chorus.kit.clock import rfc3339, utcnow
 from chorus.kit.errors import ApiError, FieldViolation, invalid, invalid_fields, not_found
 from chorus.kit.ids import new_id
-from chorus.kit.pagination import PageRequest
+from chorus.kit.pagination import PageRequest, newest_first_page, time_cursor
 from chorus.messages import repository, status
 from chorus.messages.repository import MessageFilter
 from chorus.messages.schemas import (
     ProcessingStrategy,
     Queue,
+    Recipient,
     SendMessageRequest,
     TranscodeRequest,
     View,
@@ -25,7 +26,7 @@ from chorus.messages.schemas import (
 from chorus.messages.transcoding import TranscodingFailed, transcode_message
 from chorus.models import App, Message, OutboxJob
 from chorus.wire.channel_properties import property_violations
-from chorus.wire.enums import ProcessingMode
+from chorus.wire.enums import Channel, ProcessingMode
 
 # Per process: app id → (valid until, queued count), so the queue cap costs no query per
 # send while the queue is far from full.
@@ -75,12 +76,23 @@ async def accept_send(
                 "message_content_type",
             },
         ),
-        expire_at=now + timedelta(seconds=ttl) if ttl else None,
+        expire_at=_expiry(now, ttl),
         status=status.QUEUED,
         updated_at=now,
     )
     job = status.dispatch_job(message, priority=1 if body.queue == Queue.HIGH_PRIORITY else 0)
     return message, job
+
+
+def _expiry(now: datetime, ttl: float | None) -> datetime | None:
+    """When the message expires; None when never, or past what a timestamp can hold (the
+    API allows ttls of ten thousand years)."""
+    if not ttl:
+        return None
+    try:
+        return now + timedelta(seconds=ttl)
+    except OverflowError:
+        return None
 
 
 def processing_mode(app: App | AppSettings, strategy: ProcessingStrategy) -> ProcessingMode:
@@ -90,14 +102,7 @@ def processing_mode(app: App | AppSettings, strategy: ProcessingStrategy) -> Pro
 
 
 def _check_request(app: AppSettings, body: SendMessageRequest, mode: ProcessingMode) -> None:
-    violations: list[FieldViolation] = []
-    if mode == ProcessingMode.DISPATCH and body.recipient.contact_id is not None:
-        violations.append(
-            FieldViolation(
-                "recipient.contact_id",
-                "DISPATCH processing addresses recipients by identified_by only",
-            )
-        )
+    violations = recipient_violations(app, body.recipient, body.channel_priority_order, mode)
     if body.message.template_message is not None:
         violations.append(
             FieldViolation(
@@ -105,27 +110,44 @@ def _check_request(app: AppSettings, body: SendMessageRequest, mode: ProcessingM
                 "template messages are not supported by this chorus version yet",
             )
         )
-    credentialed = app.channels
-    for index, channel in enumerate(body.channel_priority_order or []):
-        if channel.value not in credentialed:
+    violations += property_violations(body.channel_properties or {}, "channel_properties")
+    if violations:
+        raise invalid_fields(violations)
+
+
+def recipient_violations(
+    app: AppSettings,
+    recipient: Recipient,
+    channel_priority_order: list[Channel] | None,
+    mode: ProcessingMode,
+) -> list[FieldViolation]:
+    """Up-front checks of where a message or event may go (API.md Part B §2.2, 6 and 10)."""
+    violations: list[FieldViolation] = []
+    if mode == ProcessingMode.DISPATCH and recipient.contact_id is not None:
+        violations.append(
+            FieldViolation(
+                "recipient.contact_id",
+                "DISPATCH processing addresses recipients by identified_by only",
+            )
+        )
+    for index, channel in enumerate(channel_priority_order or []):
+        if channel.value not in app.channels:
             violations.append(
                 FieldViolation(
                     f"channel_priority_order[{index}]",
                     f"the app has no {channel.value} credentials",
                 )
             )
-    if body.recipient.identified_by is not None:
-        for index, identity in enumerate(body.recipient.identified_by.channel_identities):
-            if identity.channel.value not in credentialed:
-                violations.append(
-                    FieldViolation(
-                        f"recipient.identified_by.channel_identities[{index}].channel",
-                        f"the app has no {identity.channel.value} credentials",
-                    )
+    identities = recipient.identified_by.channel_identities if recipient.identified_by else []
+    for index, identity in enumerate(identities):
+        if identity.channel.value not in app.channels:
+            violations.append(
+                FieldViolation(
+                    f"recipient.identified_by.channel_identities[{index}].channel",
+                    f"the app has no {identity.channel.value} credentials",
                 )
-    violations += property_violations(body.channel_properties or {}, "channel_properties")
-    if violations:
-        raise invalid_fields(violations)
+            )
+    return violations
 
 
 async def _check_queue(
@@ -189,8 +211,8 @@ async def get_message(
 async def list_messages(
     session: AsyncSession, where: MessageFilter, page: PageRequest
 ) -> tuple[list[Message], str]:
-    rows = list(await repository.page(session, where, _after(page), page.size + 1))
-    return _paged(page, rows)
+    rows = list(await repository.page(session, where, time_cursor(page), page.size + 1))
+    return newest_first_page(page, rows)
 
 
 async def last_messages(
@@ -207,29 +229,11 @@ async def last_messages(
             where,
             identities=identities,
             contact_ids=contact_ids,
-            after=_after(page),
+            after=time_cursor(page),
             limit=page.size + 1,
         )
     )
-    return _paged(page, rows)
-
-
-def _after(page: PageRequest) -> tuple[datetime, str] | None:
-    if page.after is None:
-        return None
-    try:
-        moment, last_id = page.after
-        return datetime.fromisoformat(moment), str(last_id)
-    except (TypeError, ValueError):
-        raise invalid("page_token", "is not a token returned by this list") from None
-
-
-def _paged(page: PageRequest, rows: list[Message]) -> tuple[list[Message], str]:
-    if len(rows) <= page.size:
-        return rows, ""
-    rows = rows[: page.size]
-    last = rows[-1]
-    return rows, page.next_token([last.accept_time.isoformat(), last.id])
+    return newest_first_page(page, rows)
 
 
 def parse_time(value: str | None, field: str) -> datetime | None:

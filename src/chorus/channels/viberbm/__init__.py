@@ -1,0 +1,1 @@
+"""VIBERBM: Viber Business Messages (CHANNELS.md part 2 §2)."""

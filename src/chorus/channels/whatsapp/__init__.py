@@ -1,0 +1,1 @@
+"""WhatsApp: the Cloud API channel (CHANNELS.md part 1 §2)."""
