@@ -1,6 +1,6 @@
 """Wire shapes of apps (API.md §2)."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -124,6 +124,9 @@ class ChannelCredential(WireModel):
     channel: Channel
     callback_secret: str | None = Field(default=None, max_length=256)
     credential_ordinal_number: int | None = Field(default=None, ge=0)
+    # Extension (VIBERBM only): the kind of Viber service, which decides its sending rules
+    # (CHANNELS.md part 2 §2); "2way" when absent.
+    account_type: Literal["1way", "2way", "session"] | None = None
     static_bearer: StaticBearer | None = None
     static_token: StaticToken | None = None
     sms_credentials: SmsCredentials | None = None

@@ -63,6 +63,8 @@ class Dispatch:
     # identity last wrote to this app on this channel, and whether the window is enforced.
     last_inbound_at: datetime | None = None
     enforce_windows: bool = True
+    # The send's message_content_type (CONTENT_MARKETING, CONTENT_NOTIFICATION, …).
+    message_content_type: str | None = None
 
 
 @dataclass(frozen=True)

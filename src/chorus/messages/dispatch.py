@@ -160,6 +160,7 @@ def _attempt(
             ttl_seconds=remaining,
             last_inbound_at=last_inbound,
             enforce_windows=runtime.settings.enforce_sending_windows,
+            message_content_type=options.get("message_content_type"),
         ),
     )
 

@@ -83,8 +83,10 @@ async def queue_webhook(
     *,
     dedup_key: str,
     context: dict[str, Any] | None = None,
+    ordering_key: str | None = None,
 ) -> None:
-    """Post `native` to `url` later, durably, authenticated as `channel` does."""
+    """Post `native` to `url` later, durably, authenticated as `channel` does. Webhooks
+    sharing an `ordering_key` (one message's delivered and read) are posted in order."""
     await enqueue(
         session,
         SEND_REPORT,
@@ -97,4 +99,5 @@ async def queue_webhook(
             "context": context or {},
         },
         dedup_key=dedup_key,
+        ordering_key=ordering_key,
     )

@@ -45,8 +45,8 @@ TRANSACTIONAL = "transactional"
 
 IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png"})
 DOCUMENT_EXTENSIONS = frozenset(
-    "doc docx rtf dot dotx odt odf fodt txt info pdf xps pdax eps xls xlsx ods fods csv xlsm xltx"
-    .split()
+    {"doc", "docx", "rtf", "dot", "dotx", "odt", "odf", "fodt", "txt", "info", "pdf", "xps"}
+    | {"pdax", "eps", "xls", "xlsx", "ods", "fods", "csv", "xlsm", "xltx"}
 )
 # Part 2's "media kind from URL" convention.
 _IMAGE_KIND = frozenset({"jpg", "jpeg", "png", "gif", "webp", "bmp"})
@@ -94,12 +94,10 @@ def transcode_viberbm(
     """The native body of `message` (precedence of CHANNELS.md §7.2: explicit_channel_message,
     channel_specific_message — none exists for VIBERBM, so it is ignored —,
     explicit_channel_omni_message, then the generic content)."""
-    head = {
-        "client_ref": message_id,
-        "receiver": recipient or "",
-        "message_class": TRANSACTIONAL,
-        "ttl": DEFAULT_TTL,
-    }
+    head: dict[str, Any] = {"client_ref": message_id}
+    if recipient:
+        head["receiver"] = recipient
+    head.update({"message_class": TRANSACTIONAL, "ttl": DEFAULT_TTL})
     explicit = (message.explicit_channel_message or {}).get(Channel.VIBERBM)
     if explicit is not None:
         given = _explicit_body(explicit)
@@ -226,4 +224,3 @@ def _degraded(kind: str, content: MessageContent) -> tuple[dict[str, Any], list[
     rendering = render_sms(AppMessage(**{kind: content}))
     options = [ReplyOption(o.number, o.label, o.postback_data) for o in rendering.options]
     return _text(rendering.body), options
-
