@@ -108,7 +108,7 @@ def choice_id(choice_postback: str | None, label: str, message_id: str, limit: i
     return f"{message_id}_{label}"[:limit]
 
 
-def envelope(kind: str, body: dict[str, Any], recipient: str | None) -> dict[str, Any]:
+def envelope(kind: str, body: Any, recipient: str | None) -> dict[str, Any]:
     native: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual"}
     if recipient:
         native["to"] = recipient
@@ -146,7 +146,9 @@ def explicit_body(payload: str, recipient: str | None) -> dict[str, Any]:
     except ValueError:
         raise ValueError("explicit_channel_message.WHATSAPP is not valid JSON") from None
     if not isinstance(body, dict):
-        raise ValueError("explicit_channel_message.WHATSAPP must be a JSON object (a Cloud API body)")
+        raise ValueError(
+            "explicit_channel_message.WHATSAPP must be a JSON object (a Cloud API body)"
+        )
     body["messaging_product"] = "whatsapp"
     if recipient:
         body["to"] = recipient
@@ -207,7 +209,7 @@ class _Builder:
             case LocationMessage():
                 return self.location(content)
             case ContactInfoMessage():
-                return envelope("contacts", [contact_card(content)], self.recipient)  # type: ignore[arg-type]
+                return envelope("contacts", [contact_card(content)], self.recipient)
             case ListMessage():
                 return self.list(content)
         raise TemplateNotResolved(
@@ -252,9 +254,7 @@ class _Builder:
     def numbered(self, message: AppMessage, media: MediaMessage | None = None) -> dict[str, Any]:
         """The SMS rendering as a `text`, or as the caption of `media` when it fits."""
         rendering = render_sms(message)
-        self.options = [
-            ReplyOption(o.number, o.label, o.postback_data) for o in rendering.options
-        ]
+        self.options = [ReplyOption(o.number, o.label, o.postback_data) for o in rendering.options]
         if media is not None:
             if media_kind(media.url) in CAPTIONED_KINDS and len(rendering.body) <= CAPTION_LIMIT:
                 return self.media(media, caption=rendering.body)
@@ -276,9 +276,7 @@ class _Builder:
                 {
                     "type": "reply",
                     "reply": {
-                        "id": choice_id(
-                            c.postback_data, c.label, self.message_id, BUTTON_ID_LIMIT
-                        ),
+                        "id": choice_id(c.postback_data, c.label, self.message_id, BUTTON_ID_LIMIT),
                         "title": truncate(c.label, BUTTON_TITLE_LIMIT),
                     },
                 }
@@ -314,9 +312,7 @@ class _Builder:
             self._remember(choices)
             short = all(len(c.label) <= BUTTON_TITLE_LIMIT for c in choices)
             if len(choices) <= MAX_BUTTONS and short:
-                return self._interactive(
-                    "button", prompt, self._buttons(choices), footer=footer
-                )
+                return self._interactive("button", prompt, self._buttons(choices), footer=footer)
             rows = [
                 {
                     "id": choice_id(c.postback_data, c.label, self.message_id, ROW_ID_LIMIT),
@@ -349,12 +345,9 @@ class _Builder:
             return self._interactive(
                 "cta_url", body_text, cta_action(choices[0].chosen), header=header, footer=footer
             )
+        # The SMS rendering without the media line: the media carries the caption.
         without_media = card.model_copy(update={"media_message": None})
-        if card.media_message is None:
-            return self.numbered(AppMessage.model_construct(card_message=without_media))
-        return self.numbered(
-            _card_only(without_media), media=card.media_message
-        )
+        return self.numbered(_card_only(without_media), media=card.media_message)
 
     def _card_header(self, card: CardMessage) -> dict[str, Any] | None:
         if card.media_message is not None:
@@ -381,7 +374,9 @@ class _Builder:
         if items and items[0].product is not None:
             return self._products(message, body_text)
         if len(items) > MAX_LIST_ROWS:
-            raise ValueError(f"a WhatsApp list holds at most {MAX_LIST_ROWS} rows; got {len(items)}")
+            raise ValueError(
+                f"a WhatsApp list holds at most {MAX_LIST_ROWS} rows; got {len(items)}"
+            )
         header_text = (properties.whatsapp_header if properties else None) or message.title
         sections = []
         number = 0
@@ -394,7 +389,9 @@ class _Builder:
                 number += 1
                 options.append(ReplyOption(number, choice.title, choice.postback_data))
                 row: dict[str, Any] = {
-                    "id": choice_id(choice.postback_data, choice.title, self.message_id, ROW_ID_LIMIT),
+                    "id": choice_id(
+                        choice.postback_data, choice.title, self.message_id, ROW_ID_LIMIT
+                    ),
                     "title": truncate(choice.title, ROW_TITLE_LIMIT),
                 }
                 if choice.description:

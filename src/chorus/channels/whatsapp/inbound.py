@@ -1,0 +1,284 @@
+"""WhatsApp webhooks: verification and mapping (CHANNELS.md part 1 §2.7).
+
+Meta signs each webhook with `X-Hub-Signature-256: sha256=<hex>`, the HMAC-SHA256 of the raw
+body keyed with the app secret (the credential's `callback_secret`), compared with
+`hmac.compare_digest`. Without a `callback_secret` webhooks are accepted only while the
+simulator is on (Decision 2). The subscription handshake (`GET ...?hub.mode=subscribe`) is
+answered by `subscription_challenge`.
+
+One webhook carries `entry[].changes[]`; a `messages` change holds contact messages
+(`value.messages`) and statuses of what chorus sent (`value.statuses`).
+"""
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from chorus.channels.base import (
+    InboundItem,
+    InboundMessage,
+    InboundRejected,
+    NativeRequest,
+    StatusReport,
+    Unmapped,
+)
+from chorus.channels.whatsapp.connector import reason_for_code
+from chorus.wire.enums import Channel
+from chorus.wire.identities import normalise_identity
+
+SIGNATURE_HEADER = "x-hub-signature-256"
+MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
+CAPTIONED = ("image", "video", "document")
+# `{message_id}_{text}`: the default id of a choice (Decision 3) names its message.
+_DEFAULT_CHOICE_ID = re.compile(r"^([0-9A-Z]{26})_")
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The `X-Hub-Signature-256` value for `body`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_webhook(
+    request: NativeRequest, credential: Mapping[str, Any], *, simulator_on: bool
+) -> None:
+    secret = str(credential.get("callback_secret") or "")
+    if not secret:
+        if simulator_on:
+            return
+        raise InboundRejected(
+            401, "the app's WhatsApp credential has no callback_secret; webhooks are refused"
+        )
+    given = request.headers.get(SIGNATURE_HEADER, "").strip()
+    if not given:
+        raise InboundRejected(401, "the X-Hub-Signature-256 header is missing")
+    if not hmac.compare_digest(given.lower().encode(), signature(secret, request.body).encode()):
+        raise InboundRejected(401, "the X-Hub-Signature-256 signature does not match")
+
+
+def subscription_challenge(
+    query: Mapping[str, str], credential: Mapping[str, Any], app_id: str
+) -> tuple[int, str]:
+    """The answer to Meta's `GET` handshake: (200, hub.challenge) when `hub.mode` is
+    `subscribe` and `hub.verify_token` is the callback_secret (the app id without one);
+    (403, reason) otherwise."""
+    expected = str(credential.get("callback_secret") or "") or app_id
+    token = query.get("hub.verify_token", "")
+    if query.get("hub.mode") == "subscribe" and hmac.compare_digest(
+        token.encode(), expected.encode()
+    ):
+        return 200, query.get("hub.challenge", "")
+    return 403, "hub.mode or hub.verify_token do not match"
+
+
+def media_url(request: NativeRequest, media_id: str, public_base_url: str | None = None) -> str:
+    """Where chorus serves an inbound media id (§2.7, "Media URLs")."""
+    if public_base_url is None:
+        host = request.headers.get("x-forwarded-host") or request.headers.get("host") or "localhost"
+        scheme = request.headers.get("x-forwarded-proto") or "http"
+        public_base_url = f"{scheme}://{host}"
+    return f"{public_base_url.rstrip('/')}/inbound/whatsapp/{request.app_id}/media/{media_id}"
+
+
+def parse_webhook(
+    request: NativeRequest,
+    *,
+    phone_number_id: str | None = None,
+    public_base_url: str | None = None,
+) -> list[InboundItem]:
+    """Contact messages, status reports and the unmapped. With `phone_number_id`, a change
+    for another business number is reported unmapped rather than processed."""
+    try:
+        payload = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise InboundRejected(400, "the WhatsApp webhook is not valid JSON") from None
+    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
+        return [Unmapped(_raw(payload), description="not a whatsapp_business_account webhook")]
+    items: list[InboundItem] = []
+    for entry in payload.get("entry") or []:
+        for change in (entry or {}).get("changes") or []:
+            items.extend(_change(request, change, phone_number_id, public_base_url))
+    return items
+
+
+def _change(
+    request: NativeRequest,
+    change: Any,
+    phone_number_id: str | None,
+    public_base_url: str | None,
+) -> list[InboundItem]:
+    if not isinstance(change, dict):
+        return [Unmapped(_raw(change), description="a change that is not an object")]
+    field = change.get("field")
+    value = change.get("value") if isinstance(change.get("value"), dict) else {}
+    if field != "messages":
+        return [Unmapped(_raw(change), description=f"WhatsApp change field {field!r}")]
+    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+    business = str(metadata.get("phone_number_id") or "")
+    if phone_number_id is not None and business != phone_number_id:
+        return [
+            Unmapped(
+                _raw(change),
+                description=f"a change for phone number id {business!r}, not this app's",
+            )
+        ]
+    items: list[InboundItem] = []
+    for message in value.get("messages") or []:
+        if isinstance(message, dict):
+            items.append(_message(request, message, business, public_base_url))
+    for status in value.get("statuses") or []:
+        if isinstance(status, dict):
+            items.append(_status(status))
+    if value.get("errors"):
+        items.append(Unmapped(_raw(value), description="WhatsApp reported errors"))
+    return items
+
+
+def _message(
+    request: NativeRequest, message: dict[str, Any], business: str, public_base_url: str | None
+) -> InboundItem:
+    sender = str(message.get("from") or "")
+    identity = normalise_identity(Channel.WHATSAPP, sender)
+    kind = message.get("type")
+    body = (
+        message.get(kind) if isinstance(kind, str) and isinstance(message.get(kind), dict) else {}
+    )
+    content: dict[str, Any] | None = None
+    reply_text: str | None = None
+    if kind == "text":
+        text = str(body.get("body") or "")
+        content, reply_text = {"text_message": {"text": text}}, text
+    elif kind in MEDIA_KINDS:
+        url = str(body.get("link") or "") or media_url(
+            request, str(body.get("id") or ""), public_base_url
+        )
+        caption = body.get("caption")
+        if caption and kind in CAPTIONED:
+            content = {"media_card_message": {"url": url, "caption": caption}}
+        else:
+            media: dict[str, Any] = {"url": url}
+            if kind == "document" and body.get("filename"):
+                media["filename_override"] = body["filename"]
+            content = {"media_message": media}
+    elif kind == "location":
+        location: dict[str, Any] = {
+            "coordinates": {"latitude": body.get("latitude"), "longitude": body.get("longitude")},
+            "title": body.get("name") or "",
+        }
+        if body.get("address"):
+            location["label"] = body["address"]
+        content = {"location_message": location}
+    elif kind == "interactive" and body.get("type") in ("button_reply", "list_reply"):
+        reply = body.get(body["type"]) or {}
+        postback = str(reply.get("id") or "")
+        content, reply_text = _choice_response(postback), postback
+    elif kind == "interactive" and body.get("type") == "nfm_reply":
+        content = {
+            "channel_specific_message": {"message_type": "nfm_reply", "message": body["nfm_reply"]}
+        }
+    elif kind == "button":
+        content = _choice_response(str(body.get("payload") or body.get("text") or ""))
+    elif kind == "order":
+        content = {"product_response_message": _order(body)}
+    elif kind in ("contacts", "unsupported", "interactive"):
+        content = {
+            "fallback_message": {
+                "raw_message": _raw(message),
+                "reason": {
+                    "code": "UNSUPPORTED_OPERATION",
+                    "description": f"WhatsApp {kind} messages have no Conversation API form",
+                    "sub_code": "UNSPECIFIED_SUB_CODE",
+                    "channel_code": str(kind),
+                },
+            }
+        }
+    if content is None:  # reaction, system, unknown types
+        return Unmapped(_raw(message), identity=identity, description=f"WhatsApp {kind} message")
+    return InboundMessage(
+        identity=identity,
+        contact_message=content,
+        native_id=str(message.get("id") or ""),
+        sender_id=business or None,
+        at=_time(message.get("timestamp")),
+        reply_text=reply_text,
+    )
+
+
+def _choice_response(postback: str) -> dict[str, Any]:
+    """A tapped reply; the message it answers is filled in from the choice's default id, or
+    by the pipeline from the identity's last message with options (see plugin.match_reply)."""
+    named = _DEFAULT_CHOICE_ID.match(postback)
+    return {
+        "choice_response_message": {
+            "message_id": named.group(1) if named else "",
+            "postback_data": postback,
+        }
+    }
+
+
+def _order(order: dict[str, Any]) -> dict[str, Any]:
+    products = []
+    for item in order.get("product_items") or []:
+        product: dict[str, Any] = {
+            "id": str(item.get("product_retailer_id") or ""),
+            "marketplace": "FACEBOOK",
+        }
+        if item.get("quantity") is not None:
+            product["quantity"] = int(item["quantity"])
+        if item.get("item_price") is not None:
+            product["item_price"] = float(item["item_price"])
+        if item.get("currency"):
+            product["currency"] = item["currency"]
+        products.append(product)
+    response: dict[str, Any] = {"products": products}
+    if order.get("text"):
+        response["text"] = order["text"]
+    if order.get("catalog_id"):
+        response["catalog_id"] = order["catalog_id"]
+    return response
+
+
+def _status(status: dict[str, Any]) -> StatusReport:
+    recipient = status.get("recipient_id")
+    common: dict[str, Any] = {
+        "native_id": str(status.get("id") or "") or None,
+        "identity": normalise_identity(Channel.WHATSAPP, recipient)
+        if isinstance(recipient, str)
+        else None,
+        "at": _time(status.get("timestamp")),
+    }
+    name = status.get("status")
+    if name == "delivered":
+        return StatusReport(status="DELIVERED", **common)
+    if name == "read":
+        return StatusReport(status="READ", **common)
+    if name == "failed":
+        errors = status.get("errors") or [{}]
+        error = errors[0] if isinstance(errors[0], dict) else {}
+        data = error.get("error_data") if isinstance(error.get("error_data"), dict) else {}
+        details = str(data.get("details") or "")
+        code = error.get("code")
+        reason_code, _ = reason_for_code(code, details)
+        title = str(error.get("title") or error.get("message") or "failed")
+        reason = {
+            "code": reason_code.value,
+            "description": f"{title}: {details}" if details else title,
+            "sub_code": "UNSPECIFIED_SUB_CODE",
+            "channel_code": str(code) if code is not None else "failed",
+        }
+        return StatusReport(status="FAILED", reason=reason, **common)
+    return StatusReport(status="", **common)  # sent, deleted, …: nothing changes
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value), UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _raw(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

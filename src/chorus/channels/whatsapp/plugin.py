@@ -1,0 +1,86 @@
+"""The WhatsApp channel plugin (CHANNELS.md part 1 §2): Cloud API transcoding and connector,
+X-Hub-Signature-256 verified webhooks, and replies naming an option of the last message."""
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import httpx
+
+from chorus.channels.base import (
+    Accepted,
+    ChannelPlugin,
+    Dispatch,
+    InboundItem,
+    NativeRequest,
+    ReplyOption,
+    Transcoded,
+)
+from chorus.channels.whatsapp.connector import MSISDN, send_message
+from chorus.channels.whatsapp.inbound import parse_webhook, verify_webhook
+from chorus.channels.whatsapp.transcode import transcode_whatsapp
+from chorus.wire.enums import Channel
+from chorus.wire.messages import AppMessage
+
+_NUMBER = re.compile(r"^[0-9]+$")
+_DEFAULT_CHOICE_ID = re.compile(r"^[0-9A-Z]{26}_(.*)$", re.DOTALL)
+
+
+class WhatsAppChannel(ChannelPlugin):
+    channel: ClassVar[Channel] = Channel.WHATSAPP
+    production_base_url: ClassVar[str] = "https://graph.facebook.com"
+
+    def transcode(
+        self,
+        message: AppMessage,
+        *,
+        message_id: str,
+        recipient: str | None = None,
+        sender: str | None = None,
+        properties: Mapping[str, str] | None = None,
+    ) -> Transcoded:
+        # WhatsApp defines no channel properties (§2.5); the sender is the credential's number.
+        return transcode_whatsapp(message, message_id=message_id, recipient=recipient)
+
+    def identity_is_valid(self, identity: str) -> bool:
+        return bool(MSISDN.match(identity))
+
+    async def send(self, http: httpx.AsyncClient, base_url: str, dispatch: Dispatch) -> Accepted:
+        return await send_message(http, base_url, dispatch)
+
+    def verify(
+        self, request: NativeRequest, credential: Mapping[str, Any], *, simulator_on: bool
+    ) -> None:
+        verify_webhook(request, credential, simulator_on=simulator_on)
+
+    def parse_inbound(self, request: NativeRequest) -> list[InboundItem]:
+        return parse_webhook(request)
+
+    def match_reply(self, text: str, options: Sequence[ReplyOption]) -> ReplyOption | None:
+        """The option a reply names: a tapped button or row reports its native id (the
+        option's postback_data, or `{message_id}_{label}`); a typed reply names an option by
+        its number (numbered renderings, §2.4) or its label (case-insensitive)."""
+        reply = text.strip()
+        if not reply:
+            return None
+        for option in options:
+            if option.postback_data is not None and option.postback_data == text:
+                return option
+        default = _DEFAULT_CHOICE_ID.match(text)
+        if default is not None:
+            for option in options:
+                if option.postback_data is None and option.label == default.group(1):
+                    return option
+        if _NUMBER.match(reply):
+            number = int(reply)
+            for option in options:
+                if option.number == number:
+                    return option
+        folded = reply.casefold()
+        for option in options:
+            if option.label.strip().casefold() == folded:
+                return option
+        return None
+
+
+PLUGIN = WhatsAppChannel()
