@@ -113,6 +113,8 @@ class NativeRequest:
     headers: Mapping[str, str]  # lower-cased names
     body: bytes
     query: Mapping[str, str] = field(default_factory=dict)
+    # The app's credential for this channel (which business number, page, bot it is).
+    credential: Mapping[str, Any] = field(default_factory=dict)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -127,6 +129,9 @@ class InboundMessage:
     at: datetime | None = None
     metadata: str = ""  # channel-specific metadata, e.g. SMS operator info
     reply_text: str | None = None  # the plain text, when a typed reply may name an option
+    # The channel's id of the message this one answers (becomes `reply_to`, and names the
+    # app message of a choice response).
+    context_native_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +220,13 @@ class ChannelPlugin(ABC):
     @abstractmethod
     def parse_inbound(self, request: NativeRequest) -> list[InboundItem]:
         """Map a verified native webhook to contact messages, events and reports."""
+
+    def handshake(
+        self, query: Mapping[str, str], credential: Mapping[str, Any], app_id: str
+    ) -> tuple[int, str] | None:
+        """The answer to a channel's `GET` subscription check of the inbound URL (status,
+        plain-text body), or None when the channel has none."""
+        return None
 
     def match_reply(self, text: str, options: Sequence[ReplyOption]) -> ReplyOption | None:
         """The option a typed reply names, for channels that render choices as text."""

@@ -1,13 +1,13 @@
 """`POST /inbound/{channel}/{app_id}`: where channels (and the simulator) call chorus."""
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.channels.base import InboundRejected, NativeRequest
 from chorus.channels.registry import plugin_for
 from chorus.inbound import service
-from chorus.kit.db import WriteSession
+from chorus.kit.db import ReadSession, WriteSession
 from chorus.kit.errors import ApiError
 from chorus.wire.enums import Channel
 
@@ -24,16 +24,17 @@ async def receive(
         plugin = None
     if plugin is None:
         raise ApiError(404, f"no inbound endpoint for channel {channel}")
+    name = plugin.channel.value
+    app = await service.app_for(session, app_id)
+    credential = (
+        next((c for c in app.channel_credentials if c["channel"] == name), None) if app else None
+    )
     native = NativeRequest(
         app_id=app_id,
         headers={k.lower(): v for k, v in request.headers.items()},
         body=await request.body(),
         query=dict(request.query_params),
-    )
-    name = plugin.channel.value
-    app = await service.app_for(session, app_id)
-    credential = (
-        next((c for c in app.channel_credentials if c["channel"] == name), None) if app else None
+        credential=credential or {},
     )
     if app is None or credential is None:
         service.record_request(
@@ -58,6 +59,32 @@ async def receive(
             headers={"Retry-After": "1"},
         ).response()
     return JSONResponse({})
+
+
+@router.get("/inbound/{channel}/{app_id}")
+async def handshake(
+    channel: str, app_id: str, request: Request, session: AsyncSession = ReadSession
+) -> Response:
+    """A channel checking the inbound URL before subscribing it (WhatsApp's hub.challenge)."""
+    try:
+        plugin = plugin_for(Channel(channel.upper()))
+    except ValueError:
+        plugin = None
+    app = await service.app_for(session, app_id) if plugin is not None else None
+    credential = (
+        next((c for c in app.channel_credentials if c["channel"] == plugin.channel), None)
+        if app is not None and plugin is not None
+        else None
+    )
+    answer = (
+        plugin.handshake(dict(request.query_params), credential, app_id)
+        if plugin is not None and credential is not None
+        else None
+    )
+    if answer is None:
+        return _refused(404, f"no inbound endpoint for {channel} and app {app_id}")
+    status, text = answer
+    return PlainTextResponse(text, status_code=status)
 
 
 def _refused(status: int, message: str) -> JSONResponse:

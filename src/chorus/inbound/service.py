@@ -132,6 +132,7 @@ async def receive_message(
         message.contact_id = contact.id
         message.conversation_id = conversation.id
     metadata = await _choice_reply(session, app, plugin, item, identity, message)
+    await _reply_to(session, channel, item, message)
     session.add(message)
     await session.flush()  # the reference below points at the message row
     session.add(
@@ -170,6 +171,24 @@ async def receive_message(
         correlation_id=conversation.correlation_id if conversation is not None else None,
     )
     return message
+
+
+async def _reply_to(
+    session: AsyncSession, channel: str, item: InboundMessage, message: Message
+) -> None:
+    """`reply_to` from the channel's id of the answered message; a choice response that
+    did not name its app message gets it from there too."""
+    if not item.context_native_id:
+        return
+    ref = await session.get(ChannelMessageRef, (channel, item.context_native_id))
+    if ref is None:
+        return
+    content = dict(message.contact_message or {})
+    choice = content.get("choice_response_message")
+    if choice is not None and not choice.get("message_id"):
+        content["choice_response_message"] = {**choice, "message_id": ref.message_id}
+    content["reply_to"] = {"message_id": ref.message_id}
+    message.contact_message = content
 
 
 async def _seen(session: AsyncSession, channel: str, native_id: str) -> bool:

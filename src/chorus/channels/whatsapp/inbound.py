@@ -204,6 +204,7 @@ def _message(
         sender_id=business or None,
         at=_time(message.get("timestamp")),
         reply_text=reply_text,
+        context_native_id=(message.get("context") or {}).get("id") or None,
     )
 
 

@@ -17,7 +17,7 @@ from chorus.channels.base import (
     Transcoded,
 )
 from chorus.channels.whatsapp.connector import MSISDN, send_message
-from chorus.channels.whatsapp.inbound import parse_webhook, verify_webhook
+from chorus.channels.whatsapp.inbound import parse_webhook, subscription_challenge, verify_webhook
 from chorus.channels.whatsapp.transcode import transcode_whatsapp
 from chorus.wire.enums import Channel
 from chorus.wire.messages import AppMessage
@@ -54,7 +54,13 @@ class WhatsAppChannel(ChannelPlugin):
         verify_webhook(request, credential, simulator_on=simulator_on)
 
     def parse_inbound(self, request: NativeRequest) -> list[InboundItem]:
-        return parse_webhook(request)
+        business = (request.credential.get("static_bearer") or {}).get("claimed_identity")
+        return parse_webhook(request, phone_number_id=business or None)
+
+    def handshake(
+        self, query: Mapping[str, str], credential: Mapping[str, Any], app_id: str
+    ) -> tuple[int, str] | None:
+        return subscription_challenge(query, credential, app_id)
 
     def match_reply(self, text: str, options: Sequence[ReplyOption]) -> ReplyOption | None:
         """The option a reply names: a tapped button or row reports its native id (the
