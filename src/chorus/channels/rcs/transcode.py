@@ -74,7 +74,8 @@ def transcode_rcs(message: AppMessage, *, message_id: str) -> Transcoded:
     """
     explicit = (message.explicit_channel_message or {}).get(Channel.RCS)
     if explicit is not None:
-        return Transcoded(native=explicit_body(explicit))
+        body = explicit_body(explicit)
+        return Transcoded(native=body, options=offered_postbacks(body))
     override = (message.explicit_channel_omni_message or {}).get(Channel.RCS)
     source = override if override is not None else message
     builder = _Builder(message_id)
@@ -91,6 +92,28 @@ def explicit_body(payload: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValueError("explicit_channel_message.RCS must be a JSON object (an AgentMessage)")
     return body
+
+
+def offered_postbacks(body: dict[str, Any]) -> list[ReplyOption]:
+    """The suggestions of an explicit AgentMessage (its own and its cards'), so that a tap on
+    one is reported against this message even though its postback names no message."""
+    content = body.get("contentMessage") if isinstance(body.get("contentMessage"), dict) else {}
+    rich = content.get("richCard") if isinstance(content.get("richCard"), dict) else {}
+    cards = [((rich.get("standaloneCard") or {}).get("cardContent")) or {}]
+    cards += (rich.get("carouselCard") or {}).get("cardContents") or []
+    options: list[ReplyOption] = []
+    for holder in [content, *cards]:
+        for suggestion in (holder.get("suggestions") if isinstance(holder, dict) else None) or []:
+            chip = (
+                (suggestion.get("reply") or suggestion.get("action") or {})
+                if isinstance(suggestion, dict)
+                else {}
+            )
+            postback = chip.get("postbackData")
+            if isinstance(postback, str) and postback:
+                label = str(chip.get("text") or postback)
+                options.append(ReplyOption(len(options) + 1, label, postback))
+    return options
 
 
 def media_kind(url: str) -> str | None:

@@ -1,0 +1,1 @@
+"""The VIBER (Viber Bot) channel: CHANNELS.md part 2 §3."""

@@ -1,0 +1,75 @@
+"""The VIBER (Viber Bot) channel plugin (CHANNELS.md part 2 §3): rich transcoding with
+keyboards and rich media, the Viber REST Bot API connector, and signed callbacks.
+
+Viber has no typing indicators: app events are refused (the base class's default)."""
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import httpx
+
+from chorus.channels.base import (
+    Accepted,
+    ChannelPlugin,
+    Dispatch,
+    InboundItem,
+    NativeRequest,
+    ReplyOption,
+    Transcoded,
+)
+from chorus.channels.viber.connector import USER_ID, send_message
+from chorus.channels.viber.inbound import parse_callback, verify_callback
+from chorus.channels.viber.transcode import transcode_viber
+from chorus.wire.enums import Channel
+from chorus.wire.messages import AppMessage
+
+_SHORT_ENVELOPE = re.compile(r"^[0-9A-Z]{26}#([0-9]+)$")
+
+
+class ViberChannel(ChannelPlugin):
+    channel: ClassVar[Channel] = Channel.VIBER
+    production_base_url: ClassVar[str] = "https://chatapi.viber.com"
+
+    def transcode(
+        self,
+        message: AppMessage,
+        *,
+        message_id: str,
+        recipient: str | None = None,
+        sender: str | None = None,
+        properties: Mapping[str, str] | None = None,
+    ) -> Transcoded:
+        return transcode_viber(
+            message,
+            message_id=message_id,
+            recipient=recipient,
+            sender=sender,
+            properties=properties,
+        )
+
+    def identity_is_valid(self, identity: str) -> bool:
+        return bool(USER_ID.match(identity))
+
+    async def send(self, http: httpx.AsyncClient, base_url: str, dispatch: Dispatch) -> Accepted:
+        return await send_message(http, base_url, dispatch)
+
+    def verify(
+        self, request: NativeRequest, credential: Mapping[str, Any], *, simulator_on: bool
+    ) -> None:
+        verify_callback(request, credential, simulator_on=simulator_on)
+
+    def parse_inbound(self, request: NativeRequest) -> list[InboundItem]:
+        return parse_callback(request)
+
+    def match_reply(self, text: str, options: Sequence[ReplyOption]) -> ReplyOption | None:
+        """A tapped reply button without postback_data echoes `{message_id}#{index}`: the
+        option numbered index + 1 of the message (§3.4, part 2 "Postback envelope")."""
+        matched = _SHORT_ENVELOPE.match(text.strip())
+        if matched is None:
+            return None
+        number = int(matched.group(1)) + 1
+        return next((option for option in options if option.number == number), None)
+
+
+PLUGIN = ViberChannel()

@@ -1,0 +1,445 @@
+"""VIBER (Viber Bot) end to end through the simulator (CHANNELS.md part 2 §3): every generic
+message type reaches a simulated handset as the Viber REST Bot API carries it, with
+QUEUED_ON_CHANNEL, DELIVERED and READ; replies and button taps come back signed; failures
+map to reasons; a badly signed callback is refused and recorded."""
+
+import hashlib
+import hmac
+import json
+import random
+import string
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Server
+from tests.integration.helpers import recording_webhook, wait_for
+
+
+@pytest.fixture(scope="module")
+def media_host() -> Iterator[str]:
+    """A local host whose files answer HEAD with a Content-Length (Viber needs sizes)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_HEAD(self) -> None:
+            if "missing" in self.path:
+                self.send_response(404)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("content-length", "2048")
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def viber_user() -> str:
+    """A fresh Viber user id (no "/", so it fits the control API's path)."""
+    alphabet = string.ascii_letters + string.digits + "+"
+    return "".join(random.choices(alphabet, k=22)) + "=="
+
+
+def viber_app(api: httpx.Client, secret: str | None = None) -> tuple[str, str]:
+    token = f"viber-{uuid.uuid4().hex}"
+    credential: dict[str, Any] = {"channel": "VIBER", "static_token": {"token": token}}
+    if secret:
+        credential["callback_secret"] = secret
+    response = api.post(
+        "/apps",
+        json={"display_name": "Acme Bot", "channel_credentials": [credential]},
+    )
+    assert response.status_code == 200, response.text
+    app_id = response.json()["id"]
+    recording_webhook(api, app_id)
+    return app_id, token
+
+
+def send(api: httpx.Client, app_id: str, user: str, message: dict[str, Any], **extra: Any) -> str:
+    body = {
+        "app_id": app_id,
+        "recipient": {
+            "identified_by": {
+                "channel_identities": [{"channel": "VIBER", "identity": user, "app_id": app_id}]
+            }
+        },
+        "message": message,
+        **extra,
+    }
+    response = api.post("/messages:send", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()["message_id"]
+
+
+def handset(server: Server, user: str) -> dict[str, Any]:
+    response = httpx.get(f"{server.url}/simulator/v1/handsets/viber/{user}")
+    return response.json() if response.status_code == 200 else {"inbox": []}
+
+
+def received(server: Server, user: str) -> list[dict[str, Any]]:
+    return [m for m in handset(server, user)["inbox"] if m["direction"] == "received"]
+
+
+def statuses(server: Server, app_id: str, message_id: str) -> list[dict[str, Any]]:
+    return [
+        c["message_delivery_report"]
+        for c in server.recorded_callbacks(app_id)
+        if c["trigger"] == "MESSAGE_DELIVERY"
+        and c["message_delivery_report"]["message_id"] == message_id
+    ]
+
+
+def wait_status(server: Server, app_id: str, message_id: str, status: str) -> dict[str, Any]:
+    return wait_for(
+        lambda: next(
+            (r for r in statuses(server, app_id, message_id) if r["status"] == status), None
+        ),
+        what=f"{status} for {message_id}",
+    )
+
+
+def patch(server: Server, user: str, **settings: Any) -> None:
+    response = httpx.patch(f"{server.url}/simulator/v1/handsets/viber/{user}", json=settings)
+    assert response.status_code == 200, response.text
+
+
+def from_handset(server: Server, user: str, app_id: str, **message: Any) -> dict[str, Any]:
+    response = httpx.post(
+        f"{server.url}/simulator/v1/handsets/viber/{user}/messages",
+        json={"app_id": app_id, **message},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["status_code"] == 200, answer
+    return answer
+
+
+def inbound(server: Server, app_id: str) -> list[dict[str, Any]]:
+    return [
+        c["message"] for c in server.recorded_callbacks(app_id) if c["trigger"] == "MESSAGE_INBOUND"
+    ]
+
+
+def messages(media: str) -> list[tuple[str, dict[str, Any], str]]:
+    """(name, generic message, what the handset shows — a fragment) for every type."""
+    return [
+        ("text", {"text_message": {"text": "Hello from Acme"}}, "Hello from Acme"),
+        ("image", {"media_message": {"url": f"{media}/a.jpg"}}, f"[picture] {media}/a.jpg"),
+        ("video", {"media_message": {"url": f"{media}/clip.mp4"}}, f"[video] {media}/clip.mp4"),
+        ("audio", {"media_message": {"url": f"{media}/voice.mp3"}}, "[file] voice.mp3"),
+        (
+            "document",
+            {"media_message": {"url": f"{media}/doc", "filename_override": "terms.pdf"}},
+            "[file] terms.pdf",
+        ),
+        (
+            "choice",
+            {
+                "choice_message": {
+                    "text_message": {"text": "How can we help?"},
+                    "choices": [
+                        {"text_message": {"text": "Track order"}, "postback_data": "track"},
+                        {"url_message": {"title": "FAQ", "url": "https://help.example.com"}},
+                    ],
+                }
+            },
+            "How can we help?\n[Track order]\n[FAQ]",
+        ),
+        (
+            "card",
+            {
+                "card_message": {
+                    "title": "Spring sale",
+                    "description": "20% off",
+                    "media_message": {"url": f"{media}/shoes.png"},
+                    "choices": [{"text_message": {"text": "Remind me"}}],
+                }
+            },
+            "Spring sale\n20% off\n[Remind me]",
+        ),
+        (
+            "carousel",
+            {"carousel_message": {"cards": [{"title": "One"}, {"title": "Two"}]}},
+            "One\nTwo",
+        ),
+        (
+            "location",
+            {
+                "location_message": {
+                    "title": "Office",
+                    "coordinates": {"latitude": 59.33, "longitude": 18.06},
+                }
+            },
+            "[location] 59.33,18.06",
+        ),
+        (
+            "contact_info",
+            {
+                "contact_info_message": {
+                    "name": {"full_name": "Jane Doe"},
+                    "phone_numbers": [{"phone_number": "+46732000000"}],
+                }
+            },
+            "[contact] Jane Doe +46732000000",
+        ),
+        (
+            "list",
+            {
+                "list_message": {
+                    "title": "Menu",
+                    "sections": [{"items": [{"choice": {"title": "Tea"}}]}],
+                }
+            },
+            "Menu\n1. Tea\n[Tea]",
+        ),
+    ]
+
+
+def test_every_message_type_is_delivered_and_read(
+    server: Server, api: httpx.Client, media_host: str
+) -> None:
+    app_id, _ = viber_app(api)
+    for name, message, shown in messages(media_host):
+        user = viber_user()
+        message_id = send(api, app_id, user, message)
+        wait_status(server, app_id, message_id, "READ")
+        history = [r["status"] for r in statuses(server, app_id, message_id)]
+        assert history[:3] == ["QUEUED_ON_CHANNEL", "DELIVERED", "READ"], (name, history)
+        inbox = received(server, user)
+        assert any(shown in entry["text"] for entry in inbox), (name, [e["text"] for e in inbox])
+        report = statuses(server, app_id, message_id)[0]
+        assert report["channel_identity"] == {
+            "channel": "VIBER",
+            "identity": user,
+            "app_id": app_id,
+        }
+
+
+def test_sender_name_and_channel_properties_reach_the_handset(
+    server: Server, api: httpx.Client
+) -> None:
+    app_id, _ = viber_app(api)
+    user = viber_user()
+    message_id = send(
+        api,
+        app_id,
+        user,
+        {"text_message": {"text": "hi"}},
+        channel_properties={
+            "VIBER_SENDER_NAME": "Acme Support",
+            "VIBER_SENDER_AVATAR": "https://cdn.example.com/a.png",
+        },
+    )
+    wait_status(server, app_id, message_id, "DELIVERED")
+    request = received(server, user)[0]["request"]
+    assert request["sender"] == {"name": "Acme Support", "avatar": "https://cdn.example.com/a.png"}
+    assert request["receiver"] == user
+
+
+def test_a_reply_and_button_taps_come_back_on_the_same_conversation(
+    server: Server, api: httpx.Client
+) -> None:
+    app_id, _ = viber_app(api)
+    user = viber_user()
+    message_id = send(
+        api,
+        app_id,
+        user,
+        {
+            "choice_message": {
+                "text_message": {"text": "Pick"},
+                "choices": [
+                    {"text_message": {"text": "Track order"}, "postback_data": "track"},
+                    {"text_message": {"text": "Talk to a person"}},
+                ],
+            }
+        },
+    )
+    queued = wait_status(server, app_id, message_id, "DELIVERED")
+    buttons = received(server, user)[0]["request"]["keyboard"]["Buttons"]
+
+    from_handset(server, user, app_id, text_message={"text": "hello"})
+    from_handset(server, user, app_id, text_message={"text": buttons[0]["ActionBody"]})
+    from_handset(server, user, app_id, text_message={"text": buttons[1]["ActionBody"]})
+    from_handset(
+        server,
+        user,
+        app_id,
+        location_message={"title": "", "coordinates": {"latitude": 1.5, "longitude": 2.5}},
+    )
+    replies = wait_for(
+        lambda: (m := inbound(server, app_id)) and len(m) == 4 and m, what="4 replies"
+    )
+    assert replies[0]["contact_message"] == {"text_message": {"text": "hello"}}
+    assert replies[1]["contact_message"] == {
+        "choice_response_message": {"message_id": message_id, "postback_data": "track"}
+    }
+    assert replies[2]["contact_message"] == {
+        "choice_response_message": {
+            "message_id": message_id,
+            "postback_data": f"{message_id}_Talk to a person",
+        }
+    }
+    assert replies[3]["contact_message"]["location_message"]["coordinates"] == {
+        "latitude": 1.5,
+        "longitude": 2.5,
+    }
+    for reply in replies:
+        assert reply["channel_identity"] == {"channel": "VIBER", "identity": user, "app_id": app_id}
+        assert reply["conversation_id"] == queued["conversation_id"]
+        assert reply["contact_id"] == queued["contact_id"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "reason", "channel_code"),
+    [
+        ({"reachable": False}, "RECIPIENT_NOT_REACHABLE", "failed"),
+        ({"fail_next": "failed"}, "RECIPIENT_NOT_REACHABLE", "failed"),
+        ({"fail_next": 5}, "RECIPIENT_NOT_REACHABLE", "5"),
+        ({"fail_next": 21}, "DELIVERY_REJECTED_DUE_TO_POLICY", "21"),
+        ({"subscribed": False}, "RECIPIENT_NOT_OPTED_IN", "6"),
+    ],
+    ids=["unreachable", "failed-callback", "not-registered", "country", "unsubscribed"],
+)
+def test_failures_map_to_reasons(
+    server: Server,
+    api: httpx.Client,
+    settings: dict[str, Any],
+    reason: str,
+    channel_code: str,
+) -> None:
+    app_id, _ = viber_app(api)
+    user = viber_user()
+    patch(server, user, **settings)
+    message_id = send(api, app_id, user, {"text_message": {"text": "hi"}})
+    failed = wait_status(server, app_id, message_id, "FAILED")
+    assert failed["reason"]["code"] == reason
+    assert failed["reason"]["channel_code"] == channel_code
+
+
+def test_fail_next_clears_and_a_rate_limit_is_retried(server: Server, api: httpx.Client) -> None:
+    app_id, _ = viber_app(api)
+    user = viber_user()
+    patch(server, user, fail_next=12)
+    message_id = send(api, app_id, user, {"text_message": {"text": "hi"}})
+    wait_status(server, app_id, message_id, "DELIVERED")
+    assert handset(server, user)["settings"]["fail_next"] is None
+
+
+def test_unreachable_media_fails_the_message(
+    server: Server, api: httpx.Client, media_host: str
+) -> None:
+    app_id, _ = viber_app(api)
+    user = viber_user()
+    message_id = send(api, app_id, user, {"media_message": {"url": f"{media_host}/missing.mp4"}})
+    failed = wait_status(server, app_id, message_id, "FAILED")
+    assert failed["reason"]["code"] == "MEDIA_NOT_REACHABLE"
+    assert received(server, user) == []
+
+
+def test_an_invalid_identity_fails_without_reaching_viber(
+    server: Server, api: httpx.Client
+) -> None:
+    app_id, _ = viber_app(api)
+    message_id = send(api, app_id, "bad id!", {"text_message": {"text": "hi"}})
+    failed = wait_status(server, app_id, message_id, "FAILED")
+    assert failed["reason"]["code"] == "RECIPIENT_INVALID_CHANNEL_IDENTITY"
+
+
+def test_callbacks_are_signed_with_the_callback_secret_when_set(
+    server: Server, api: httpx.Client
+) -> None:
+    app_id, _ = viber_app(api, secret="viber-callback-secret")
+    user = viber_user()
+    message_id = send(api, app_id, user, {"text_message": {"text": "hi"}})
+    wait_status(server, app_id, message_id, "READ")
+    from_handset(server, user, app_id, text_message={"text": "signed"})
+
+
+def test_a_badly_signed_callback_is_refused_and_recorded(server: Server, api: httpx.Client) -> None:
+    app_id, token = viber_app(api)
+    body = json.dumps(
+        {
+            "event": "message",
+            "timestamp": 1714557600000,
+            "message_token": 77,
+            "sender": {"id": viber_user()},
+            "message": {"type": "text", "text": "forged"},
+        }
+    ).encode()
+    wrong = hmac.new(b"not-the-token", body, hashlib.sha256).hexdigest()
+    for headers in ({"x-viber-content-signature": wrong}, {}):
+        response = httpx.post(
+            f"{server.url}/inbound/viber/{app_id}",
+            content=body,
+            headers={"content-type": "application/json", **headers},
+        )
+        assert response.status_code == 401, response.text
+    rows = server.query(
+        "SELECT outcome FROM inbound_requests WHERE app_id = :a AND channel = 'VIBER'", a=app_id
+    )
+    assert [r["outcome"] for r in rows] == ["rejected", "rejected"]
+    assert inbound(server, app_id) == []
+    good = hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
+    response = httpx.post(
+        f"{server.url}/inbound/viber/{app_id}",
+        content=body,
+        headers={"content-type": "application/json", "x-viber-content-signature": good},
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_set_webhook_is_answered_and_validated_by_a_signed_webhook_event(
+    server: Server, api: httpx.Client
+) -> None:
+    app_id, token = viber_app(api)
+    url = f"{server.url}/inbound/viber/{app_id}"
+    response = httpx.post(
+        f"{server.url}/simulator/viber/pa/set_webhook",
+        json={"url": url, "event_types": ["delivered", "seen"]},
+        headers={"X-Viber-Auth-Token": token},
+    )
+    assert response.json()["status"] == 0
+    bad = httpx.post(
+        f"{server.url}/simulator/viber/pa/send_message",
+        json={"receiver": viber_user(), "sender": {"name": "x"}, "type": "text", "text": "x"},
+        headers={"X-Viber-Auth-Token": "nope"},
+    )
+    assert bad.status_code == 200 and bad.json()["status"] == 2
+    malformed = httpx.post(
+        f"{server.url}/simulator/viber/pa/send_message",
+        json={"receiver": viber_user(), "type": "text", "text": "x"},
+        headers={"X-Viber-Auth-Token": token},
+    )
+    assert malformed.json()["status"] == 4
+
+
+def test_messages_transcode_returns_the_viber_payload(server: Server, api: httpx.Client) -> None:
+    app_id, _ = viber_app(api)
+    response = api.post(
+        "/messages:transcode",
+        json={
+            "app_id": app_id,
+            "app_message": {"text_message": {"text": "Hello"}},
+            "channels": ["VIBER"],
+        },
+    )
+    assert response.status_code == 200, response.text
+    native = json.loads(response.json()["transcoded_message"]["VIBER"])
+    assert native["type"] == "text" and native["text"] == "Hello"
+    assert native["min_api_version"] == 1
