@@ -181,7 +181,9 @@ def _web_url(title: str, url: str) -> dict[str, Any]:
 
 
 def _media_attachment(url: str) -> dict[str, Any]:
-    return {"attachment": {"type": attachment_type(url), "payload": {"url": url, "is_reusable": False}}}
+    return {
+        "attachment": {"type": attachment_type(url), "payload": {"url": url, "is_reusable": False}}
+    }
 
 
 def _text(text: str, what: str = "text") -> dict[str, Any]:
@@ -323,16 +325,16 @@ def _carousel(carousel: CarouselMessage, rendering: _Rendering) -> dict[str, Any
         elements.append(element)
         replies.extend(_remaining_quick_replies(rest, rendering, where))
     replies.extend(
-        _remaining_quick_replies(list(carousel.choices or []), rendering, "carousel_message.choices")
+        _remaining_quick_replies(
+            list(carousel.choices or []), rendering, "carousel_message.choices"
+        )
     )
     template = _generic_template(elements, carousel.cards[0].height)
     return _with_quick_replies(template, replies)
 
 
 def _location(location: LocationMessage) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "title": label(location.title or "Location", ELEMENT_TITLE_LIMIT)
-    }
+    element: dict[str, Any] = {"title": label(location.title or "Location", ELEMENT_TITLE_LIMIT)}
     if location.label:
         element["subtitle"] = label(location.label, ELEMENT_SUBTITLE_LIMIT)
     element["buttons"] = [_web_url("Show map", maps_url(location.coordinates))]
@@ -461,9 +463,7 @@ def transcode_message(
     rendering = _Rendering(message_id)
     main = _message(source.content_kind, source.content, rendering)
     bodies = [request_body(part, recipient, properties) for part in [*rendering.parts, main]]
-    return Transcoded(
-        native=bodies[0] if len(bodies) == 1 else bodies, options=rendering.options
-    )
+    return Transcoded(native=bodies[0] if len(bodies) == 1 else bodies, options=rendering.options)
 
 
 SENDER_ACTIONS = {"composing_event": "typing_on", "composing_end_event": "typing_off"}

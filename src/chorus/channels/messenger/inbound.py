@@ -1,0 +1,234 @@
+"""Messenger webhooks: verification and mapping (CHANNELS.md part 2 §1.2, §1.7).
+
+Verification: `X-Hub-Signature-256: sha256=<hex>`, the lower-case hex HMAC-SHA256 of the raw
+body keyed with the App Secret (`callback_secret`), compared with `hmac.compare_digest`.
+Without a `callback_secret` webhooks are accepted only while the simulator is on (Decision 2).
+The subscription handshake (`GET ...?hub.mode=subscribe&hub.verify_token=T&hub.challenge=C`)
+is answered by `subscription_challenge`.
+
+Mapping, per `entry[].messaging[]` event, in order: quick replies and postbacks become
+`choice_response_message` by the envelope rule (part 2 conventions); text → `text_message`;
+each attachment → `media_message` (the first one a `media_card_message` when the message also
+has text), `location` → `location_message`, other attachment types → `fallback_message`;
+echoes of chorus's own sends are ignored; `delivery` → DELIVERED per listed mid, `read` →
+READ up to its watermark; anything else → unsupported, with the raw event.
+"""
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from chorus.channels.base import (
+    InboundItem,
+    InboundMessage,
+    InboundRejected,
+    NativeRequest,
+    StatusReport,
+    Unmapped,
+)
+from chorus.wire.messages import ReasonCode
+
+SIGNATURE_HEADER = "x-hub-signature-256"
+ENVELOPE = re.compile(r"^([0-9A-Z]{26})([:#])(.*)$", re.DOTALL)
+MEDIA_TYPES = frozenset({"image", "video", "audio", "file"})
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The `X-Hub-Signature-256` value of `body`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_webhook(
+    request: NativeRequest, credential: Mapping[str, Any], *, simulator_on: bool
+) -> None:
+    secret = str(credential.get("callback_secret") or "")
+    if not secret:
+        if simulator_on:
+            return
+        raise InboundRejected(
+            401, "the app's MESSENGER credential has no callback_secret; webhooks are refused"
+        )
+    given = request.headers.get(SIGNATURE_HEADER, "").strip()
+    if not given:
+        raise InboundRejected(401, "X-Hub-Signature-256 is missing")
+    expected = signature(secret, request.body)
+    if not hmac.compare_digest(given.lower().encode(), expected.encode()):
+        raise InboundRejected(401, "X-Hub-Signature-256 does not match the body")
+
+
+def subscription_challenge(
+    query: Mapping[str, str], credential: Mapping[str, Any], app_id: str
+) -> tuple[int, str]:
+    """(status, text body) of Meta's GET handshake: 200 and the challenge when the verify token
+    is the credential's `callback_secret` (the app id when it has none), else 403."""
+    expected = str(credential.get("callback_secret") or app_id)
+    token = query.get("hub.verify_token", "")
+    if query.get("hub.mode") == "subscribe" and hmac.compare_digest(
+        token.encode(), expected.encode()
+    ):
+        return 200, query.get("hub.challenge", "")
+    return 403, "verification failed"
+
+
+# --- mapping ----------------------------------------------------------------------------------
+
+
+def parse_webhook(request: NativeRequest) -> list[InboundItem]:
+    try:
+        payload = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise InboundRejected(400, "the Messenger webhook is not valid JSON") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
+        raise InboundRejected(400, "the Messenger webhook must be an object with `entry`")
+    if payload.get("object") != "page":
+        raw = request.body.decode("utf-8", "replace")
+        return [Unmapped(raw, description=f"webhook for object {payload.get('object')!r}")]
+    items: list[InboundItem] = []
+    for entry in payload["entry"]:
+        if not isinstance(entry, dict):
+            continue
+        for event in entry.get("messaging") or []:
+            if isinstance(event, dict):
+                items.extend(_event(event))
+        for key, events in entry.items():
+            if key in ("id", "time", "messaging") or not isinstance(events, list):
+                continue
+            for event in events:  # standby, changes…: nothing chorus maps
+                items.append(_unmapped(event, f"{key} event"))
+    return items
+
+
+def _event(event: dict[str, Any]) -> list[InboundItem]:
+    psid = _id(event.get("sender"))
+    at = from_millis(event.get("timestamp"))
+    message = event.get("message")
+    if isinstance(message, dict):
+        if message.get("is_echo"):
+            return []  # chorus's own send, echoed
+        return _message(event, message, psid, at)
+    postback = event.get("postback")
+    if isinstance(postback, dict) and psid:
+        payload = str(postback.get("payload") or "")
+        title = str(postback.get("title") or "")
+        native_id = str(postback.get("mid") or f"postback:{psid}:{event.get('timestamp')}")
+        return [
+            InboundMessage(
+                identity=psid,
+                contact_message={"choice_response_message": choice_response(payload, title)},
+                native_id=native_id,
+                at=at,
+            )
+        ]
+    delivery = event.get("delivery")
+    if isinstance(delivery, dict):
+        mids = [m for m in delivery.get("mids") or [] if isinstance(m, str) and m]
+        if mids:
+            return [
+                StatusReport(status="DELIVERED", native_id=mid, identity=psid, at=at)
+                for mid in mids
+            ]
+        watermark = from_millis(delivery.get("watermark"))
+        return [StatusReport(status="DELIVERED", identity=psid, at=watermark)]
+    read = event.get("read")
+    if isinstance(read, dict):
+        # Everything sent to this PSID at or before the watermark has been read.
+        return [StatusReport(status="READ", identity=psid, at=from_millis(read.get("watermark")))]
+    kind = next((k for k in event if k not in ("sender", "recipient", "timestamp")), "unknown")
+    return [_unmapped(event, f"{kind} event", psid)]
+
+
+def _message(
+    event: dict[str, Any], message: dict[str, Any], psid: str | None, at: datetime | None
+) -> list[InboundItem]:
+    if not psid:
+        return [_unmapped(event, "message without a sender")]
+    mid = str(message.get("mid") or f"message:{psid}:{event.get('timestamp')}")
+    text = message.get("text") if isinstance(message.get("text"), str) else None
+    quick_reply = message.get("quick_reply")
+    if isinstance(quick_reply, dict) and quick_reply.get("payload") is not None:
+        response = choice_response(str(quick_reply["payload"]), text or "")
+        return [_inbound(psid, {"choice_response_message": response}, mid, at)]
+    attachments = [a for a in message.get("attachments") or [] if isinstance(a, dict)]
+    if not attachments:
+        if text is None:
+            return [_unmapped(event, "message without text or attachments", psid)]
+        return [_inbound(psid, {"text_message": {"text": text}}, mid, at)]
+    items: list[InboundItem] = []
+    for number, attachment in enumerate(attachments):
+        native_id = mid if number == 0 else f"{mid}#{number}"
+        content = _attachment(event, attachment, caption=text if number == 0 else None)
+        items.append(_inbound(psid, content, native_id, at))
+    return items
+
+
+def _attachment(
+    event: dict[str, Any], attachment: dict[str, Any], *, caption: str | None
+) -> dict[str, Any]:
+    kind = str(attachment.get("type") or "")
+    payload = attachment.get("payload") if isinstance(attachment.get("payload"), dict) else {}
+    if kind in MEDIA_TYPES and isinstance(payload.get("url"), str):
+        if caption is not None:
+            return {"media_card_message": {"url": payload["url"], "caption": caption}}
+        return {"media_message": {"url": payload["url"]}}
+    coordinates = payload.get("coordinates")
+    if kind == "location" and isinstance(coordinates, dict):
+        return {
+            "location_message": {
+                "coordinates": {
+                    "latitude": float(coordinates.get("lat", 0)),
+                    "longitude": float(coordinates.get("long", 0)),
+                },
+                "title": str(attachment.get("title") or ""),
+                "label": "",
+            }
+        }
+    return {
+        "fallback_message": {
+            "raw_message": json.dumps(event, separators=(",", ":"), ensure_ascii=False),
+            "reason": {
+                "code": ReasonCode.UNSUPPORTED_OPERATION.value,
+                "description": f"Messenger attachment of type {kind or 'unknown'}",
+                "sub_code": "UNSPECIFIED_SUB_CODE",
+                "channel_code": kind or "unknown",
+            },
+        }
+    }
+
+
+def choice_response(payload: str, title: str) -> dict[str, str]:
+    """The envelope rule: `{message_id}:{postback_data}` gives both; `{message_id}#{index}`
+    names a choice without postback_data, reported as `{message_id}_{title}` (Decision 3;
+    `title` is the quick reply's or button's title as the webhook shows it); any other
+    payload is reported as it is, without a message id."""
+    match = ENVELOPE.match(payload)
+    if match is None:
+        return {"message_id": "", "postback_data": payload}
+    message_id, separator, rest = match.groups()
+    if separator == ":":
+        return {"message_id": message_id, "postback_data": rest}
+    return {"message_id": message_id, "postback_data": f"{message_id}_{title}"}
+
+
+def _inbound(psid: str, content: dict[str, Any], native_id: str, at: datetime | None) -> Any:
+    return InboundMessage(identity=psid, contact_message=content, native_id=native_id, at=at)
+
+
+def _unmapped(event: Any, description: str, psid: str | None = None) -> Unmapped:
+    raw = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+    return Unmapped(raw, identity=psid, description=description)
+
+
+def _id(party: Any) -> str | None:
+    if isinstance(party, dict) and party.get("id") is not None:
+        return str(party["id"])
+    return None
+
+
+def from_millis(value: Any) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return datetime.fromtimestamp(value / 1000, UTC)

@@ -1,0 +1,65 @@
+"""The Messenger channel plugin (CHANNELS.md part 2 §1): Send API bodies, the Graph API
+connector with the 24-hour window, `X-Hub-Signature-256` verified webhooks, and typing
+indicators as sender actions."""
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import httpx
+
+from chorus.channels.base import (
+    Accepted,
+    ChannelPlugin,
+    Dispatch,
+    InboundItem,
+    NativeRequest,
+    Transcoded,
+)
+from chorus.channels.messenger.connector import PSID, send_message
+from chorus.channels.messenger.inbound import parse_webhook, verify_webhook
+from chorus.channels.messenger.transcode import transcode_message, transcode_sender_action
+from chorus.wire.enums import Channel
+from chorus.wire.events import AppEvent
+from chorus.wire.messages import AppMessage
+
+
+class MessengerChannel(ChannelPlugin):
+    channel: ClassVar[Channel] = Channel.MESSENGER
+    production_base_url: ClassVar[str] = "https://graph.facebook.com/v21.0"
+
+    def transcode(
+        self,
+        message: AppMessage,
+        *,
+        message_id: str,
+        recipient: str | None = None,
+        sender: str | None = None,
+        properties: Mapping[str, str] | None = None,
+    ) -> Transcoded:
+        return transcode_message(
+            message, message_id=message_id, recipient=recipient, properties=properties
+        )
+
+    def transcode_event(self, event: AppEvent, *, event_id: str) -> Transcoded:
+        """`composing_event` → `typing_on`, `composing_end_event` → `typing_off` (§1.7)."""
+        transcoded = transcode_sender_action(event)
+        if transcoded is None:
+            return super().transcode_event(event, event_id=event_id)
+        return transcoded
+
+    def identity_is_valid(self, identity: str) -> bool:
+        return bool(PSID.match(identity))
+
+    async def send(self, http: httpx.AsyncClient, base_url: str, dispatch: Dispatch) -> Accepted:
+        return await send_message(http, base_url, dispatch)
+
+    def verify(
+        self, request: NativeRequest, credential: Mapping[str, Any], *, simulator_on: bool
+    ) -> None:
+        verify_webhook(request, credential, simulator_on=simulator_on)
+
+    def parse_inbound(self, request: NativeRequest) -> list[InboundItem]:
+        return parse_webhook(request)
+
+
+PLUGIN = MessengerChannel()

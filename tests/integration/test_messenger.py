@@ -1,0 +1,443 @@
+"""Messenger end to end through the simulator (CHANNELS.md part 2 §1): a handset writes first,
+every generic message type reaches it natively or degraded, delivery and read webhooks come
+back signed, replies and choice taps become contact messages, failures and the sending window
+are reported with their reasons, and bad signatures are refused and recorded."""
+
+import hashlib
+import hmac
+import json
+import random
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Server
+from tests.integration.helpers import assert_error, recording_webhook, wait_for
+
+SECRET = "messenger-app-secret"
+
+
+class MessengerApp:
+    """An app with a MESSENGER credential (its own Page token) and a recording webhook."""
+
+    def __init__(self, server: Server, api: httpx.Client) -> None:
+        self.server, self.api = server, api
+        self.token = f"page-{uuid.uuid4().hex}"
+        response = api.post(
+            "/apps",
+            json={
+                "display_name": f"messenger-{uuid.uuid4().hex[:6]}",
+                "channel_credentials": [
+                    {
+                        "channel": "MESSENGER",
+                        "static_token": {"token": self.token},
+                        "callback_secret": SECRET,
+                    }
+                ],
+            },
+        )
+        assert response.status_code == 200, response.text
+        self.id = response.json()["id"]
+        recording_webhook(api, self.id)
+
+    def recipient(self, psid: str) -> dict[str, Any]:
+        identity = {"channel": "MESSENGER", "identity": psid, "app_id": self.id}
+        return {"identified_by": {"channel_identities": [identity]}}
+
+    def send(self, psid: str, message: dict[str, Any], **options: Any) -> str:
+        body = {"app_id": self.id, "recipient": self.recipient(psid), "message": message}
+        response = self.api.post("/messages:send", json={**body, **options})
+        assert response.status_code == 200, response.text
+        return response.json()["message_id"]
+
+    def callbacks(self, trigger: str) -> list[dict[str, Any]]:
+        return [c for c in self.server.recorded_callbacks(self.id) if c["trigger"] == trigger]
+
+    def reports(self, message_id: str) -> list[dict[str, Any]]:
+        return [
+            c["message_delivery_report"]
+            for c in self.callbacks("MESSAGE_DELIVERY")
+            if c["message_delivery_report"]["message_id"] == message_id
+        ]
+
+    def statuses(self, message_id: str) -> list[str]:
+        return [r["status"] for r in self.reports(message_id)]
+
+    def wait_for_status(self, message_id: str, status: str) -> dict[str, Any]:
+        def reached() -> dict[str, Any] | None:
+            return next((r for r in self.reports(message_id) if r["status"] == status), None)
+
+        return wait_for(reached, what=f"{status} for {message_id}")
+
+    def inbound(self) -> list[dict[str, Any]]:
+        return [c["message"] for c in self.callbacks("MESSAGE_INBOUND")]
+
+    def handset_writes(self, psid: str, content: dict[str, Any]) -> dict[str, Any]:
+        """The handset sends `content`; returns the MESSAGE_INBOUND payload it caused."""
+        before = len(self.inbound())
+        response = httpx.post(
+            f"{self.server.url}/simulator/v1/handsets/messenger/{psid}/messages",
+            json={"app_id": self.id, **content},
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["status_code"] == 200, response.text
+        return wait_for(
+            lambda: self.inbound()[before:] and self.inbound()[before], what="MESSAGE_INBOUND"
+        )
+
+
+def new_psid() -> str:
+    return str(random.randrange(10**15, 10**16))
+
+
+def handset(server: Server, psid: str) -> dict[str, Any]:
+    response = httpx.get(f"{server.url}/simulator/v1/handsets/messenger/{psid}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def patch_handset(server: Server, psid: str, **settings: Any) -> None:
+    response = httpx.patch(f"{server.url}/simulator/v1/handsets/messenger/{psid}", json=settings)
+    assert response.status_code == 200, response.text
+
+
+def received(server: Server, psid: str) -> list[dict[str, Any]]:
+    return [m for m in handset(server, psid)["inbox"] if m["direction"] == "received"]
+
+
+# Each generic type, with a line a person sees on the handset.
+MESSAGES: list[tuple[str, dict[str, Any], str]] = [
+    ("text", {"text_message": {"text": "Hello from chorus"}}, "Hello from chorus"),
+    (
+        "media",
+        {"media_message": {"url": "https://cdn.example.com/photo.jpg"}},
+        "https://cdn.example.com/photo.jpg",
+    ),
+    (
+        "choice",
+        {
+            "choice_message": {
+                "text_message": {"text": "How can we help?"},
+                "choices": [
+                    {"text_message": {"text": "Track order"}, "postback_data": "track"},
+                    {"url_message": {"title": "FAQ", "url": "https://help.example.com"}},
+                ],
+            }
+        },
+        "[Track order]",
+    ),
+    (
+        "card",
+        {
+            "card_message": {
+                "title": "Spring sale",
+                "description": "All shoes 20% off",
+                "media_message": {"url": "https://cdn.example.com/shoes.jpg"},
+                "choices": [{"text_message": {"text": "Remind me"}, "postback_data": "remind"}],
+            }
+        },
+        "Spring sale",
+    ),
+    (
+        "carousel",
+        {
+            "carousel_message": {
+                "cards": [
+                    {"title": "First", "choices": [{"text_message": {"text": "One"}}]},
+                    {"title": "Second", "choices": [{"text_message": {"text": "Two"}}]},
+                ]
+            }
+        },
+        "Second",
+    ),
+    (
+        "location",
+        {
+            "location_message": {
+                "title": "Head office",
+                "coordinates": {"latitude": 59.3293, "longitude": 18.0686},
+            }
+        },
+        "[Show map: https://www.google.com/maps/search/?api=1&query=59.3293,18.0686]",
+    ),
+    (
+        "contact_info",
+        {
+            "contact_info_message": {
+                "name": {"full_name": "Ada Lovelace"},
+                "phone_numbers": [{"phone_number": "46701234567", "type": "MOBILE"}],
+            }
+        },
+        "Ada Lovelace",
+    ),
+    (
+        "list",
+        {
+            "list_message": {
+                "title": "Menu",
+                "sections": [{"items": [{"choice": {"title": "Pasta"}}]}],
+            }
+        },
+        "1. Pasta",
+    ),
+]
+
+
+@pytest.fixture
+def app(server: Server, api: httpx.Client) -> MessengerApp:
+    return MessengerApp(server, api)
+
+
+def test_every_message_type_reaches_a_handset_that_wrote_first(
+    server: Server, app: MessengerApp
+) -> None:
+    psid = new_psid()
+    first = app.handset_writes(psid, {"text_message": {"text": "Hi there"}})
+    assert first["contact_message"] == {"text_message": {"text": "Hi there"}}
+    assert first["channel_identity"] == {
+        "channel": "MESSENGER",
+        "identity": psid,
+        "app_id": app.id,
+    }
+    sent = {kind: app.send(psid, message) for kind, message, _ in MESSAGES}
+    for kind, _message, _shown in MESSAGES:
+        report = app.wait_for_status(sent[kind], "DELIVERED")
+        assert report["channel_identity"]["channel"] == "MESSENGER"
+        assert report["contact_id"] == first["contact_id"]
+        assert report["conversation_id"] == first["conversation_id"]
+        assert app.statuses(sent[kind])[0] == "QUEUED_ON_CHANNEL", kind
+    inbox = received(server, psid)
+    assert len(inbox) == len(MESSAGES)
+    for (kind, _message, shown), entry in zip(MESSAGES, inbox, strict=True):
+        assert shown in entry["text"].split("\n"), (kind, entry["text"])
+        assert entry["request"]["recipient"] == {"id": psid}
+        assert entry["request"]["messaging_type"] == "RESPONSE"
+
+
+@pytest.mark.xfail(
+    reason="READ comes as a watermark without mids; applying it needs the shared inbound "
+    "service to match reports by (identity, watermark) — requested in the report",
+    strict=False,
+)
+def test_read_receipts_report_read(server: Server, app: MessengerApp) -> None:
+    psid = new_psid()
+    app.handset_writes(psid, {"text_message": {"text": "hi"}})
+    message_id = app.send(psid, {"text_message": {"text": "Read me"}})
+    app.wait_for_status(message_id, "DELIVERED")
+    wait_for(lambda: "READ" in app.statuses(message_id), seconds=10, what="READ")
+
+
+def test_without_auto_deliver_the_message_stays_queued(server: Server, app: MessengerApp) -> None:
+    psid = new_psid()
+    app.handset_writes(psid, {"text_message": {"text": "hi"}})
+    patch_handset(server, psid, auto_deliver=False)
+    message_id = app.send(psid, {"text_message": {"text": "quiet"}})
+    app.wait_for_status(message_id, "QUEUED_ON_CHANNEL")
+    wait_for(lambda: received(server, psid), what="the handset's inbox")
+    assert received(server, psid)[0]["status"] == "sent"
+
+
+def test_replies_of_every_kind_come_back_on_the_same_contact(
+    server: Server, app: MessengerApp
+) -> None:
+    psid = new_psid()
+    first = app.handset_writes(psid, {"text_message": {"text": "hello"}})
+    media = app.handset_writes(psid, {"media_message": {"url": "https://x.example.com/a.png"}})
+    assert media["contact_message"] == {"media_message": {"url": "https://x.example.com/a.png"}}
+    location = app.handset_writes(
+        psid,
+        {
+            "location_message": {
+                "title": "Here",
+                "coordinates": {"latitude": 59.5, "longitude": 18.25},
+            }
+        },
+    )
+    assert location["contact_message"] == {
+        "location_message": {
+            "coordinates": {"latitude": 59.5, "longitude": 18.25},
+            "title": "Here",
+            "label": "",
+        }
+    }
+    for payload in (media, location):
+        assert payload["contact_id"] == first["contact_id"]
+        assert payload["conversation_id"] == first["conversation_id"]
+
+
+def test_choice_taps_become_choice_responses(server: Server, app: MessengerApp) -> None:
+    psid = new_psid()
+    app.handset_writes(psid, {"text_message": {"text": "hello"}})
+    message_id = app.send(
+        psid,
+        {
+            "choice_message": {
+                "text_message": {"text": "Pick"},
+                "choices": [
+                    {"text_message": {"text": "Track order"}, "postback_data": "track"},
+                    {"text_message": {"text": "Talk to a person"}},
+                ],
+            }
+        },
+    )
+    app.wait_for_status(message_id, "DELIVERED")
+    [entry] = received(server, psid)
+    replies = entry["request"]["message"]["quick_replies"]
+    assert replies[0]["payload"] == f"{message_id}:track"
+    assert replies[1]["payload"] == f"{message_id}#1"
+
+    tapped = app.handset_writes(
+        psid, {"choice_response_message": {"message_id": message_id, "postback_data": "track"}}
+    )
+    assert tapped["contact_message"] == {
+        "choice_response_message": {"message_id": message_id, "postback_data": "track"}
+    }
+    default = f"{message_id}_Talk to a person"
+    tapped = app.handset_writes(
+        psid, {"choice_response_message": {"message_id": message_id, "postback_data": default}}
+    )
+    assert tapped["contact_message"] == {
+        "choice_response_message": {"message_id": message_id, "postback_data": default}
+    }
+
+
+@pytest.mark.parametrize(
+    ("settings", "reason", "channel_code"),
+    [
+        ({"reachable": False}, "RECIPIENT_NOT_REACHABLE", "551/1545041"),
+        ({"fail_next": "551"}, "RECIPIENT_NOT_REACHABLE", "551"),
+        ({"fail_next": "10/2018278"}, "OUTSIDE_ALLOWED_SENDING_WINDOW", "10/2018278"),
+        ({"fail_next": 190}, "CHANNEL_BAD_CONFIGURATION", "190"),
+    ],
+)
+def test_native_failures_are_reported_with_their_reason(
+    server: Server, app: MessengerApp, settings: dict[str, Any], reason: str, channel_code: str
+) -> None:
+    psid = new_psid()
+    app.handset_writes(psid, {"text_message": {"text": "hi"}})
+    patch_handset(server, psid, **settings)
+    message_id = app.send(psid, {"text_message": {"text": "will fail"}})
+    report = app.wait_for_status(message_id, "FAILED")
+    assert report["reason"]["code"] == reason
+    assert report["reason"]["channel_code"] == channel_code
+    assert received(server, psid) == []
+    if "fail_next" in settings:
+        assert handset(server, psid)["settings"]["fail_next"] is None
+        again = app.send(psid, {"text_message": {"text": "now it works"}})
+        app.wait_for_status(again, "DELIVERED")
+
+
+def test_a_transient_failure_is_retried(server: Server, app: MessengerApp) -> None:
+    psid = new_psid()
+    app.handset_writes(psid, {"text_message": {"text": "hi"}})
+    patch_handset(server, psid, fail_next=1200)
+    message_id = app.send(psid, {"text_message": {"text": "retry me"}})
+    app.wait_for_status(message_id, "DELIVERED")
+    assert "FAILED" not in app.statuses(message_id)
+
+
+def test_a_person_who_never_wrote_is_outside_the_window(server: Server, app: MessengerApp) -> None:
+    message_id = app.send(new_psid(), {"text_message": {"text": "cold outreach"}})
+    report = app.wait_for_status(message_id, "FAILED")
+    assert report["reason"]["code"] == "OUTSIDE_ALLOWED_SENDING_WINDOW"
+
+
+def test_a_tagged_message_passes_the_local_window(server: Server, app: MessengerApp) -> None:
+    psid = new_psid()
+    app.handset_writes(psid, {"text_message": {"text": "hi"}})
+    message_id = app.send(
+        psid,
+        {"text_message": {"text": "your order shipped"}},
+        channel_properties={"MESSENGER_MESSAGE_TAG": "POST_PURCHASE_UPDATE"},
+    )
+    app.wait_for_status(message_id, "DELIVERED")
+    [entry] = received(server, psid)
+    assert entry["request"]["messaging_type"] == "MESSAGE_TAG"
+    assert entry["request"]["tag"] == "POST_PURCHASE_UPDATE"
+
+
+def test_an_invalid_psid_fails_without_reaching_the_channel(app: MessengerApp) -> None:
+    message_id = app.send("not-a-psid", {"text_message": {"text": "x"}})
+    report = app.wait_for_status(message_id, "FAILED")
+    assert report["reason"]["code"] == "RECIPIENT_INVALID_CHANNEL_IDENTITY"
+
+
+def test_a_bad_signature_is_refused_and_recorded(server: Server, app: MessengerApp) -> None:
+    body = json.dumps(
+        {
+            "object": "page",
+            "entry": [
+                {
+                    "id": "1",
+                    "time": 1,
+                    "messaging": [
+                        {
+                            "sender": {"id": new_psid()},
+                            "recipient": {"id": "1"},
+                            "timestamp": 1,
+                            "message": {"mid": "m_forged", "text": "forged"},
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()
+    other = "sha256=" + hmac.new(b"other", body, hashlib.sha256).hexdigest()
+    for headers in ({}, {"X-Hub-Signature-256": other}):
+        response = httpx.post(
+            f"{server.url}/inbound/messenger/{app.id}",
+            content=body,
+            headers={"content-type": "application/json", **headers},
+        )
+        assert response.status_code == 401, response.text
+    rows = server.query(
+        "SELECT outcome FROM inbound_requests WHERE app_id = :a AND channel = 'MESSENGER'",
+        a=app.id,
+    )
+    assert [r["outcome"] for r in rows] == ["rejected", "rejected"]
+    assert app.inbound() == []
+
+
+def test_messages_transcode_returns_the_send_api_body(app: MessengerApp) -> None:
+    response = app.api.post(
+        "/messages:transcode",
+        json={
+            "app_id": app.id,
+            "app_message": {"media_message": {"url": "https://cdn.example.com/a.mp4"}},
+            "channels": ["MESSENGER"],
+        },
+    )
+    assert response.status_code == 200, response.text
+    native = json.loads(response.json()["transcoded_message"]["MESSENGER"])
+    assert native["message"] == {
+        "attachment": {
+            "type": "video",
+            "payload": {"url": "https://cdn.example.com/a.mp4", "is_reusable": False},
+        }
+    }
+    assert native["messaging_type"] == "RESPONSE"
+
+
+def test_the_fake_send_api_answers_with_graph_errors(server: Server, app: MessengerApp) -> None:
+    url = f"{server.url}/simulator/messenger/v21.0/me/messages"
+    good = {"recipient": {"id": new_psid()}, "messaging_type": "RESPONSE", "message": {"text": "x"}}
+    bad_token = httpx.post(url, json=good, headers={"Authorization": "Bearer nope"})
+    assert bad_token.status_code == 400
+    assert bad_token.json()["error"]["code"] == 190
+    auth = {"Authorization": f"Bearer {app.token}"}
+    malformed = httpx.post(url, json={**good, "message": {}}, headers=auth)
+    assert malformed.status_code == 400
+    assert malformed.json()["error"]["code"] == 100
+    unknown = httpx.post(url, json=good, params={"access_token": app.token})
+    assert unknown.status_code == 400
+    error = unknown.json()["error"]
+    assert (error["code"], error["error_subcode"]) == (100, 2018001)
+
+
+def test_fail_next_takes_only_messenger_codes(server: Server) -> None:
+    response = httpx.patch(
+        f"{server.url}/simulator/v1/handsets/messenger/{new_psid()}", json={"fail_next": 999}
+    )
+    assert_error(response, 400, "INVALID_ARGUMENT", field="fail_next")
