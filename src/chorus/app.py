@@ -22,6 +22,7 @@ from chorus.kit.group_commit import GroupCommitter
 from chorus.kit.http import WireCompatibility
 from chorus.kit.ratelimit import ProjectRequestLimiter
 from chorus.messages.routes import router as messages_router
+from chorus.outbox.worker import release_abandoned
 from chorus.projects.service import Credentials
 from chorus.runtime import Runtime, http_client
 from chorus.simulator.routes import router as simulator_router
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
         )
         app.state.group_committer = GroupCommitter(db)
         app.state.group_committer.start()
+        if settings.run_workers:
+            await release_abandoned(db)
         stop = asyncio.Event()
         workers = (
             asyncio.create_task(worker_for(runtime).run(stop)) if settings.run_workers else None

@@ -216,11 +216,6 @@ def test_every_message_type_reaches_a_handset_that_wrote_first(
         assert entry["request"]["messaging_type"] == "RESPONSE"
 
 
-@pytest.mark.xfail(
-    reason="READ comes as a watermark without mids; applying it needs the shared inbound "
-    "service to match reports by (identity, watermark) — requested in the report",
-    strict=False,
-)
 def test_read_receipts_report_read(server: Server, app: MessengerApp) -> None:
     psid = new_psid()
     app.handset_writes(psid, {"text_message": {"text": "hi"}})

@@ -379,16 +379,16 @@ def test_handsets_are_listed_once_used(server: Server, api: httpx.Client) -> Non
             assert len(mine) == 1
             assert mine[0]["channel"] == "SMS"
             assert mine[0]["settings"]["capability"] == "NO_CAPABILITY"
-        assert client.get("/handsets", params={"channel": "whatsapp"}).json()["handsets"] == []
+        assert client.get("/handsets", params={"channel": "kakaotalk"}).json()["handsets"] == []
         assert_error(client.get("/handsets", params={"channel": "pigeon"}), 400)
 
 
-def test_an_unknown_handset_is_404_and_other_channels_are_not_simulated_yet(
+def test_an_unknown_handset_is_404_and_unsimulated_channels_are_named(
     server: Server,
 ) -> None:
     with control(server) as client:
         assert_error(client.get(f"/handsets/sms/{new_msisdn()}"), 404, "NOT_FOUND")
-        error = assert_error(client.get("/handsets/whatsapp/46700000001"), 404)
+        error = assert_error(client.get("/handsets/kakaotalk/46700000001"), 404)
         assert "not simulated" in error["message"]
         assert_error(client.patch("/handsets/pigeon/46700000001", json={}), 404)
         assert_error(client.get("/handsets/sms/0123"), 400, field="identity")

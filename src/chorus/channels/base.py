@@ -65,11 +65,16 @@ class Dispatch:
     enforce_windows: bool = True
     # The send's message_content_type (CONTENT_MARKETING, CONTENT_NOTIFICATION, …).
     message_content_type: str | None = None
+    # The app's display name (a default sender name where the channel shows one).
+    app_display_name: str = ""
 
 
 @dataclass(frozen=True)
 class Accepted:
     native_id: str
+    # A message the channel took in several parts: the ids of the later parts, so their
+    # reports find the message too.
+    extra_native_ids: tuple[str, ...] = ()
 
 
 class ChannelFailure(Exception):

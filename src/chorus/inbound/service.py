@@ -242,6 +242,9 @@ async def apply_report(
     new_status = _TEXT_STATUSES.get(report.status)
     if new_status is None:
         return  # Queued, Dispatched, Unknown…: nothing changes
+    if report.native_id is None and report.message_id is None:
+        await _apply_watermark(session, app, channel, report, new_status)
+        return
     ref = (
         await session.get(ChannelMessageRef, (channel, report.native_id))
         if report.native_id
@@ -274,6 +277,29 @@ async def apply_report(
     await status.channel_reported(
         session, message, new_status, index, failure=report.reason, at=report.at
     )
+
+
+async def _apply_watermark(
+    session: AsyncSession, app: App, channel: str, report: StatusReport, new_status: str
+) -> None:
+    """A report naming no message but a moment (Messenger's read and delivery watermarks):
+    it covers the messages to the identity on the channel accepted up to then — for a read,
+    those already reported delivered (each message's own delivery report comes first)."""
+    if report.identity is None or report.at is None:
+        return
+    identity = normalise_identity(channel, report.identity)
+    statuses = (status.DELIVERED,) if new_status == status.READ else (status.QUEUED_ON_CHANNEL,)
+    waiting = await messages.awaiting_report(
+        session, app.id, channel, identity, report.at, statuses
+    )
+    for message_id in waiting:
+        message = await status.lock(session, message_id)
+        if message is not None:
+            index = next(
+                (i for i, c in enumerate(message.candidates or []) if c["channel"] == channel),
+                message.candidate_index,
+            )
+            await status.channel_reported(session, message, new_status, index, at=report.at)
 
 
 # --- events and the unmapped -------------------------------------------------------------

@@ -161,6 +161,7 @@ def _attempt(
             last_inbound_at=last_inbound,
             enforce_windows=runtime.settings.enforce_sending_windows,
             message_content_type=options.get("message_content_type"),
+            app_display_name=app.display_name,
         ),
     )
 
@@ -298,14 +299,15 @@ async def _accepted(
     runtime: Runtime, session: AsyncSession, message: Message, attempt: Attempt, accepted: Accepted
 ) -> None:
     channel = attempt.plugin.channel.value
-    session.add(
-        ChannelMessageRef(
-            channel=channel,
-            native_id=accepted.native_id,
-            message_id=message.id,
-            candidate_index=attempt.index,
+    for native_id in dict.fromkeys((accepted.native_id, *accepted.extra_native_ids)):
+        session.add(
+            ChannelMessageRef(
+                channel=channel,
+                native_id=native_id,
+                message_id=message.id,
+                candidate_index=attempt.index,
+            )
         )
-    )
     message.retry_since = None
     message.reply_options = [
         {"number": o.number, "label": o.label, "postback_data": o.postback_data}

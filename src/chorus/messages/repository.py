@@ -163,3 +163,26 @@ async def last_inbound_at(
             Message.direction == "TO_APP",
         )
     )
+
+
+async def awaiting_report(
+    session: AsyncSession,
+    app_id: str,
+    channel: str,
+    identity: str,
+    until: datetime,
+    statuses: tuple[str, ...],
+) -> list[str]:
+    """Ids of app messages to the identity on `channel`, accepted by `until`, in one of
+    `statuses`."""
+    rows = await session.scalars(
+        select(Message.id).where(
+            Message.app_id == app_id,
+            Message.channel == channel,
+            Message.identity == identity,
+            Message.direction == "TO_CONTACT",
+            Message.status.in_(statuses),
+            Message.accept_time <= until,
+        )
+    )
+    return list(rows.all())

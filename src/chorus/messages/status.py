@@ -190,6 +190,8 @@ async def channel_reported(
             await _emit(session, message, status, index=index, at=at)
         return
     if status == FAILED:
+        if RANK.get(message.status, 0) >= RANK[DELIVERED]:
+            return  # delivered is delivered: a later failure report would move it back
         await fail(session, message, failure or reason(ReasonCode.UNKNOWN, "failed"))
         return
     if RANK.get(message.status, 0) < RANK[QUEUED_ON_CHANNEL]:

@@ -3,7 +3,8 @@
 - PostgreSQL: jobs are claimed with `FOR UPDATE SKIP LOCKED`, so any number of processes
   share one queue; they wake on `LISTEN chorus_outbox` (sent by `enqueue`) and poll as a
   fallback. SQLite: one worker set inside the serving process, woken in-process.
-- A claimed job holds a lease; a job whose worker died is claimed again when it expires.
+- A claimed job holds a lease that its worker renews while the handler runs; a job whose
+  worker died is claimed again when the lease runs out (within `LEASE`).
 - A handler finishes a job by calling `job.complete(session)` inside its last transaction,
   so the job disappears together with the state it wrote. A handler that returns without
   doing so has its job completed for it.
@@ -33,7 +34,10 @@ from chorus.outbox import signals
 
 log = logging.getLogger("chorus.worker")
 
-LEASE = timedelta(seconds=120)
+# A claimed job's lease; renewed every HEARTBEAT while its handler runs, so a job is
+# claimed again soon after its worker dies, however long a healthy handler takes.
+LEASE = timedelta(seconds=30)
+HEARTBEAT = 10.0
 MAX_ATTEMPTS = 12
 POLL_SECONDS = 1.0
 
@@ -93,6 +97,7 @@ class Worker:
         listener = (
             asyncio.create_task(self._listen(stop)) if self.db.dialect == "postgresql" else None
         )
+        heartbeat = asyncio.create_task(self._renew_leases(stop))
         try:
             while not stop.is_set():
                 await self._room.wait()
@@ -107,6 +112,7 @@ class Worker:
                 elif not claimed:
                     await signals.wait(stop, seconds=POLL_SECONDS)
         finally:
+            heartbeat.cancel()
             if listener is not None:
                 listener.cancel()
             if self._tasks:
@@ -212,6 +218,22 @@ class Worker:
                 await session.commit()
             signals.notify_local()
 
+    async def _renew_leases(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await asyncio.sleep(HEARTBEAT)
+            if not self._tasks:
+                continue
+            try:
+                async with self.db.write_sessions() as session:
+                    await session.execute(
+                        update(OutboxJob)
+                        .where(OutboxJob.locked_by == self.name, OutboxJob.status == "running")
+                        .values(lease_until=utcnow() + LEASE)
+                    )
+                    await session.commit()
+            except Exception:
+                log.warning("renewing job leases failed", exc_info=True)
+
     async def _listen(self, stop: asyncio.Event) -> None:
         """PostgreSQL: wake when any process commits a job."""
         import asyncpg
@@ -235,3 +257,17 @@ def next_run(moment: datetime | None) -> float:
     if moment is None:
         return 0.0
     return max(0.0, (moment - utcnow()).total_seconds())
+
+
+async def release_abandoned(db: Database) -> None:
+    """SQLite: one process runs the workers, so at its start every job still marked running
+    belongs to a process that died; they are claimable at once instead of after a lease."""
+    if db.dialect != "sqlite":
+        return
+    async with db.write_sessions() as session:
+        await session.execute(
+            update(OutboxJob)
+            .where(OutboxJob.status == "running")
+            .values(status="pending", lease_until=None, locked_by=None)
+        )
+        await session.commit()

@@ -66,7 +66,7 @@ async def list_handsets(
     return {"handsets": [handset_summary(h) for h in handsets]}
 
 
-@router.get("/handsets/{channel}/{identity}")
+@router.get("/handsets/{channel}/{identity:path}")
 async def get_handset(
     channel: str, identity: str, session: AsyncSession = ReadSession
 ) -> dict[str, Any]:
@@ -79,7 +79,7 @@ async def get_handset(
     return handset_view(handset, list(inbox))
 
 
-@router.patch("/handsets/{channel}/{identity}")
+@router.patch("/handsets/{channel}/{identity:path}")
 async def update_handset(channel: str, identity: str, request: Request) -> dict[str, Any]:
     simulated = channel_from_path(channel)
     number = identity_from_path(simulated, identity)
@@ -95,7 +95,7 @@ async def update_handset(channel: str, identity: str, request: Request) -> dict[
     return view
 
 
-@router.post("/handsets/{channel}/{identity}/messages")
+@router.post("/handsets/{channel}/{identity:path}/messages")
 async def send_from_handset(channel: str, identity: str, request: Request) -> dict[str, Any]:
     """The handset sends a contact message to an app: the simulator builds the channel's
     native inbound webhook, posts it to chorus as the channel would (authenticated as the

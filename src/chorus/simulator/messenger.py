@@ -427,6 +427,8 @@ async def send_message(request: Request, session: AsyncSession = WriteSession) -
             url,
             webhook(page, psid, {"delivery": report}),
             dedup_key=f"{SEND_REPORT}:messenger:{mid}:delivery",
+            # Read watermarks cover what was delivered before: post them in order.
+            ordering_key=f"messenger:{psid}",
         )
         if read:
             await queue_webhook(
@@ -436,6 +438,7 @@ async def send_message(request: Request, session: AsyncSession = WriteSession) -
                 url,
                 webhook(page, psid, {"read": {"watermark": millis(now)}}),
                 dedup_key=f"{SEND_REPORT}:messenger:{mid}:read",
+                ordering_key=f"messenger:{psid}",
             )
     return JSONResponse({"recipient_id": psid, "message_id": mid})
 

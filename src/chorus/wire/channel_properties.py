@@ -21,13 +21,6 @@ def _one_of(*allowed: str) -> Callable[[str], str | None]:
     return check
 
 
-def _at_most(limit: int) -> Callable[[str], str | None]:
-    def check(value: str) -> str | None:
-        return None if len(value) <= limit else f"must be at most {limit} characters"
-
-    return check
-
-
 RULES: dict[str, Callable[[str], str | None]] = {
     "SMS_FLASH_MESSAGE": _boolean,
     "SMS_MAX_NUMBER_OF_MESSAGE_PARTS": _positive_integer,
@@ -36,7 +29,6 @@ RULES: dict[str, Callable[[str], str | None]] = {
     "KAKAOTALK_AUTHENTICATION": _boolean,
     "MESSENGER_MESSAGING_TYPE": _one_of("RESPONSE", "UPDATE", "MESSAGE_TAG"),
     "MESSENGER_NOTIFICATION_TYPE": _one_of("REGULAR", "SILENT_PUSH", "NO_PUSH"),
-    "VIBER_SENDER_NAME": _at_most(28),
 }
 
 

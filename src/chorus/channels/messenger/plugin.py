@@ -16,7 +16,11 @@ from chorus.channels.base import (
     Transcoded,
 )
 from chorus.channels.messenger.connector import PSID, send_message
-from chorus.channels.messenger.inbound import parse_webhook, verify_webhook
+from chorus.channels.messenger.inbound import (
+    parse_webhook,
+    subscription_challenge,
+    verify_webhook,
+)
 from chorus.channels.messenger.transcode import transcode_message, transcode_sender_action
 from chorus.wire.enums import Channel
 from chorus.wire.events import AppEvent
@@ -57,6 +61,11 @@ class MessengerChannel(ChannelPlugin):
         self, request: NativeRequest, credential: Mapping[str, Any], *, simulator_on: bool
     ) -> None:
         verify_webhook(request, credential, simulator_on=simulator_on)
+
+    def handshake(
+        self, query: Mapping[str, str], credential: Mapping[str, Any], app_id: str
+    ) -> tuple[int, str] | None:
+        return subscription_challenge(query, credential, app_id)
 
     def parse_inbound(self, request: NativeRequest) -> list[InboundItem]:
         return parse_webhook(request)
