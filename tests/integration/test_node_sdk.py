@@ -87,3 +87,26 @@ def test_node_sdk_management_lifecycle(server, node_sdk: str) -> None:
         f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
     )
     assert "all checks passed" in result.stdout, result.stdout
+
+
+def test_node_sdk_transcodes_for_every_seed_channel(server, node_sdk: str, api) -> None:
+    app = api.post("/apps", json={"display_name": "transcode", "channel_credentials": []}).json()
+    env = {
+        **os.environ,
+        "CHORUS_URL": server.url,
+        "CHORUS_PROJECT_ID": server.project_id,
+        "CHORUS_KEY_ID": server.key_id,
+        "CHORUS_KEY_SECRET": server.key_secret,
+        "CHORUS_APP_ID": app["id"],
+    }
+    result = subprocess.run(
+        [node_sdk, "transcode.mjs"],
+        cwd=NODE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT_S,
+        check=False,
+    )
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert "all checks passed" in result.stdout, result.stdout
