@@ -11,6 +11,7 @@ from chorus.callbacks.events import record_event
 from chorus.contacts import repository
 from chorus.contacts.repository import IdentityKey
 from chorus.contacts.schemas import ChannelProfileRequest, ContactCreate
+from chorus.kit.db import lock_name
 from chorus.kit.errors import FieldViolation, invalid, invalid_fields, not_found
 from chorus.kit.ids import new_id
 from chorus.kit.pagination import PageRequest, page_result
@@ -438,6 +439,9 @@ async def resolve_contact(
         )
         for channel, identity in identities
     ]
+    # Two sends to one new identity must not both create its contact.
+    for channel, identity, scope in sorted(set(keys)):
+        await lock_name(session, f"identity:{project_id}:{channel}:{identity}:{scope}")
     holders: list[str] = []
     for channel, identity, scope in keys:
         found = await repository.holders_of_key(session, project_id, channel, identity, scope)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Depends
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -163,3 +163,14 @@ def insert_ignoring_conflicts(session: AsyncSession, table: Any, values: dict[st
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table).values(**values).on_conflict_do_nothing()
+
+
+async def lock_name(session: AsyncSession, name: str) -> None:
+    """Serialise transactions over one name until this transaction ends: a PostgreSQL
+    advisory lock (SQLite serialises its writers anyway). For find-or-create on values that
+    have no unique constraint, such as a channel identity (held by several contacts at will,
+    API.md Decision 2)."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name}
+        )
