@@ -113,7 +113,7 @@ def test_expired_token_says_expired_so_sdks_refresh(server) -> None:
 def test_token_signed_with_another_key_is_401(server) -> None:
     forged = jwt.encode(
         {"sub": server.key_id, "project_id": server.project_id, "exp": int(time.time()) + 60},
-        "guess",
+        "guessing-the-signing-key-of-this-server",
         algorithm="HS256",
     )
     response = httpx.get(
