@@ -2,12 +2,15 @@
 
 Starts chorus (SQLite in a temporary directory unless --database-url is given) and a webhook
 receiver, then measures:
-1. accepted sends per second on `messages:send` from concurrent clients for a fixed time,
-   with p50 and p99 latency, and `GET /healthz` under the same load tool (the ratio shows
-   what the send path costs over the framework's floor);
-2. end to end: N messages sent, from the first send to the N-th DELIVERED callback received
+1. end to end: N messages sent, from the first send to the N-th DELIVERED callback received
    at the webhook (through the dispatch workers, the simulated SMS channel, its delivery
-   reports and the signed callbacks).
+   reports and the signed callbacks), with `chorus serve` as it runs by default;
+2. accepted sends per second on `messages:send` from concurrent clients for a fixed time,
+   with p50 and p99 latency, and `GET /healthz` under the same load tool (the ratio shows
+   what the send path costs over the framework's floor) — once with the workers in the same
+   process (`chorus serve`) and once for an API process alone (`CHORUS_RUN_WORKERS=false`, the
+   scale-out topology where workers run as separate `chorus worker` processes); the accepted
+   messages wait, durably, in the outbox.
 
 The load tool is `wrk` when installed (`apt-get install wrk`), else a Python asyncio client
 (which itself uses a good share of the 2 cores, so it reports lower figures).
@@ -54,8 +57,11 @@ def wait_ready(url: str, seconds: float = 60) -> None:
     raise RuntimeError(f"{url} not ready")
 
 
-def start_chorus(database_url: str | None, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_chorus(
+    database_url: str | None, data_dir: Path, port: int, *, workers: bool = True
+) -> subprocess.Popen[bytes]:
     env = {
+        "CHORUS_RUN_WORKERS": "true" if workers else "false",
         **os.environ,
         "CHORUS_PORT": str(port),
         "CHORUS_DATA_DIR": str(data_dir),
@@ -215,7 +221,8 @@ def load(url: str, seconds: int, connections: int, body: dict | None = None) -> 
 async def end_to_end(
     base: str, receiver: str, app_id: str, count: int, connections: int
 ) -> dict[str, float]:
-    before = httpx.get(f"{receiver}/stats").json()["delivered"]
+    async with httpx.AsyncClient() as plain:
+        before = (await plain.get(f"{receiver}/stats")).json()["delivered"]
     queue: asyncio.Queue[int] = asyncio.Queue()
     for index in range(count):
         queue.put_nowait(index)
@@ -234,7 +241,8 @@ async def end_to_end(
         sent = time.time()
     deadline = time.monotonic() + max(120.0, count / 20)
     while time.monotonic() < deadline:
-        stats = httpx.get(f"{receiver}/stats").json()
+        async with httpx.AsyncClient() as plain:
+            stats = (await plain.get(f"{receiver}/stats")).json()
         if stats["delivered"] - before >= count:
             return {
                 "messages": count,
@@ -243,6 +251,22 @@ async def end_to_end(
             }
         await asyncio.sleep(0.2)
     raise RuntimeError(f"only {stats['delivered'] - before} of {count} DELIVERED callbacks arrived")
+
+
+def report_load(title: str, base: str, app_id: str, args: argparse.Namespace) -> None:
+    url = f"{base}/v1/projects/{PROJECT}/messages:send"
+    sends = load(url, args.seconds, args.connections, send_body(app_id))
+    health = load(f"{base}/healthz", args.seconds, args.connections)
+    print(f"{title}:")
+    print(
+        f"  messages:send  {sends['rps']:8.0f} accepted/s   p50 {sends['50%']:6.1f} ms"
+        f"   p99 {sends['99%']:6.1f} ms   non-2xx {sends.get('errors', 0):.0f}"
+    )
+    print(
+        f"  GET /healthz   {health['rps']:8.0f} requests/s  p50 {health['50%']:6.1f} ms"
+        f"   p99 {health['99%']:6.1f} ms"
+    )
+    print(f"  send / healthz {sends['rps'] / health['rps']:8.2f}")
 
 
 def main() -> None:
@@ -262,23 +286,15 @@ def main() -> None:
         app_id = set_up(base, receiver_url)
         tool = "wrk" if shutil.which("wrk") else "python"
         print(
-            f"chorus bench: {args.database_url or 'SQLite'}; load tool {tool}; {args.connections} connections"
+            f"chorus bench: {args.database_url or 'SQLite'}; load tool {tool}; "
+            f"{args.connections} connections"
         )
         e2e = asyncio.run(end_to_end(base, receiver_url, app_id, args.messages, args.connections))
-        sends = load(
-            f"{base}/v1/projects/{PROJECT}/messages:send",
-            args.seconds,
-            args.connections,
-            send_body(app_id),
-        )
-        health = load(f"{base}/healthz", args.seconds, args.connections)
-        print(
-            f"messages:send  {sends['rps']:8.0f} accepted/s   p50 {sends['50%']:6.1f} ms   p99 {sends['99%']:6.1f} ms   non-2xx {sends.get('errors', 0):.0f}"
-        )
-        print(
-            f"GET /healthz   {health['rps']:8.0f} requests/s  p50 {health['50%']:6.1f} ms   p99 {health['99%']:6.1f} ms"
-        )
-        print(f"send / healthz {sends['rps'] / health['rps']:8.2f}")
+        report_load("chorus serve (API + workers)", base, app_id, args)
+        chorus.terminate()
+        chorus.wait(timeout=30)
+        chorus = start_chorus(args.database_url, data_dir, port, workers=False)
+        report_load("API process alone", base, app_id, args)
         print(
             f"end to end     {e2e['messages'] / e2e['seconds']:8.0f} messages/s  "
             f"({e2e['messages']} messages, send → DELIVERED callback in {e2e['seconds']:.1f} s; "

@@ -37,6 +37,7 @@ JobHandler = Callable[[Runtime, Job], Awaitable[None]]
 def http_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=httpx.Timeout(10.0, connect=5.0),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        # httpcore scans its whole pool on every request: a modest pool is faster.
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         follow_redirects=False,
     )
