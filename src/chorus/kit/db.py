@@ -9,6 +9,9 @@ Dialect differences live here and nowhere else:
 Services never commit: the request edge (`write_session`) or the job runner does.
 """
 
+import asyncio
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,6 +80,9 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Checkpoints run on a thread of their own (`checkpoint_wal`), not inside a commit on
+        # the event loop, where they would stall every request for their duration.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
@@ -174,3 +180,24 @@ async def lock_name(session: AsyncSession, name: str) -> None:
         await session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name}
         )
+
+
+async def checkpoint_wal(db: Database, stop: Any, every: float = 1.0) -> None:
+    """SQLite: fold the write-ahead log back into the database file regularly, from a
+    separate connection on a worker thread (PASSIVE: it never blocks readers or writers)."""
+    if db.dialect != "sqlite":
+        return
+    path = db.url.split(":///", 1)[1]
+
+    def checkpoint() -> None:
+        connection = sqlite3.connect(path, timeout=1)
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            connection.close()
+
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        with contextlib.suppress(sqlite3.Error):  # busy now: the next round will do it
+            await asyncio.to_thread(checkpoint)
