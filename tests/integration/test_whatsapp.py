@@ -358,3 +358,24 @@ def test_messages_transcode_returns_the_cloud_api_body(api: httpx.Client, app: W
         "id": "nl_yes",
         "title": "Yes",
     }
+
+
+def test_inbound_media_is_served_at_the_url_chorus_gives_the_app(
+    server: Server, app: WhatsAppApp
+) -> None:
+    """WhatsApp hands out media ids; chorus fetches the file from the Cloud API with the app's
+    token when the app follows the URL it was given."""
+    number = f"4670{random.randrange(10**7):07d}"
+    open_window(server, app, number)
+    before = len(inbound(server, app.id))
+    # The handset "sends" a file the test can fetch: chorus's own /healthz answer.
+    handset_sends(server, number, app.id, media_message={"url": f"{server.url}/healthz"})
+    found = wait_for(
+        lambda: len(items := inbound(server, app.id)) > before and items[-1], what="media"
+    )
+    url = found["message"]["contact_message"]["media_message"]["url"]
+    assert f"/inbound/whatsapp/{app.id}/media/" in url
+    response = httpx.get(url)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert httpx.get(url.rsplit("/", 1)[0] + "/unknown-media-id").status_code == 404

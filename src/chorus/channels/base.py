@@ -233,6 +233,18 @@ class ChannelPlugin(ABC):
         plain-text body), or None when the channel has none."""
         return None
 
+    async def media(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        credential: Mapping[str, Any],
+        media_id: str,
+    ) -> tuple[str, bytes] | None:
+        """(content type, bytes) of an inbound media id, for channels whose inbound media
+        are fetched with the app's token (chorus serves them at
+        `/inbound/{channel}/{app_id}/media/{media_id}`); None when unknown."""
+        return None
+
     def match_reply(self, text: str, options: Sequence[ReplyOption]) -> ReplyOption | None:
         """The option a typed reply names, for channels that render choices as text."""
         return None

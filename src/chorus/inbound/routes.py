@@ -87,6 +87,34 @@ async def handshake(
     return PlainTextResponse(text, status_code=status)
 
 
+@router.get("/inbound/{channel}/{app_id}/media/{media_id}")
+async def media(
+    channel: str, app_id: str, media_id: str, request: Request, session: AsyncSession = ReadSession
+) -> Response:
+    """An inbound media file of a channel that hands out media ids, fetched with the app's
+    credential: the URL chorus put in the contact's media_message."""
+    try:
+        plugin = plugin_for(Channel(channel.upper()))
+    except ValueError:
+        plugin = None
+    app = await service.app_for(session, app_id) if plugin is not None else None
+    credential = (
+        next((c for c in app.channel_credentials if c["channel"] == plugin.channel), None)
+        if app is not None and plugin is not None
+        else None
+    )
+    await session.close()
+    if plugin is None or credential is None:
+        return _refused(404, f"no {channel} media for app {app_id}")
+    runtime = request.app.state.runtime
+    base_url = runtime.channel_base_url(plugin.channel, plugin.production_base_url)
+    found = await plugin.media(runtime.http, base_url, credential, media_id)
+    if found is None:
+        return _refused(404, f"the channel knows no media {media_id}")
+    content_type, content = found
+    return Response(content, media_type=content_type)
+
+
 def _refused(status: int, message: str) -> JSONResponse:
     """Refusals are recorded, so the transaction still commits (no exception)."""
     return ApiError(status, message).response()

@@ -295,3 +295,24 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+async def fetch_media(
+    http: httpx.AsyncClient, base_url: str, credential: Mapping[str, Any], media_id: str
+) -> tuple[str, bytes] | None:
+    """An inbound media id's file: the Graph API names its URL, which is downloaded with the
+    same token (CHANNELS.md part 1 §2.7, "Media URLs")."""
+    token = str((credential.get("static_bearer") or {}).get("token") or "")
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        info = await http.get(f"{base_url}/{api_version()}/{media_id}", headers=headers)
+        if info.status_code != 200:
+            return None
+        described = info.json()
+        download = await http.get(str(described["url"]), headers=headers)
+    except (httpx.HTTPError, ValueError, KeyError):
+        return None
+    if download.status_code != 200:
+        return None
+    content_type = str(described.get("mime_type") or download.headers.get("content-type") or "")
+    return content_type or "application/octet-stream", download.content

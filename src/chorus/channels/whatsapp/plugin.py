@@ -16,7 +16,7 @@ from chorus.channels.base import (
     ReplyOption,
     Transcoded,
 )
-from chorus.channels.whatsapp.connector import MSISDN, send_message
+from chorus.channels.whatsapp.connector import MSISDN, fetch_media, send_message
 from chorus.channels.whatsapp.inbound import parse_webhook, subscription_challenge, verify_webhook
 from chorus.channels.whatsapp.transcode import transcode_whatsapp
 from chorus.wire.enums import Channel
@@ -56,6 +56,15 @@ class WhatsAppChannel(ChannelPlugin):
     def parse_inbound(self, request: NativeRequest) -> list[InboundItem]:
         business = (request.credential.get("static_bearer") or {}).get("claimed_identity")
         return parse_webhook(request, phone_number_id=business or None)
+
+    async def media(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        credential: Mapping[str, Any],
+        media_id: str,
+    ) -> tuple[str, bytes] | None:
+        return await fetch_media(http, base_url, credential, media_id)
 
     def handshake(
         self, query: Mapping[str, str], credential: Mapping[str, Any], app_id: str
