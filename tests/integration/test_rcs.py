@@ -392,3 +392,15 @@ def test_a_tap_on_an_explicit_suggestion_is_reported_against_that_message(
     assert inbound["contact_message"] == {
         "choice_response_message": {"message_id": message_id, "postback_data": "menu"}
     }
+
+
+def test_the_webhook_handshake_echoes_rbms_secret(server: Server, api: httpx.Client) -> None:
+    app = RcsApp(server, api)
+    answer = httpx.post(
+        f"{server.url}/inbound/rcs/{app.id}", json={"clientToken": SECRET, "secret": "s3cr3t"}
+    )
+    assert (answer.status_code, answer.text) == (200, "s3cr3t")
+    refused = httpx.post(
+        f"{server.url}/inbound/rcs/{app.id}", json={"clientToken": "wrong", "secret": "s3cr3t"}
+    )
+    assert refused.status_code == 403

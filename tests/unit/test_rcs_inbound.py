@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chorus.channels.base import (
+    HandshakeAnswer,
     InboundEvent,
     InboundMessage,
     InboundRejected,
@@ -135,7 +136,7 @@ def test_data_that_is_not_base64_is_a_bad_request() -> None:
 def test_the_handshake_needs_the_client_token() -> None:
     good = NativeRequest("APP", {}, json.dumps({"clientToken": SECRET, "secret": "s3"}).encode())
     PLUGIN.verify(good, CREDENTIAL, simulator_on=False)
-    assert PLUGIN.parse_inbound(good) == []
+    assert PLUGIN.parse_inbound(good) == [HandshakeAnswer("s3")], "RBM gets its secret back"
     bad = NativeRequest("APP", {}, json.dumps({"clientToken": "nope", "secret": "s3"}).encode())
     with pytest.raises(InboundRejected) as refused:
         PLUGIN.verify(bad, CREDENTIAL, simulator_on=True)

@@ -168,7 +168,14 @@ class Unmapped:
     description: str = ""
 
 
-InboundItem = InboundMessage | InboundEvent | StatusReport | Unmapped
+@dataclass(frozen=True)
+class HandshakeAnswer:
+    """The channel is checking the endpoint (RBM's webhook set-up): answer `body` as text."""
+
+    body: str
+
+
+InboundItem = InboundMessage | InboundEvent | StatusReport | Unmapped | HandshakeAnswer
 
 
 class InboundRejected(Exception):

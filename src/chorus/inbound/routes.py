@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chorus.channels.base import InboundRejected, NativeRequest
+from chorus.channels.base import HandshakeAnswer, InboundRejected, NativeRequest
 from chorus.channels.registry import plugin_for
 from chorus.inbound import service
 from chorus.kit.db import ReadSession, WriteSession
@@ -17,7 +17,7 @@ router = APIRouter(tags=["inbound"])
 @router.post("/inbound/{channel}/{app_id}")
 async def receive(
     channel: str, app_id: str, request: Request, session: AsyncSession = WriteSession
-) -> JSONResponse:
+) -> Response:
     try:
         plugin = plugin_for(Channel(channel.upper()))
     except ValueError:
@@ -49,6 +49,9 @@ async def receive(
             session, app_id, app.project_id, name, native, "rejected", rejected.description
         )
         return _refused(rejected.status, rejected.description)
+    answers = [item for item in items if isinstance(item, HandshakeAnswer)]
+    if answers:
+        return PlainTextResponse(answers[0].body)
     try:
         await service.process(session, app, plugin, native, items)
     except service.ReportTooEarly as early:

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chorus.channels.base import (
+    HandshakeAnswer,
     InboundEvent,
     InboundItem,
     InboundMessage,
@@ -109,7 +110,8 @@ def verify_webhook(
 def parse_webhook(request: NativeRequest) -> list[InboundItem]:
     payload = _payload(request)
     if is_handshake(payload):
-        return []
+        # Verified against the clientToken already: RBM expects its secret echoed.
+        return [HandshakeAnswer(str(payload.get("secret") or ""))]
     data = decoded_data(payload)
     try:
         event = json.loads(data)
