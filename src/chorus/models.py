@@ -205,7 +205,9 @@ class OutboxJob(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
-        Index("ix_outbox_jobs_claim", "status", "run_after"),
+        # Claiming reads pending jobs in priority, then id, order: an index in that order.
+        Index("ix_outbox_jobs_ready", "status", text("priority DESC"), "id"),
+        Index("ix_outbox_jobs_leases", "status", "lease_until"),
         Index("ix_outbox_jobs_ordering", "ordering_key", "id"),
         Index("ix_outbox_jobs_app_kind", "app_id", "kind", "status"),
     )
@@ -257,6 +259,11 @@ class Message(Base):
         Index("ix_messages_conversation_accept", "conversation_id", "accept_time"),
         Index("ix_messages_contact_accept", "contact_id", "accept_time"),
         Index("ix_messages_identity", "project_id", "identity"),
+        # An identity's traffic with one app on one channel: sending windows, typed replies
+        # to a choice, watermark reports.
+        Index(
+            "ix_messages_app_identity", "app_id", "identity", "channel", "direction", "accept_time"
+        ),
         Index("ix_messages_expiry", "app_id", "accept_time"),
     )
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -136,11 +136,9 @@ class Worker:
         claimable = (
             select(OutboxJob.id)
             .where(
+                OutboxJob.status == "pending",
+                OutboxJob.run_after <= now,
                 OutboxJob.kind.in_(list(self.handlers)),
-                or_(
-                    and_(OutboxJob.status == "pending", OutboxJob.run_after <= now),
-                    and_(OutboxJob.status == "running", OutboxJob.lease_until < now),
-                ),
                 or_(
                     OutboxJob.ordering_key.is_(None),
                     ~exists().where(
@@ -219,18 +217,28 @@ class Worker:
             signals.notify_local()
 
     async def _renew_leases(self, stop: asyncio.Event) -> None:
+        """Renew this worker's leases, and give back the jobs of workers whose leases ran
+        out (they died): those become pending again and are claimed as any other."""
         while not stop.is_set():
             await asyncio.sleep(HEARTBEAT)
-            if not self._tasks:
-                continue
             try:
                 async with self.db.write_sessions() as session:
-                    await session.execute(
+                    now = utcnow()
+                    if self._tasks:
+                        await session.execute(
+                            update(OutboxJob)
+                            .where(OutboxJob.locked_by == self.name, OutboxJob.status == "running")
+                            .values(lease_until=now + LEASE)
+                        )
+                    released = await session.execute(
                         update(OutboxJob)
-                        .where(OutboxJob.locked_by == self.name, OutboxJob.status == "running")
-                        .values(lease_until=utcnow() + LEASE)
+                        .where(OutboxJob.status == "running", OutboxJob.lease_until < now)
+                        .values(status="pending", locked_by=None, lease_until=None)
                     )
                     await session.commit()
+                if released.rowcount:
+                    log.warning("released %d jobs of workers that stopped", released.rowcount)
+                    signals.notify_local()
             except Exception:
                 log.warning("renewing job leases failed", exc_info=True)
 
