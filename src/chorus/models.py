@@ -422,3 +422,88 @@ class SimulatedMessage(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_sim_inbox_handset", "channel", "identity", "id"),)
+
+
+class Template(Base):
+    """A stored template (v1 or v2). The whole template — translations, and for v2 every
+    translation version ever stored — is one JSON document: templates are small, read
+    whole, and written whole."""
+
+    __tablename__ = "templates"
+
+    project_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    api_version: Mapped[int] = mapped_column(Integer)  # 1 | 2
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    update_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProjectSettings(Base):
+    """The optional settings document of a project (API.md Part A §6.1)."""
+
+    __tablename__ = "project_settings"
+
+    project_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    contact_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    update_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OptOut(Base):
+    """An identity opted out of an app on one channel: sends there fail with
+    RECIPIENT_NOT_OPTED_IN. Opting in deletes the row."""
+
+    __tablename__ = "opt_outs"
+
+    app_id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    identity: Mapped[str] = mapped_column(String(256), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(128))
+    origin: Mapped[str] = mapped_column(String(16))  # ORIGIN_API | ORIGIN_MO
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsentEntry(Base):
+    """An identity on one of an app's consent lists (OPT_OUT_ALL, OPT_OUT_MARKETING,
+    OPT_OUT_NOTIFICATION)."""
+
+    __tablename__ = "consent_entries"
+    __table_args__ = (Index("ix_consent_entries_list", "app_id", "list_type", "added_at"),)
+
+    app_id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    list_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    identity: Mapped[str] = mapped_column(String(256), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(128))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsentAuditRecord(Base):
+    """Every change to a consent list, oldest first per identity."""
+
+    __tablename__ = "consent_audit_records"
+    __table_args__ = (Index("ix_consent_audit_identity", "app_id", "identity", "id"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(String(128))
+    app_id: Mapped[str] = mapped_column(String(26))
+    identity: Mapped[str] = mapped_column(String(256))
+    list_type: Mapped[str] = mapped_column(String(32))
+    origin: Mapped[str] = mapped_column(String(16))  # ORIGIN_API | ORIGIN_MO
+    operation: Mapped[str] = mapped_column(String(24))  # OPERATION_INSERT | _UPDATE | _DELETE
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SimulatedTemplate(Base):
+    """A WhatsApp message template approved on a simulated business account: the
+    simulator refuses template sends that name none (error 132001), as the Cloud API does."""
+
+    __tablename__ = "sim_templates"
+
+    account: Mapped[str] = mapped_column(String(128), primary_key=True)  # phone_number_id
+    name: Mapped[str] = mapped_column(String(512), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # Parameter counts per component, e.g. {"header": 1, "body": 2, "button[0]": 1}.
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
