@@ -11,28 +11,27 @@ from chorus.kit.clock import utcnow
 from chorus.kit.db import insert_ignoring_conflicts
 from chorus.models import RateBucket
 
+# Tokens a process has taken from a shared bucket and not yet used, per bucket key.
+_leased: dict[str, float] = {}
+LEASE_SECONDS = 0.05
+
 
 async def take_token(session: AsyncSession, key: str, rate: float, burst: float) -> float:
     """Take `1` token from bucket `key` (refilled at `rate` per second, holding at most
-    `burst`). Returns 0 when taken, else the seconds until a token will be there."""
-    now = utcnow()
-    await session.execute(
-        insert_ignoring_conflicts(
-            session, RateBucket, {"key": key, "tokens": burst, "updated_at": now}
-        )
-    )
-    bucket = await session.scalar(select(RateBucket).where(RateBucket.key == key).with_for_update())
-    assert bucket is not None
-    updated = (
-        bucket.updated_at if bucket.updated_at.tzinfo else bucket.updated_at.replace(tzinfo=UTC)
-    )
-    tokens = min(burst, bucket.tokens + max(0.0, (now - updated).total_seconds()) * rate)
-    bucket.updated_at = now
-    if tokens >= 1:
-        bucket.tokens = tokens - 1
+    `burst`). Returns 0 when taken, else the seconds until a token will be there.
+
+    The process leases tokens from the shared bucket in chunks of `LEASE_SECONDS` worth of
+    the rate (one token at low rates), so a fast drain costs a query per chunk, not per
+    message, and the limit still holds across processes."""
+    chunk = max(1.0, min(burst, rate * LEASE_SECONDS))
+    held = min(_leased.get(key, 0.0), chunk)  # the rate may have been lowered since the lease
+    if held < 1:
+        held += await lease_tokens(session, key, chunk - held, rate, burst)
+    if held >= 1:
+        _leased[key] = held - 1
         return 0.0
-    bucket.tokens = tokens
-    return (1 - tokens) / rate
+    _leased[key] = held
+    return (1 - held) / rate
 
 
 async def lease_tokens(
