@@ -1,8 +1,9 @@
 """SQL of callbacks: targets, deliveries and their attempts."""
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.models import App, CallbackAttempt, CallbackDelivery, Webhook
@@ -10,13 +11,16 @@ from chorus.models import App, CallbackAttempt, CallbackDelivery, Webhook
 
 async def webhooks_for(
     session: AsyncSession, project_id: str, app_id: str | None, trigger: str
-) -> Sequence[Webhook]:
-    """Webhooks subscribed to `trigger`: of one app, or of every app of the project."""
-    query = select(Webhook).where(Webhook.project_id == project_id)
+) -> list[Row[Any]]:
+    """Webhooks subscribed to `trigger` (`id`, `app_id`, `target`, `target_type`): of one
+    app, or of every app of the project. Plain rows: this runs for every occurrence."""
+    query = select(
+        Webhook.id, Webhook.app_id, Webhook.target, Webhook.target_type, Webhook.triggers
+    ).where(Webhook.project_id == project_id)
     if app_id is not None:
         query = query.where(Webhook.app_id == app_id)
-    webhooks = (await session.scalars(query.order_by(Webhook.app_id, Webhook.id))).all()
-    return [w for w in webhooks if trigger in (w.triggers or [])]
+    rows = await session.execute(query.order_by(Webhook.app_id, Webhook.id))
+    return [row for row in rows if trigger in (row.triggers or ())]
 
 
 async def app(session: AsyncSession, project_id: str, app_id: str) -> App | None:

@@ -86,13 +86,15 @@ async def replay_delivery(project_id: str, delivery_id: str, request: Request) -
     runtime: Runtime = request.app.state.runtime
     async with runtime.db.read_sessions() as session:
         delivery = await _delivery_in(session, project_id, delivery_id)
-        plan = await service.plan_attempt(session, delivery)
+        plan = await service.plan_attempt(session, delivery.id)
+    if plan is None:
+        raise not_found("delivery", delivery_id)
     if plan.target is None:
         raise failed_precondition(f"Delivery {delivery_id} cannot be replayed: {plan.stop}")
     attempted_at = utcnow()
     outcome = await http_delivery.attempt(runtime.http, plan.target, plan.body, plan.event_id)
     async with runtime.db.write_sessions() as session:
-        updated = await service.record_attempt(
+        recorded = await service.record_attempt(
             session,
             delivery_id,
             outcome,
@@ -101,7 +103,7 @@ async def replay_delivery(project_id: str, delivery_id: str, request: Request) -
             retry_in=None,
             replay=True,
         )
-        if updated is None:
+        if not recorded:
             raise not_found("delivery", delivery_id)
         await session.commit()
     async with runtime.db.read_sessions() as session:

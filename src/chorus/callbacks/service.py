@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Row, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.callbacks import repository
@@ -38,7 +39,7 @@ async def fan_out(
 ) -> list[CallbackDelivery]:
     """One delivery (and one `callbacks.deliver` job) per target of the occurrence."""
     trigger = occurrence["trigger"]
-    targets: list[tuple[str, Webhook | None, str]] = []
+    targets: list[tuple[str, Row[Any] | None, str]] = []
     callback_url = occurrence.get("callback_url")
     if callback_url and app_id is not None and trigger in OVERRIDABLE_TRIGGERS:
         targets.append((app_id, None, callback_url))
@@ -104,33 +105,56 @@ class Plan:
     stop_status: str | None = None
 
 
-async def plan_attempt(session: AsyncSession, delivery: CallbackDelivery) -> Plan:
+async def plan_attempt(session: AsyncSession, delivery_id: str) -> Plan | None:
     """Aim an attempt at the webhook as it is now (its target and secret may have changed
-    since the occurrence), or at the `callback_url` with the app's current secret."""
-    base = {"delivery_id": delivery.id, "event_id": delivery.event_id, "body": delivery.body}
-    if delivery.webhook_id is None:
-        app = await repository.app(session, delivery.project_id, delivery.app_id)
+    since the occurrence), or at the `callback_url` with the app's current secret. One
+    query: this runs for every callback."""
+    row = (
+        await session.execute(
+            select(
+                CallbackDelivery.id,
+                CallbackDelivery.event_id,
+                CallbackDelivery.body,
+                CallbackDelivery.status,
+                CallbackDelivery.project_id,
+                CallbackDelivery.app_id,
+                CallbackDelivery.webhook_id,
+                CallbackDelivery.target,
+                Webhook.id.label("found_webhook"),
+                Webhook.target.label("webhook_target"),
+                Webhook.target_type,
+                Webhook.secret,
+                Webhook.client_credentials,
+            )
+            .outerjoin(Webhook, Webhook.id == CallbackDelivery.webhook_id)
+            .where(CallbackDelivery.id == delivery_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    base = {"delivery_id": row.id, "event_id": row.event_id, "body": row.body}
+    if row.webhook_id is None:
+        app = await repository.app(session, row.project_id, row.app_id)
         if app is None:
-            return Plan(**base, status=delivery.status, stop="the app was deleted")
+            return Plan(**base, status=row.status, stop="the app was deleted")
         secret = (app.callback_settings or {}).get("secret_for_overridden_callback_urls") or None
-        return Plan(**base, status=delivery.status, target=Target(delivery.target, secret))
-    webhook = await repository.webhook(session, delivery.webhook_id)
-    if webhook is None:
-        return Plan(**base, status=delivery.status, stop="the webhook was deleted")
-    if webhook.target_type == WebhookTargetType.DISMISS:
+        return Plan(**base, status=row.status, target=Target(row.target, secret))
+    if row.found_webhook is None:
+        return Plan(**base, status=row.status, stop="the webhook was deleted")
+    if row.target_type == WebhookTargetType.DISMISS:
         return Plan(
             **base,
-            status=delivery.status,
+            status=row.status,
             stop="the webhook dismisses callbacks (target_type DISMISS)",
             stop_status=DISMISSED,
         )
     target = Target(
-        webhook.target,
-        webhook.secret or None,
-        client_credentials=webhook.client_credentials or None,
-        token_cache_key=webhook.id,
+        row.webhook_target,
+        row.secret or None,
+        client_credentials=row.client_credentials or None,
+        token_cache_key=row.webhook_id,
     )
-    return Plan(**base, status=delivery.status, target=target)
+    return Plan(**base, status=row.status, target=target)
 
 
 async def record_attempt(
@@ -142,15 +166,37 @@ async def record_attempt(
     attempted_at: datetime,
     retry_in: float | None,
     replay: bool = False,
-) -> CallbackDelivery | None:
+) -> bool:
     """Log the attempt and move the delivery: delivered on 2xx; otherwise pending with the
     next attempt time when `retry_in` is given, else dead. A replay only ever moves it to
-    delivered."""
-    delivery = await repository.delivery(session, delivery_id, for_update=True)
-    if delivery is None:
-        return None
-    session.add(
-        CallbackAttempt(
+    delivered, and nothing moves a delivered one back. False when the delivery is gone."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "attempts": CallbackDelivery.attempts + 1,
+        "target": url,
+        "last_status_code": outcome.status_code,
+        "last_error": outcome.error,
+    }
+    if outcome.delivered:
+        values |= {"status": DELIVERED, "delivered_at": now, "next_attempt_at": None}
+    elif not replay:
+        status, next_attempt_at = (
+            (PENDING, now + timedelta(seconds=retry_in)) if retry_in is not None else (DEAD, None)
+        )
+        was_delivered = CallbackDelivery.status == DELIVERED
+        values |= {
+            "status": case((was_delivered, CallbackDelivery.status), else_=status),
+            "next_attempt_at": case(
+                (was_delivered, CallbackDelivery.next_attempt_at), else_=next_attempt_at
+            ),
+        }
+    updated = await session.execute(
+        update(CallbackDelivery).where(CallbackDelivery.id == delivery_id).values(**values)
+    )
+    if not updated.rowcount:
+        return False
+    await session.execute(
+        insert(CallbackAttempt).values(
             delivery_id=delivery_id,
             attempted_at=attempted_at,
             status_code=outcome.status_code,
@@ -159,24 +205,7 @@ async def record_attempt(
             headers=outcome.headers,
         )
     )
-    delivery.attempts += 1
-    delivery.target = url
-    delivery.last_status_code = outcome.status_code
-    delivery.last_error = outcome.error
-    if outcome.delivered:
-        delivery.status = DELIVERED
-        delivery.delivered_at = utcnow()
-        delivery.next_attempt_at = None
-    elif replay or delivery.status == DELIVERED:
-        pass
-    elif retry_in is not None:
-        delivery.status = PENDING
-        delivery.next_attempt_at = utcnow() + timedelta(seconds=retry_in)
-    else:
-        delivery.status = DEAD
-        delivery.next_attempt_at = None
-    await session.flush()
-    return delivery
+    return True
 
 
 async def stop_delivery(session: AsyncSession, delivery_id: str, reason: str, status: str) -> None:

@@ -8,7 +8,7 @@
 """
 
 from chorus.callbacks import delivery as http_delivery
-from chorus.callbacks import repository, service
+from chorus.callbacks import service
 from chorus.callbacks.schedule import delay_after, retry_scale
 from chorus.kit.clock import utcnow
 from chorus.outbox.worker import Job, Retry
@@ -18,8 +18,7 @@ from chorus.runtime import JobHandler, Runtime
 async def deliver(runtime: Runtime, job: Job) -> None:
     delivery_id = job.payload["delivery_id"]
     async with runtime.db.read_sessions() as session:
-        delivery = await repository.delivery(session, delivery_id)
-        plan = None if delivery is None else await service.plan_attempt(session, delivery)
+        plan = await service.plan_attempt(session, delivery_id)
     if plan is None or plan.status != service.PENDING or plan.target is None:
         async with runtime.db.write_sessions() as session:
             if plan is not None and plan.stop and plan.status == service.PENDING:
