@@ -21,6 +21,7 @@ from chorus.kit.db import checkpoint_wal, connect
 from chorus.kit.errors import install_error_handlers
 from chorus.kit.group_commit import GroupCommitter
 from chorus.kit.http import WireCompatibility
+from chorus.kit.load import CountApiRequests, RequestLoad
 from chorus.kit.ratelimit import ProjectRequestLimiter
 from chorus.messages.routes import router as messages_router
 from chorus.outbox.worker import release_abandoned
@@ -47,12 +48,13 @@ def api_router() -> APIRouter:
 
 def create_app(settings: Settings | None = None, *, announce: bool = False) -> FastAPI:
     settings = settings or Settings()
+    load = RequestLoad()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = connect(settings.resolved_database_url)
         prepared = await prepare(db, settings, create_dev=announce)
-        runtime = Runtime(settings, db, http_client())
+        runtime = Runtime(settings, db, http_client(), load)
         app.state.db = db
         app.state.settings = settings
         app.state.runtime = runtime
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
     app.include_router(inbound_router)
     if settings.simulator:
         app.include_router(simulator_router)
+    app.add_middleware(CountApiRequests, load=load)
     app.add_middleware(WireCompatibility)
     return app
 

@@ -27,5 +27,9 @@ def worker_for(runtime: Runtime) -> Worker:
         kind: functools.partial(handler, runtime) for kind, handler in message_tasks.ON_DEAD.items()
     }
     return Worker(
-        runtime.db, bound, on_dead=on_dead, concurrency=runtime.settings.worker_concurrency
+        runtime.db,
+        bound,
+        on_dead=on_dead,
+        concurrency=runtime.settings.worker_concurrency,
+        load=runtime.load,
     )

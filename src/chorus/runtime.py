@@ -2,12 +2,13 @@
 each channel lives. One per process; handed to every job handler."""
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
 from chorus.config import Settings
 from chorus.kit.db import Database
+from chorus.kit.load import RequestLoad
 from chorus.outbox.worker import Job
 from chorus.wire.enums import Channel
 
@@ -17,6 +18,8 @@ class Runtime:
     settings: Settings
     db: Database
     http: httpx.AsyncClient
+    # The API requests this process serves (none in a `chorus worker` process).
+    load: RequestLoad = field(default_factory=RequestLoad)
 
     def channel_base_url(self, channel: Channel | str, production: str) -> str:
         name = Channel(channel).value.lower()

@@ -29,6 +29,7 @@ from sqlalchemy.orm import aliased
 
 from chorus.kit.clock import utcnow
 from chorus.kit.db import Database
+from chorus.kit.load import RequestLoad
 from chorus.models import OutboxJob
 from chorus.outbox import signals
 
@@ -86,6 +87,10 @@ class Worker:
     on_dead: dict[str, Handler] = field(default_factory=dict)
     concurrency: int = 32
     batch: int = 32
+    # While API clients are being served in this process, only this many jobs run
+    # (`kit/load.py`).
+    load: RequestLoad | None = None
+    busy_concurrency: int = 2
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
 
@@ -101,13 +106,14 @@ class Worker:
         try:
             while not stop.is_set():
                 await self._room.wait()
-                free = self.concurrency - len(self._tasks)
-                claimed = await self._claim_safely(min(self.batch, free))
+                limit = self._limit()
+                free = limit - len(self._tasks)
+                claimed = await self._claim_safely(min(self.batch, free)) if free > 0 else []
                 for job in claimed:
                     task = asyncio.create_task(self._run(job))
                     self._tasks.add(task)
                     task.add_done_callback(self._finished)
-                if len(self._tasks) >= self.concurrency:
+                if len(self._tasks) >= limit:
                     self._room.clear()
                 elif not claimed:
                     await signals.wait(stop, seconds=POLL_SECONDS)
@@ -117,6 +123,11 @@ class Worker:
                 listener.cancel()
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=15)
+
+    def _limit(self) -> int:
+        if self.load is not None and self.load.busy():
+            return min(self.busy_concurrency, self.concurrency)
+        return self.concurrency
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
