@@ -369,6 +369,52 @@ def test_the_request_channel_template_wins_on_its_channel_and_the_omni_one_elsew
     assert wait_for_text(server, number) == ["Hi Ann, order A-1042 shipped"]
 
 
+def test_a_channel_template_the_channel_refuses_falls_back_to_the_omni_template(
+    server: Server, api: httpx.Client, app: Apps
+) -> None:
+    template_id = omni_v1(api)
+    number = sms_number()
+    message = {
+        "template_message": {
+            "omni_template": {"template_id": template_id, "version": "1", "parameters": PARAMETERS},
+            "channel_template": {"WHATSAPP": {"template_id": "unapproved", "language_code": "en"}},
+        }
+    }
+    message_id = send(api, app.id, message, ("WHATSAPP", number), ("SMS", number))
+    history = until(server, app.id, message_id, "DELIVERED")
+    assert statuses(history) == ["SWITCHING_CHANNEL", "QUEUED_ON_CHANNEL", "DELIVERED"]
+    assert history[0]["reason"]["code"] == "TEMPLATE_NOT_FOUND"
+    assert history[0]["reason"]["channel_code"] == "132001"
+    assert wait_for_text(server, number) == ["Hi Ann, order A-1042 shipped"]
+
+
+def test_the_simulator_keeps_approved_templates_per_business_number(server: Server) -> None:
+    number_id = str(random.randrange(10**14, 10**15))
+    approve(server, number_id, "a", "en_US", parameters={"body": 1}, text="A {{1}}")
+    approve(server, number_id, "a", "en_US", parameters={"body": 2}, text="A {{1}} {{2}}")
+    approve(server, number_id, "b", "sv")
+    with control(server) as client:
+        listed = client.get("/whatsapp/templates", params={"phone_number_id": number_id}).json()
+        assert [(t["name"], t["language"], t["parameters"]) for t in listed["templates"]] == [
+            ("a", "en_US", {"body": 2}),
+            ("b", "sv", {}),
+        ]
+        assert client.delete(f"/whatsapp/templates/{number_id}/b/sv").status_code == 200
+        assert client.delete(f"/whatsapp/templates/{number_id}/b/sv").status_code == 404
+        after = client.get("/whatsapp/templates", params={"phone_number_id": number_id}).json()
+        assert [t["name"] for t in after["templates"]] == ["a"]
+        bad = client.post(
+            "/whatsapp/templates",
+            json={
+                "phone_number_id": number_id,
+                "name": "c",
+                "language": "en",
+                "parameters": {"footer": 1},
+            },
+        )
+        assert_error(bad, 400, field="parameters")
+
+
 @pytest.mark.parametrize(
     ("reference", "reason"),
     [

@@ -33,7 +33,8 @@ def run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         try:
             async with sessions() as session:
                 await service.create_v1(session, PROJECT, V1Template.model_validate(V1))
-                await service.create_v2(session, PROJECT, V2Template.model_validate(V2))
+                for template in (V2, WRAPPER, LOOP):
+                    await service.create_v2(session, PROJECT, V2Template.model_validate(template))
                 await session.commit()
             async with sessions() as session:
                 return await work(session)
@@ -83,6 +84,36 @@ V2 = {
                     "parameter_mappings": {"body[1]text": "name"},
                 }
             },
+        }
+    ],
+}
+
+
+# A template whose content is a template message: its variables fill the inner parameters.
+WRAPPER = {
+    "id": "wrapper",
+    "default_translation": "en",
+    "translations": [
+        {
+            "language_code": "en",
+            "template_message": {
+                "omni_template": {
+                    "template_id": "order",
+                    "version": "1",
+                    "parameters": {"order": "${order}", "name": "${name}"},
+                }
+            },
+            "variables": [{"key": "order"}, {"key": "name"}],
+        }
+    ],
+}
+LOOP = {
+    "id": "loop",
+    "default_translation": "en",
+    "translations": [
+        {
+            "language_code": "en",
+            "template_message": {"omni_template": {"template_id": "loop", "version": "1"}},
         }
     ],
 }
@@ -319,3 +350,9 @@ def test_a_whatsapp_channel_template_needs_a_language_and_consistent_parameters(
                 template_id="t", language_code="en", parameters={"header[1]document.filename": "a"}
             )
         )
+
+
+def test_a_template_of_a_template_is_resolved_through_and_a_loop_is_cut() -> None:
+    resolved = resolve(omni(template_id="wrapper", version="1", parameters=NAMED), Channel.SMS)
+    assert resolved == {"text_message": {"text": 'Order A-1 for Ann "the" Admin'}}
+    assert failure(omni(template_id="loop", version="latest")).code == ReasonCode.BAD_REQUEST
