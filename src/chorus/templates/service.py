@@ -13,6 +13,7 @@ stand in for their `${key}` placeholders; declared variables and placeholders ma
 import json
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from pydantic import ValidationError
@@ -109,7 +110,7 @@ def variable_violations(
     used: set[str],
     path: str,
     *,
-    also_used: set[str] = frozenset(),
+    also_used: AbstractSet[str] = frozenset(),
 ) -> list[FieldViolation]:
     declared = [v.key for v in variables]
     violations = []
