@@ -29,6 +29,8 @@ from chorus.projects.service import Credentials
 from chorus.runtime import Runtime, http_client
 from chorus.simulator.routes import router as simulator_router
 from chorus.startup import prepare
+from chorus.templates.routes import v1_router as templates_v1_router
+from chorus.templates.routes import v2_router as templates_v2_router
 from chorus.webhooks.routes import router as webhooks_router
 
 
@@ -41,6 +43,7 @@ def api_router() -> APIRouter:
         conversations_router,
         apps_router,
         webhooks_router,
+        templates_v1_router,
     ):
         router.include_router(domain)
     return router
@@ -99,6 +102,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
     app.include_router(health.router)
     app.include_router(oauth.router)
     app.include_router(api_router(), prefix="/v1")
+    app.include_router(templates_v2_router, prefix="/v2")
     app.include_router(callbacks_router, prefix="/chorus/v1")
     app.include_router(inbound_router)
     if settings.simulator:

@@ -314,21 +314,19 @@ def test_refused_sends_store_nothing_and_call_nothing(api: httpx.Client, hook: H
     assert about_others == []
 
 
-def test_a_template_message_is_refused_with_a_clear_error(
+def test_a_template_message_is_accepted_and_resolved_later(
     api: httpx.Client, sms_only_app: str
 ) -> None:
+    """Template lookup is deferred (API.md Part B §2.2): an unknown template is still a 200;
+    tests/integration/test_template_messages.py follows it to its FAILED report."""
     body = {
         "app_id": sms_only_app,
         "recipient": to_sms(msisdn()),
         "message": {"template_message": {"omni_template": {"template_id": "T", "version": "1"}}},
     }
-    error = assert_error(
-        api.post("/messages:send", json=body),
-        400,
-        "INVALID_ARGUMENT",
-        field="message.template_message",
-    )
-    assert "template" in error["message"].lower() or "template" in str(error["details"]).lower()
+    response = api.post("/messages:send", json=body)
+    assert response.status_code == 200, response.text
+    assert set(response.json()) == {"message_id", "accepted_time"}
 
 
 def test_a_contact_id_is_refused_for_a_dispatch_mode_app(api: httpx.Client) -> None:

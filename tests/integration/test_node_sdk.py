@@ -110,3 +110,26 @@ def test_node_sdk_transcodes_for_every_seed_channel(server, node_sdk: str, api) 
     )
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     assert "all checks passed" in result.stdout, result.stdout
+
+
+def test_node_sdk_manages_templates_v1_and_v2(server, node_sdk: str) -> None:
+    """tests/node/templates.mjs: templatesV1 / templatesV2 with conversationTemplatesHostname
+    pointed at chorus (API.md Part B §7.1)."""
+    env = {
+        **os.environ,
+        "CHORUS_URL": server.url,
+        "CHORUS_PROJECT_ID": server.project_id,
+        "CHORUS_KEY_ID": server.key_id,
+        "CHORUS_KEY_SECRET": server.key_secret,
+    }
+    result = subprocess.run(
+        [node_sdk, "templates.mjs"],
+        cwd=NODE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT_S,
+        check=False,
+    )
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert "all checks passed" in result.stdout, result.stdout

@@ -12,16 +12,17 @@ The Python SDK (PyPI `sinch` 2.3.0) runs in this process and checks signatures w
 (@sinch/sdk-core 1.4.0) runs tests/node/messaging.mjs, which has its own webhook receiver
 and checks signatures with `ConversationCallbackWebhooks.validateAuthenticationHeader`."""
 
+import json
 import os
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from sinch import SinchClient
-from sinch.domains.conversation.api.v1.exceptions import ConversationException
 
 from tests.callbacks.receiver import Receiver
 from tests.conftest import Server
@@ -192,18 +193,54 @@ def test_python_sdk_unreachable_handset_ends_failed_recipient_not_reachable(
     assert parsed.message_delivery_report.reason.code == "RECIPIENT_NOT_REACHABLE"
 
 
-def test_python_sdk_template_message_is_refused_with_a_clear_error(
-    api: httpx.Client, sinch: SinchClient
+def test_python_sdk_sends_an_omni_template_rendered_on_the_handset(
+    server: Server, api: httpx.Client, sinch: SinchClient, hook: Hook
 ) -> None:
+    """The SDK has no template client (raw HTTP creates the template); it sends with
+    `send_template_message`, and the SMS handset shows the substituted omni content."""
     app_id = sms_app(api)
-    with pytest.raises(ConversationException) as raised:
-        sinch.conversation.messages.send_template_message(
-            app_id=app_id,
-            template_message={"omni_template": {"template_id": "T1", "version": "1"}},
-            recipient_identities=[{"channel": "SMS", "identity": msisdn()}],
-        )
-    assert "INVALID_ARGUMENT" in str(raised.value)
-    assert "template" in str(raised.value).lower()
+    hook.attach(app_id)
+    template_id = f"sdk-{uuid.uuid4().hex[:8]}"
+    created = api.post(
+        "/templates",
+        json={
+            "id": template_id,
+            "channel": "CONVERSATION",
+            "default_translation": "en-US",
+            "translations": [
+                {
+                    "language_code": "en-US",
+                    "version": "1",
+                    "content": json.dumps({"text_message": {"text": "Your code is ${code}"}}),
+                    "variables": [{"key": "code", "preview_value": "0000"}],
+                }
+            ],
+        },
+    )
+    assert created.status_code == 200, created.text
+    number = msisdn()
+    sent = sinch.conversation.messages.send_template_message(
+        app_id=app_id,
+        template_message={
+            "omni_template": {
+                "template_id": template_id,
+                "version": "1",
+                "language_code": "en_US",
+                "parameters": {"code": "4711"},
+            }
+        },
+        recipient_identities=[{"channel": "SMS", "identity": number}],
+    )
+    hook.wait_for_status(app_id, sent.message_id, "DELIVERED")
+    assert wait_for_text(server, number) == ["Your code is 4711"]
+
+    missing = sinch.conversation.messages.send_template_message(
+        app_id=app_id,
+        template_message={"omni_template": {"template_id": "no-such", "version": "1"}},
+        recipient_identities=[{"channel": "SMS", "identity": number}],
+    )
+    failed = hook.wait_for_status(app_id, missing.message_id, "FAILED")
+    assert failed["message_delivery_report"]["reason"]["code"] == "TEMPLATE_NOT_FOUND"
 
 
 # ---------------------------------------------------------------- Node SDK

@@ -425,10 +425,21 @@ def test_one_product_is_a_single_product_message() -> None:
     )
 
 
-def test_template_messages_are_not_resolved_here() -> None:
+def test_a_whatsapp_channel_template_becomes_a_template_body() -> None:
     message = {
         "template_message": {
             "channel_template": {"WHATSAPP": {"template_id": "t", "language_code": "en"}}
+        }
+    }
+    assert native(message) == expected("template", {"name": "t", "language": {"code": "en"}})
+
+
+def test_omni_templates_are_not_resolved_here() -> None:
+    """The template component resolves them before transcoding (chorus.templates.resolve)."""
+    message = {
+        "template_message": {
+            "omni_template": {"template_id": "t", "version": "1"},
+            "channel_template": {"SMS": {"template_id": "t"}},
         }
     }
     with pytest.raises(TemplateNotResolved):

@@ -194,6 +194,9 @@ class ChannelPlugin(ABC):
     channel: ClassVar[Channel]
     # The base URL of the channel's production API; the simulator's is used in local mode.
     production_base_url: ClassVar[str]
+    # Whether the channel has native templates: then `template_message.channel_template[ch]`
+    # reaches `transcode` (already resolved by the template component), else never.
+    channel_templates: ClassVar[bool] = False
 
     @abstractmethod
     def transcode(

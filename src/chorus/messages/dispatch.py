@@ -30,6 +30,7 @@ from chorus.models import App, ChannelMessageRef, Message
 from chorus.outbox.service import enqueue
 from chorus.outbox.worker import Job, Retry, backoff
 from chorus.runtime import Runtime
+from chorus.templates import resolve as templates
 from chorus.wire.enums import APP_SCOPED_CHANNELS, MetadataUpdateStrategy, ProcessingMode
 from chorus.wire.identities import normalise_identity
 from chorus.wire.messages import AppMessage, ReasonCode
@@ -97,7 +98,7 @@ async def prepare(runtime: Runtime, job: Job, message_id: str) -> Attempt | None
             if chosen is not None
             else None
         )
-        attempt = _attempt(runtime, message, app, last_inbound)
+        attempt = await _attempt(runtime, session, message, app, last_inbound)
         if isinstance(attempt, dict):
             await status.fail(session, message, attempt)
             await job.complete(session)
@@ -111,8 +112,12 @@ def _expired(message: Message) -> bool:
     return message.expire_at is not None and utcnow() >= message.expire_at
 
 
-def _attempt(
-    runtime: Runtime, message: Message, app: App, last_inbound: datetime | None
+async def _attempt(
+    runtime: Runtime,
+    session: AsyncSession,
+    message: Message,
+    app: App,
+    last_inbound: datetime | None,
 ) -> Attempt | dict[str, Any]:
     """The attempt on the current candidate, or the reason it cannot be made."""
     chosen = status.candidate(message)
@@ -134,9 +139,19 @@ def _attempt(
             f"{chosen['identity']!r} is not a valid {channel} identity",
         )
     try:
+        content = await templates.message_for_channel(
+            session,
+            message.project_id,
+            AppMessage.model_validate(message.app_message),
+            plugin.channel,
+            channel_templates=plugin.channel_templates,
+        )
+    except templates.TemplateFailure as failure:
+        return failure.reason
+    try:
         transcoded: Transcoded = transcode_message(
             plugin,
-            AppMessage.model_validate(message.app_message),
+            content,
             message_id=message.id,
             recipient=chosen["identity"],
             properties=(message.send_options or {}).get("channel_properties") or {},

@@ -25,6 +25,7 @@ from chorus.messages.schemas import (
 )
 from chorus.messages.transcoding import TranscodingFailed, transcode_message
 from chorus.models import App, Message, OutboxJob
+from chorus.templates import resolve as templates
 from chorus.wire.channel_properties import property_violations
 from chorus.wire.enums import Channel, ProcessingMode
 
@@ -103,13 +104,6 @@ def processing_mode(app: App | AppSettings, strategy: ProcessingStrategy) -> Pro
 
 def _check_request(app: AppSettings, body: SendMessageRequest, mode: ProcessingMode) -> None:
     violations = recipient_violations(app, body.recipient, body.channel_priority_order, mode)
-    if body.message.template_message is not None:
-        violations.append(
-            FieldViolation(
-                "message.template_message",
-                "template messages are not supported by this chorus version yet",
-            )
-        )
     violations += property_violations(body.channel_properties or {}, "channel_properties")
     if violations:
         raise invalid_fields(violations)
@@ -252,11 +246,6 @@ async def transcode(
     """`messages:transcode`: nothing is stored, nothing is sent."""
     if await app_settings(sessions, project_id, body.app_id) is None:
         raise invalid("app_id", f"no app {body.app_id} in this project")
-    if body.app_message.template_message is not None:
-        raise invalid(
-            "app_message.template_message",
-            "template messages are not supported by this chorus version yet",
-        )
     result: dict[str, str] = {}
     violations: list[FieldViolation] = []
     for index, channel in enumerate(body.channels):
@@ -269,8 +258,22 @@ async def transcode(
             )
             continue
         try:
+            async with sessions() as session:
+                content = await templates.message_for_channel(
+                    session,
+                    project_id,
+                    body.app_message,
+                    channel,
+                    channel_templates=plugin.channel_templates,
+                )
+        except templates.TemplateFailure as failure:
+            violations.append(
+                FieldViolation(f"channels[{index}]", f"{failure.code.value}: {failure.description}")
+            )
+            continue
+        try:
             transcoded = transcode_message(
-                plugin, body.app_message, message_id=new_id(), recipient=body.to, sender=body.from_
+                plugin, content, message_id=new_id(), recipient=body.to, sender=body.from_
             )
         except TranscodingFailed as failed:
             violations.append(FieldViolation(f"channels[{index}]", failed.reason["description"]))

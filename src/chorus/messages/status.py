@@ -208,7 +208,10 @@ async def fail(session: AsyncSession, message: Message, failure: dict[str, Any])
         return False
     code = failure.get("code")
     has_next = message.candidate_index + 1 < len(message.candidates or [])
-    if has_next and code not in {c.value for c in NO_FALLBACK}:
+    # A template failure the channel reported (its channel template) is that channel's own;
+    # one chorus found resolving the omni template would be the same on every channel.
+    channel_side = str(code).startswith("TEMPLATE_") and failure.get("channel_code") is not None
+    if has_next and (code not in {c.value for c in NO_FALLBACK} or channel_side):
         await _move(session, message, SWITCHING_CHANNEL, failure=failure)
         message.candidate_index += 1
         await queue_dispatch(session, message)

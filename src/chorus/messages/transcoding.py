@@ -5,7 +5,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from chorus.channels.base import ChannelPlugin, Transcoded
+from chorus.channels.base import ChannelFailure, ChannelPlugin, Transcoded
 from chorus.channels.sms.transcode import TemplateNotResolved
 from chorus.wire.messages import AppMessage, ReasonCode
 
@@ -35,6 +35,8 @@ def transcode_message(
             sender=sender,
             properties=properties,
         )
+    except ChannelFailure as failure:  # a reason the transcoder knows better than BAD_REQUEST
+        raise TranscodingFailed(failure.reason()) from failure
     except TemplateNotResolved as exc:
         raise TranscodingFailed(_reason(ReasonCode.TEMPLATE_NOT_FOUND, str(exc))) from exc
     except ValueError as exc:

@@ -14,6 +14,10 @@ Outcome per message, in this order (the Cloud API accepts first and reports fail
    user) → `failed` 131026;
 2. a free-form message more than 24 h after the handset last wrote to this number → `failed`
    131047 (templates are always allowed);
+
+A template send is checked first, synchronously as Graph does: a (name, language) the
+account has not approved → 400 with code 132001, parameter counts that differ from the
+approved template's → 400 with 132000 (approved templates: `whatsapp_templates.py`).
 3. `fail_next` is set → `failed` with that code, and `fail_next` clears;
 4. `auto_deliver` → `sent`, `delivered` (and `read` with `auto_read`) in one webhook;
    otherwise only `sent`.
@@ -59,6 +63,11 @@ from chorus.runtime import Runtime
 from chorus.simulator import repository
 from chorus.simulator.base import SEND_REPORT, HandsetMessage, SimulatedChannel, queue_webhook
 from chorus.simulator.handsets import settings_of
+from chorus.simulator.whatsapp_templates import (
+    PARAMETER_MISMATCH,
+    TEMPLATE_MISSING,
+    check_template,
+)
 from chorus.wire.enums import Channel
 from chorus.wire.messages import ContactMessage
 
@@ -97,6 +106,8 @@ ERROR_TITLES = {
     131021: "Recipient cannot be sender",
     131031: "Account has been locked",
     368: "Temporarily blocked for policies violations",
+    TEMPLATE_MISSING: "Template name does not exist in the translation",
+    PARAMETER_MISMATCH: "Number of parameters does not match the expected number of params",
 }
 
 router = APIRouter(prefix="/simulator/whatsapp", tags=["simulator"])
@@ -384,6 +395,15 @@ async def send_message(
     except GraphRefused as refused:
         return refused.response
     identity = body["to"].lstrip("+")
+    shown: str | None = None
+    if body.get("type") == "template":
+        checked = await check_template(session, phone_number_id, body["template"])
+        if isinstance(checked, tuple):
+            code, details = checked
+            return GraphRefused(
+                400, code, f"(#{code}) {ERROR_TITLES[code]}", details=details
+            ).response
+        shown = checked
     wamid = new_wamid()
     now = utcnow()
     handset = await repository.handset_for_update(session, Channel.WHATSAPP, identity)
@@ -421,7 +441,7 @@ async def send_message(
             identity=identity,
             direction="received",
             native_id=wamid,
-            text=visible_text(body),
+            text=shown if shown is not None else visible_text(body),
             request=body,
             status=outcome,
             at=now,

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from chorus.channels.base import ReplyOption, Transcoded
 from chorus.channels.sms.transcode import TemplateNotResolved, render_sms
+from chorus.channels.whatsapp.templates import template_object
 from chorus.wire.enums import Channel
 from chorus.wire.messages import (
     AppMessage,
@@ -32,6 +33,7 @@ from chorus.wire.messages import (
     LocationMessage,
     MediaMessage,
     MessageContent,
+    TemplateMessage,
     TextMessage,
     UrlMessage,
 )
@@ -212,6 +214,9 @@ class _Builder:
                 return envelope("contacts", [contact_card(content)], self.recipient)
             case ListMessage():
                 return self.list(content)
+            case TemplateMessage() if Channel.WHATSAPP in (content.channel_template or {}):
+                reference = (content.channel_template or {})[Channel.WHATSAPP]
+                return envelope("template", template_object(reference), self.recipient)
         raise TemplateNotResolved(
             f"{kind} must be resolved to the template's content before it is transcoded for "
             "WHATSAPP"
