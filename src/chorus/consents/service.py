@@ -67,19 +67,19 @@ async def opt_out(
     list_type: ListType = ListType.OPT_OUT_ALL,
 ) -> None:
     """The identity opts out of the app: on `channel` (an OPT_OUT_ALL opt-out), and on the
-    consent list (inserted, or updated when it was on it already)."""
+    consent list — audited when it was not on it yet (a list change, not a repetition)."""
     if list_type == ListType.OPT_OUT_ALL:
         await repository.add_opt_out(session, project_id, app_id, channel, identity, origin.value)
-    inserted = await repository.add_entry(session, project_id, app_id, list_type.value, identity)
-    repository.add_audit(
-        session,
-        project_id=project_id,
-        app_id=app_id,
-        identity=identity,
-        list_type=list_type.value,
-        origin=origin.value,
-        operation=(Operation.OPERATION_INSERT if inserted else Operation.OPERATION_UPDATE).value,
-    )
+    if await repository.add_entry(session, project_id, app_id, list_type.value, identity):
+        repository.add_audit(
+            session,
+            project_id=project_id,
+            app_id=app_id,
+            identity=identity,
+            list_type=list_type.value,
+            origin=origin.value,
+            operation=Operation.OPERATION_INSERT.value,
+        )
 
 
 async def opt_in(
