@@ -9,6 +9,12 @@ import httpx
 import pytest
 
 from tests.conftest import Credentials, Server, chorus
+from tests.integration.consent_helpers import (
+    consent_app,
+    handset_writes,
+    msisdn,
+    wait_for_payloads,
+)
 from tests.integration.helpers import assert_error
 
 
@@ -105,3 +111,27 @@ def test_settings_belong_to_their_project(server: Server, fresh: tuple[httpx.Cli
         # The key of one project cannot touch another's settings.
         theirs = f"{server.url}/v1/projects/{project_id}/settings"
         assert_error(main.get(theirs), 403, "PERMISSION_DENIED")
+
+
+@pytest.mark.parametrize("unified", [True, False])
+def test_unified_contact_ids_make_one_contact_of_a_phone_number(
+    server: Server, fresh: tuple[httpx.Client, str], unified: bool
+) -> None:
+    api, _ = fresh
+    settings = {"contact_settings": {"unified_contact_id_enabled": unified}}
+    assert api.post("/settings", json=settings).status_code == 200
+    app_id = consent_app(api, "SMS", "RCS")
+    number = msisdn()
+    handset_writes(server, "RCS", number, app_id, "hello over RCS")
+    handset_writes(server, "SMS", number, app_id, "hello over SMS")
+    inbound = wait_for_payloads(server, app_id, "message", 2)
+    contact_ids = {m["channel_identity"]["channel"]: m["contact_id"] for m in inbound}
+    if unified:
+        assert contact_ids["RCS"] == contact_ids["SMS"]
+        contact = api.get(f"/contacts/{contact_ids['SMS']}").json()
+        assert sorted((i["channel"], i["identity"]) for i in contact["channel_identities"]) == [
+            ("RCS", number),
+            ("SMS", number),
+        ]
+    else:
+        assert contact_ids["RCS"] != contact_ids["SMS"]

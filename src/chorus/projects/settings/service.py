@@ -13,6 +13,7 @@ from chorus.kit.db import insert_ignoring_conflicts
 from chorus.kit.errors import already_exists, failed_precondition, not_found
 from chorus.kit.pagination import PageRequest
 from chorus.models import ProjectSettings
+from chorus.projects.settings import repository
 from chorus.projects.settings.schemas import ContactSettings, ProjectSettingsRequest
 
 RESOURCE = "project settings"
@@ -24,12 +25,6 @@ def settings_view(settings: ProjectSettings) -> dict[str, Any]:
         "project_id": settings.project_id,
         "settings": {"contact_settings": contact_settings.model_dump()},
     }
-
-
-async def unified_contact_ids(session: AsyncSession, project_id: str) -> bool:
-    """Whether a phone number on SMS, RCS and MMS is one contact (false without settings)."""
-    settings = await session.get(ProjectSettings, project_id)
-    return bool(settings and (settings.contact_settings or {}).get("unified_contact_id_enabled"))
 
 
 async def _check_conflicts(
@@ -79,7 +74,7 @@ async def create_settings(
 
 
 async def get_settings(session: AsyncSession, project_id: str) -> ProjectSettings:
-    settings = await session.get(ProjectSettings, project_id)
+    settings = await repository.get(session, project_id)
     if settings is None:
         raise not_found(RESOURCE, project_id)
     return settings
