@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sinch import SinchClient
 
 from tests.conftest import Server
 from tests.integration.consent_helpers import (
@@ -519,3 +520,33 @@ def test_viber_subscriptions_are_consent_and_capability(server: Server, api: htt
     answer = capability(2)
     assert answer["capability_status"] == "NO_CAPABILITY"
     assert answer["reason"]["code"] == "RECIPIENT_NOT_OPTED_IN"
+
+
+def test_python_sdk_marketing_send_to_a_marketing_opt_out_is_refused(
+    server: Server, api: httpx.Client
+) -> None:
+    """The Python SDK (sinch 2.3.0) has no consent methods; its sends carry
+    message_content_type, which VIBERBM's consent rule reads."""
+    app_id = consent_app(api, "VIBERBM")
+    number = msisdn()
+    post_viberbm(
+        server, app_id, {"type": "opt_out", "sender": number, "list_type": "OPT_OUT_MARKETING"}
+    )
+    wait_for_payloads(server, app_id, "opt_out_notification")
+    client = SinchClient(
+        project_id=server.project_id,
+        key_id=server.key_id,
+        key_secret=server.key_secret,
+        conversation_region="eu",
+    )
+    client.configuration.auth_origin = server.url
+    client.configuration.conversation_domain = server.url
+    sent = client.conversation.messages.send_text_message(
+        app_id=app_id,
+        text="20% off today",
+        recipient_identities=[{"channel": "VIBERBM", "identity": number}],
+        message_content_type="CONTENT_MARKETING",
+    )
+    failed = wait_for_status(server, app_id, sent.message_id, "FAILED")
+    assert failed["reason"]["code"] == "RECIPIENT_NOT_OPTED_IN"
+    assert received(server, "VIBERBM", number) == []
