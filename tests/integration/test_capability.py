@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.callbacks.receiver import Receiver
 from tests.conftest import Server
 from tests.integration.consent_helpers import (
     consent_app,
@@ -18,7 +19,8 @@ from tests.integration.consent_helpers import (
     set_handset,
     wait_for_payloads,
 )
-from tests.integration.helpers import assert_error
+from tests.integration.helpers import assert_error, wait_for
+from tests.integration.pipeline_helpers import Hook, signed_for_python_sdk
 
 ULID = re.compile(r"^[0-9A-Z]{26}$")
 RCS_FEATURES = {
@@ -233,3 +235,30 @@ def test_a_query_creates_no_contact(server: Server, api: httpx.Client) -> None:
     found = api.get("/contacts", params={"channel": "SMS", "identity": number}).json()
     assert found.get("contacts", []) == []
     assert server.query("SELECT id FROM conversations WHERE app_id = :a", a=app_id) == []
+
+
+def test_a_webhook_on_capability_alone_receives_signed_capability_callbacks(
+    server: Server, api: httpx.Client
+) -> None:
+    app_id = consent_app(api, "SMS")
+    receiver = Receiver()
+    try:
+        hook = Hook(receiver, api)
+        hook.attach(app_id, triggers=["CAPABILITY"])
+        number = msisdn()
+        answer = query(api, {"app_id": app_id, "recipient": identities(("SMS", number))})
+        # Unrelated traffic of the app (an opt-out) does not reach this webhook.
+        opted = api.post(
+            "/optouts:register", json={"app_id": app_id, "recipient": identities(("SMS", number))}
+        )
+        assert opted.status_code == 200, opted.text
+        [received] = wait_for(lambda: hook.received(app_id), what="the capability callback")
+        body = received.json()
+        assert body["capability_notification"]["request_id"] == answer["request_id"]
+        assert body["capability_notification"]["capability_status"] == "CAPABILITY_FULL"
+        assert received.headers.get("x-chorus-event-id")
+        assert signed_for_python_sdk(received)
+        wait_for_payloads(server, app_id, "opt_out_notification")
+        assert len(hook.received(app_id)) == 1
+    finally:
+        receiver.close()
