@@ -4,6 +4,7 @@ RBM, the others answer from the identity's form and what chorus has seen — and
 `capability_notification` per pair to the app's CAPABILITY webhooks. A query never creates
 contacts or conversations."""
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,12 @@ from chorus.apps.cache import app_settings
 from chorus.callbacks.events import record_event
 from chorus.capability import repository
 from chorus.capability.schemas import CapabilityQueryRequest
-from chorus.channels.base import CAPABILITY_UNKNOWN, Capability, CapabilityQuery
+from chorus.channels.base import (
+    CAPABILITY_UNKNOWN,
+    Capability,
+    CapabilityQuery,
+    capability_reason,
+)
 from chorus.channels.registry import plugin_for
 from chorus.contacts import repository as contacts_repository
 from chorus.contacts import service as contacts
@@ -30,6 +36,7 @@ from chorus.wire.identities import normalise_identity
 from chorus.wire.messages import ReasonCode
 
 QUERY_JOB = "capability.query"
+log = logging.getLogger("chorus.capability")
 
 
 async def accept_query(
@@ -86,12 +93,21 @@ async def run_query(runtime: Runtime, job: Job) -> None:
 
 
 async def _ask(runtime: Runtime, lookup: Lookup) -> Capability:
+    """The channel's answer; a plugin that breaks answers UNKNOWN (INTERNAL_ERROR) rather
+    than leaving the query without a notification."""
     assert lookup.channel is not None and lookup.query is not None
     plugin = plugin_for(lookup.channel)
     if plugin is None:
         return Capability(CAPABILITY_UNKNOWN)
     base_url = runtime.channel_base_url(plugin.channel, plugin.production_base_url)
-    return await plugin.capability(runtime.http, base_url, lookup.query)
+    try:
+        return await plugin.capability(runtime.http, base_url, lookup.query)
+    except Exception:
+        log.exception("the %s capability lookup failed", lookup.channel)
+        return Capability(
+            CAPABILITY_UNKNOWN,
+            reason=capability_reason(ReasonCode.INTERNAL_ERROR, "chorus could not ask the channel"),
+        )
 
 
 async def _lookups(session: AsyncSession, app: App, recipient: dict[str, Any]) -> list[Lookup]:
