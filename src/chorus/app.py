@@ -10,7 +10,9 @@ from fastapi import APIRouter, FastAPI
 from chorus import health, oauth
 from chorus.apps.routes import router as apps_router
 from chorus.callbacks.routes import router as callbacks_router
+from chorus.capability.routes import router as capability_router
 from chorus.config import Settings
+from chorus.consents.routes import router as consents_router
 from chorus.contacts.routes import router as contacts_router
 from chorus.conversations.routes import router as conversations_router
 from chorus.events.routes import router as events_router
@@ -26,6 +28,7 @@ from chorus.kit.ratelimit import ProjectRequestLimiter
 from chorus.messages.routes import router as messages_router
 from chorus.outbox.worker import release_abandoned
 from chorus.projects.service import Credentials
+from chorus.projects.settings.routes import router as project_settings_router
 from chorus.runtime import Runtime, http_client
 from chorus.simulator.routes import router as simulator_router
 from chorus.startup import prepare
@@ -44,6 +47,9 @@ def api_router() -> APIRouter:
         apps_router,
         webhooks_router,
         templates_v1_router,
+        capability_router,
+        consents_router,
+        project_settings_router,
     ):
         router.include_router(domain)
     return router

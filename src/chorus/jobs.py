@@ -4,6 +4,8 @@ import functools
 
 from chorus import retention
 from chorus.callbacks import tasks as callback_tasks
+from chorus.capability import tasks as capability_tasks
+from chorus.consents import tasks as consent_tasks
 from chorus.events import tasks as event_tasks
 from chorus.messages import tasks as message_tasks
 from chorus.outbox.worker import Handler, Worker
@@ -12,6 +14,8 @@ from chorus.simulator import tasks as simulator_tasks
 
 HANDLERS: dict[str, JobHandler] = {
     **callback_tasks.HANDLERS,
+    **capability_tasks.HANDLERS,
+    **consent_tasks.HANDLERS,
     **event_tasks.HANDLERS,
     **message_tasks.HANDLERS,
     **retention.HANDLERS,

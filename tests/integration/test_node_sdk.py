@@ -6,12 +6,17 @@ through ``sinchClient.conversation.*`` and asserts the lifecycle of API.md Part 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import Credentials, chorus
+from tests.integration.consent_helpers import consent_app, identities, msisdn, payloads
+from tests.integration.helpers import wait_for
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 SCRIPT = NODE_DIR / "management.mjs"
@@ -133,3 +138,70 @@ def test_node_sdk_manages_templates_v1_and_v2(server, node_sdk: str) -> None:
     )
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     assert "all checks passed" in result.stdout, result.stdout
+
+
+def test_node_sdk_capability_consents_and_project_settings(server, node_sdk: str) -> None:
+    """tests/node/consents.mjs in a project of its own (settings are per project): an SMS app
+    whose OPT_OUT_ALL list the script pages through, then the capability_notification of
+    the lookup it made."""
+    created = Credentials(
+        **json.loads(chorus("project", "create", "--name", "node", "--json", env=server.env))
+    )
+    with server.client(created) as api:
+        app_id = consent_app(api, "SMS")
+        numbers = [msisdn() for _ in range(12)]
+        for number in numbers:
+            response = api.post(
+                "/optouts:register",
+                json={"app_id": app_id, "recipient": identities(("SMS", number))},
+            )
+            assert response.status_code == 200, response.text
+
+            def on_list(n: str = number) -> bool:
+                listed = api.get(f"/apps/{app_id}/consents/OPT_OUT_ALL", params={"page_size": 50})
+                return n in [i["identity"] for i in listed.json()["identities"]]
+
+            wait_for(on_list, what=f"{number} on the list")
+    env = {
+        **os.environ,
+        "CHORUS_URL": server.url,
+        "CHORUS_PROJECT_ID": created.project_id,
+        "CHORUS_KEY_ID": created.key_id,
+        "CHORUS_KEY_SECRET": created.key_secret,
+        "CHORUS_APP_ID": app_id,
+        "CHORUS_OPTED_OUT": ",".join(numbers),
+    }
+    result = subprocess.run(
+        [node_sdk, "consents.mjs"],
+        cwd=NODE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT_S,
+        check=False,
+    )
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert "all checks passed" in result.stdout, result.stdout
+    request_id = next(
+        line.split("=", 1)[1]
+        for line in result.stdout.splitlines()
+        if line.startswith("CAPABILITY_REQUEST_ID=")
+    )
+    notification = wait_for(
+        lambda: next(
+            (
+                p
+                for p in payloads(server, app_id, "capability_notification")
+                if p["request_id"] == request_id
+            ),
+            None,
+        ),
+        what="the capability_notification of the Node lookup",
+    )
+    assert notification == {
+        "request_id": request_id,
+        "contact_id": "",
+        "channel": "SMS",
+        "identity": numbers[0],
+        "capability_status": "CAPABILITY_FULL",
+    }

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chorus.channels.base import (
+    ConsentChange,
     InboundMessage,
     InboundRejected,
     NativeRequest,
@@ -239,11 +240,20 @@ def test_webhook_validation_is_answered_with_nothing_to_process() -> None:
     assert PLUGIN.parse_inbound(signed({"event": "webhook", "timestamp": 1})) == []
 
 
+def test_subscribed_is_an_opt_in_that_introduces_the_identity() -> None:
+    item = parsed({"event": "subscribed", "timestamp": 1, "user": {"id": USER, "name": "Jane"}})
+    assert item == ConsentChange(identity=USER, opted_in=True, at=item.at, learns_identity=True)
+
+
+def test_unsubscribed_is_an_opt_out() -> None:
+    item = parsed({"event": "unsubscribed", "timestamp": 1, "user_id": USER})
+    assert isinstance(item, ConsentChange)
+    assert item.identity == USER and not item.opted_in and item.list_type == "OPT_OUT_ALL"
+
+
 @pytest.mark.parametrize(
     "payload",
     [
-        {"event": "subscribed", "timestamp": 1, "user": {"id": USER, "name": "Jane"}},
-        {"event": "unsubscribed", "timestamp": 1, "user_id": USER},
         {
             "event": "conversation_started",
             "type": "open",
@@ -252,7 +262,7 @@ def test_webhook_validation_is_answered_with_nothing_to_process() -> None:
         },
         {"event": "client_status", "user_id": USER},
     ],
-    ids=["subscribed", "unsubscribed", "conversation_started", "unknown"],
+    ids=["conversation_started", "unknown"],
 )
 def test_other_events_are_unsupported_with_the_identity(payload: dict[str, Any]) -> None:
     item = parsed(payload)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chorus.channels.base import (
+    ConsentChange,
     InboundMessage,
     InboundRejected,
     NativeRequest,
@@ -226,8 +227,18 @@ def test_other_statuses_change_nothing() -> None:
 # --- the rest ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["opt_in", "opt_out", "typing", None])
-def test_consent_changes_and_unknown_types_are_unmapped(kind: str | None) -> None:
+@pytest.mark.parametrize("kind", ["opt_in", "opt_out"])
+def test_consent_changes_name_the_identity_and_the_list(kind: str) -> None:
+    [item] = parse({"type": kind, "service_id": "SVC1", "sender": "+46732000000"})
+    assert item == ConsentChange(identity="46732000000", opted_in=kind == "opt_in")
+    [marketing] = parse({"type": kind, "sender": "46732000000", "list_type": "OPT_OUT_MARKETING"})
+    assert marketing.list_type == "OPT_OUT_MARKETING"
+    [unknown_list] = parse({"type": kind, "sender": "46732000000", "list_type": "NOPE"})
+    assert unknown_list.list_type == "OPT_OUT_ALL"
+
+
+@pytest.mark.parametrize("kind", ["typing", None])
+def test_unknown_types_are_unmapped(kind: str | None) -> None:
     payload = {"type": kind, "service_id": "SVC1", "sender": "+46732000000"}
     [item] = parse(payload)
     assert isinstance(item, Unmapped)

@@ -175,7 +175,24 @@ class HandshakeAnswer:
     body: str
 
 
-InboundItem = InboundMessage | InboundEvent | StatusReport | Unmapped | HandshakeAnswer
+@dataclass(frozen=True)
+class ConsentChange:
+    """The user opted in to or out of the app on the channel (VIBERBM `opt_in`/`opt_out`,
+    Viber `subscribed`/`unsubscribed`): an OPT_IN / OPT_OUT notification and a consent list
+    change (CHANNELS.md Decision 6)."""
+
+    identity: str
+    opted_in: bool
+    list_type: str = "OPT_OUT_ALL"
+    at: datetime | None = None
+    # The change introduces the identity (Viber `subscribed`): its contact is found or
+    # created in CONVERSATION mode, as for a message.
+    learns_identity: bool = False
+
+
+InboundItem = (
+    InboundMessage | InboundEvent | StatusReport | Unmapped | HandshakeAnswer | ConsentChange
+)
 
 
 class InboundRejected(Exception):
@@ -185,6 +202,58 @@ class InboundRejected(Exception):
         super().__init__(description)
         self.status = status
         self.description = description
+
+
+# --- capability -------------------------------------------------------------------------
+
+CAPABILITY_FULL = "CAPABILITY_FULL"
+CAPABILITY_PARTIAL = "CAPABILITY_PARTIAL"
+CAPABILITY_UNKNOWN = "CAPABILITY_UNKNOWN"
+NO_CAPABILITY = "NO_CAPABILITY"
+
+
+@dataclass(frozen=True)
+class CapabilityQuery:
+    """One identity to look up on this channel, with what chorus has seen of it for the app
+    (channels without a lookup answer from that; API.md Part B §6.1)."""
+
+    app_id: str
+    identity: str
+    credential: Mapping[str, Any]
+    # The identity has written to the app on this channel.
+    seen_inbound: bool = False
+    # When the identity last wrote, or a DELIVERED/READ report about it arrived.
+    last_reached_at: datetime | None = None
+    # The most recent failed send to the identity on this channel: its native code and when.
+    last_failure_code: str | None = None
+    last_failure_at: datetime | None = None
+    # chorus's last consent record for the identity on this channel is an opt-out
+    # (Viber `unsubscribed`, a STOP keyword, optouts:register).
+    opted_out: bool = False
+
+
+@dataclass(frozen=True)
+class Capability:
+    status: str  # a capability_status value
+    channel_capabilities: tuple[str, ...] = ()
+    reason: dict[str, Any] | None = None
+
+    @classmethod
+    def none(cls, code: ReasonCode, description: str) -> "Capability":
+        return cls(NO_CAPABILITY, reason=capability_reason(code, description))
+
+
+def capability_reason(
+    code: ReasonCode, description: str, channel_code: str | None = None
+) -> dict[str, Any]:
+    reason: dict[str, Any] = {
+        "code": code.value,
+        "description": description,
+        "sub_code": "UNSPECIFIED_SUB_CODE",
+    }
+    if channel_code is not None:
+        reason["channel_code"] = channel_code
+    return reason
 
 
 # --- the plugin -------------------------------------------------------------------------
@@ -258,3 +327,18 @@ class ChannelPlugin(ABC):
     def match_reply(self, text: str, options: Sequence[ReplyOption]) -> ReplyOption | None:
         """The option a typed reply names, for channels that render choices as text."""
         return None
+
+    async def capability(
+        self, http: httpx.AsyncClient, base_url: str, query: CapabilityQuery
+    ) -> Capability:
+        """What the channel knows of the identity (`capability:query`). By default no
+        network call: a malformed identity has NO_CAPABILITY, anything else is UNKNOWN."""
+        if not self.identity_is_valid(query.identity):
+            return self.invalid_identity(query.identity)
+        return Capability(CAPABILITY_UNKNOWN)
+
+    def invalid_identity(self, identity: str) -> Capability:
+        return Capability.none(
+            ReasonCode.RECIPIENT_INVALID_CHANNEL_IDENTITY,
+            f"{identity!r} is not a valid {self.channel.value} identity",
+        )

@@ -6,6 +6,7 @@ from sqlalchemy import delete, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.models import ChannelProfile, Contact, ContactIdentity, Conversation
+from chorus.wire.enums import SIM_CHANNELS
 
 IdentityKey = tuple[str, str, str]  # (channel, identity, app_id or "")
 
@@ -88,6 +89,20 @@ async def holders_of_key(
         .order_by(ContactIdentity.contact_id)
     )
     return list(rows.all())
+
+
+async def sim_holder(session: AsyncSession, project_id: str, numbers: Sequence[str]) -> str | None:
+    """The oldest contact holding one of the phone numbers on a SIM channel."""
+    return await session.scalar(
+        select(ContactIdentity.contact_id)
+        .where(
+            ContactIdentity.project_id == project_id,
+            ContactIdentity.identity.in_(numbers),
+            ContactIdentity.channel.in_([c.value for c in SIM_CHANNELS]),
+        )
+        .order_by(ContactIdentity.contact_id)
+        .limit(1)
+    )
 
 
 async def page_of_contacts(

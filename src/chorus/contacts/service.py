@@ -16,6 +16,7 @@ from chorus.kit.errors import FieldViolation, invalid, invalid_fields, not_found
 from chorus.kit.ids import new_id
 from chorus.kit.pagination import PageRequest, page_result
 from chorus.models import Contact, ContactIdentity, Conversation
+from chorus.projects.settings import repository as project_settings
 from chorus.wire.enums import (
     APP_SCOPED_CHANNELS,
     SIM_CHANNELS,
@@ -447,6 +448,10 @@ async def resolve_contact(
         found = await repository.holders_of_key(session, project_id, channel, identity, scope)
         if found:
             holders.append(found[0])
+    if not holders and await project_settings.unified_contact_ids(session, project_id):
+        unified = await _phone_number_holder(session, project_id, keys)
+        if unified is not None:
+            return unified, False
     if holders:
         contact = await repository.get(session, project_id, holders[0])
         assert contact is not None
@@ -474,6 +479,37 @@ async def resolve_contact(
     await repository.replace_identities(session, contact, unique)
     await _record_contact_event(session, contact, WebhookTrigger.CONTACT_CREATE, "contact_create")
     return contact, True
+
+
+async def _phone_number_holder(
+    session: AsyncSession, project_id: str, keys: Sequence[IdentityKey]
+) -> Contact | None:
+    """Unified contact ids (API.md Part A §6.1): the contact holding one of the phone numbers
+    on any SIM channel (SMS, RCS, MMS), given the identities it lacks; None when none does."""
+    numbers = sorted({identity for channel, identity, _ in keys if channel in SIM_CHANNELS})
+    for number in numbers:
+        await lock_name(session, f"phone-number:{project_id}:{number}")
+    holder = await repository.sim_holder(session, project_id, numbers) if numbers else None
+    if holder is None:
+        return None
+    contact = await repository.get(session, project_id, holder)
+    assert contact is not None
+    held = (await repository.identities_of(session, [contact.id]))[contact.id]
+    present = {(i.channel, i.identity, i.app_id) for i in held}
+    missing = [key for key in dict.fromkeys(keys) if key not in present]
+    session.add_all(
+        ContactIdentity(
+            project_id=project_id,
+            contact_id=contact.id,
+            channel=channel,
+            identity=identity,
+            app_id=app_id,
+            position=len(held) + offset,
+        )
+        for offset, (channel, identity, app_id) in enumerate(missing)
+    )
+    await session.flush()
+    return contact
 
 
 async def identities_for_app(

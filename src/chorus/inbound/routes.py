@@ -53,7 +53,14 @@ async def receive(
     if answers:
         return PlainTextResponse(answers[0].body)
     try:
-        await service.process(session, app, plugin, native, items)
+        await service.process(
+            session,
+            app,
+            plugin,
+            native,
+            items,
+            stop_keywords=request.app.state.settings.sms_stop_keywords,
+        )
     except service.ReportTooEarly as early:
         await session.rollback()
         return ApiError(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chorus.callbacks.events import record_event
 from chorus.channels.base import (
     ChannelPlugin,
+    ConsentChange,
     InboundEvent,
     InboundItem,
     InboundMessage,
@@ -20,6 +21,7 @@ from chorus.channels.base import (
     StatusReport,
     Unmapped,
 )
+from chorus.consents import service as consents
 from chorus.contacts import repository as contacts_repository
 from chorus.contacts import service as contacts
 from chorus.conversations import repository as conversations_repository
@@ -55,10 +57,24 @@ async def process(
     plugin: ChannelPlugin,
     request: NativeRequest,
     items: list[InboundItem],
+    *,
+    stop_keywords: bool = True,
 ) -> None:
+    """`stop_keywords`: SMS consent keywords are on (CHORUS_SMS_STOP_KEYWORDS)."""
     for item in items:
         if isinstance(item, InboundMessage):
-            await receive_message(session, app, plugin, item)
+            message = await receive_message(session, app, plugin, item)
+            if message is not None and stop_keywords and item.reply_text is not None:
+                await consents.keyword_consent(
+                    session,
+                    app,
+                    message.channel or plugin.channel.value,
+                    message.identity or item.identity,
+                    item.reply_text,
+                    contact_id=message.contact_id or "",
+                )
+        elif isinstance(item, ConsentChange):
+            await consents.channel_consent(session, app, plugin.channel.value, item)
         elif isinstance(item, StatusReport):
             await apply_report(session, app, plugin, request, item)
         elif isinstance(item, InboundEvent):

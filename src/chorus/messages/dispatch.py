@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chorus.apps import repository as apps
 from chorus.channels.base import Accepted, ChannelFailure, ChannelPlugin, Dispatch, Transcoded
 from chorus.channels.registry import plugin_for
+from chorus.consents import service as consents
 from chorus.contacts import repository as contacts_repository
 from chorus.contacts import service as contacts
 from chorus.conversations import repository as conversations_repository
@@ -91,6 +92,23 @@ async def prepare(runtime: Runtime, job: Job, message_id: str) -> Attempt | None
             await session.commit()
             raise Retry(wait, "app drain rate reached")
         chosen = status.candidate(message)
+        # Opted out on this channel: no native call, the next candidate is tried.
+        refused = (
+            await consents.refusal(
+                session,
+                app.id,
+                chosen["channel"],
+                chosen["identity"],
+                (message.send_options or {}).get("message_content_type"),
+            )
+            if chosen is not None
+            else None
+        )
+        if refused is not None:
+            await status.fail(session, message, refused)
+            await job.complete(session)
+            await session.commit()
+            return None
         last_inbound = (
             await messages_repository.last_inbound_at(
                 session, app.id, chosen["channel"], chosen["identity"]

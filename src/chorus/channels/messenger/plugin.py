@@ -8,7 +8,10 @@ from typing import Any, ClassVar
 import httpx
 
 from chorus.channels.base import (
+    CAPABILITY_FULL,
     Accepted,
+    Capability,
+    CapabilityQuery,
     ChannelPlugin,
     Dispatch,
     InboundItem,
@@ -56,6 +59,15 @@ class MessengerChannel(ChannelPlugin):
 
     async def send(self, http: httpx.AsyncClient, base_url: str, dispatch: Dispatch) -> Accepted:
         return await send_message(http, base_url, dispatch)
+
+    async def capability(
+        self, http: httpx.AsyncClient, base_url: str, query: CapabilityQuery
+    ) -> Capability:
+        """No public lookup (§1.8): a well-formed PSID of this app is FULL. (A contact with
+        no MESSENGER identity for the app is answered by the capability service.)"""
+        if not self.identity_is_valid(query.identity):
+            return self.invalid_identity(query.identity)
+        return Capability(CAPABILITY_FULL)
 
     def verify(
         self, request: NativeRequest, credential: Mapping[str, Any], *, simulator_on: bool

@@ -13,15 +13,27 @@ Every native error maps by the §3.3 table; 429, 5xx, timeouts and connection er
 transient (429 honours `Retry-After`). RCS has no sending window and no opt-in step.
 """
 
+import asyncio
 import json
 import re
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
-from chorus.channels.base import Accepted, ChannelFailure, Dispatch
+from chorus.channels.base import (
+    CAPABILITY_FULL,
+    CAPABILITY_PARTIAL,
+    CAPABILITY_UNKNOWN,
+    Accepted,
+    Capability,
+    CapabilityQuery,
+    ChannelFailure,
+    Dispatch,
+    capability_reason,
+)
 from chorus.channels.sms.connector import retry_after
 from chorus.wire.messages import ReasonCode
 
@@ -172,6 +184,82 @@ async def send_agent_message(
     if response.status_code == 409 and _status_of(response) in ("ALREADY_EXISTS", "409"):
         return Accepted(native_id=dispatch.message_id)  # sent before: that send stands
     raise failure_from_response(response)
+
+
+# The features RBM lists for a fully capable phone (§3.8); fewer means PARTIAL.
+ALL_FEATURES = frozenset(
+    {
+        "RICHCARD_STANDALONE",
+        "RICHCARD_CAROUSEL",
+        "ACTION_CREATE_CALENDAR_EVENT",
+        "ACTION_DIAL",
+        "ACTION_OPEN_URL",
+        "ACTION_SHARE_LOCATION",
+        "ACTION_VIEW_LOCATION",
+    }
+)
+CAPABILITY_ATTEMPTS = 3
+CAPABILITY_BACKOFF = 0.5
+
+
+async def lookup_capability(
+    http: httpx.AsyncClient, base_url: str, query: CapabilityQuery
+) -> Capability:
+    """`GET {base}/v1/phones/+{msisdn}/capabilities?requestId=&agentId=` (§3.8): features →
+    FULL or PARTIAL, 404 → NO_CAPABILITY, 401/403 → UNKNOWN (bad configuration), 429/5xx
+    and unreachable → retried, then UNKNOWN (channel failure)."""
+    found = agent_and_token(query.credential)
+    if found is None:
+        return Capability(
+            CAPABILITY_UNKNOWN,
+            reason=capability_reason(
+                ReasonCode.CHANNEL_BAD_CONFIGURATION,
+                "the app's RCS credential needs static_bearer.claimed_identity and token",
+            ),
+        )
+    agent_id, secret = found
+    url = f"{base_url.rstrip('/')}/v1/phones/+{query.identity}/capabilities"
+    last = "RBM did not answer"
+    last_code: str | None = None
+    for attempt in range(CAPABILITY_ATTEMPTS):
+        if attempt:
+            await asyncio.sleep(CAPABILITY_BACKOFF * 2 ** (attempt - 1))
+        try:
+            token = await TOKENS.access_token(http, secret)
+            response = await http.get(
+                url,
+                params={"requestId": str(uuid.uuid4()), "agentId": agent_id},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except ChannelFailure as failure:
+            if not failure.transient:
+                return Capability(CAPABILITY_UNKNOWN, reason=failure.reason())
+            last, last_code = failure.description, failure.channel_code
+            continue
+        except httpx.HTTPError as exc:
+            last, last_code = f"RBM is unreachable: {exc!r}", None
+            continue
+        status = response.status_code
+        if status == 200:
+            features = _json_object(response).get("features")
+            listed = tuple(str(f) for f in features) if isinstance(features, list) else ()
+            full = set(listed) >= ALL_FEATURES
+            return Capability(
+                CAPABILITY_FULL if full else CAPABILITY_PARTIAL, channel_capabilities=listed
+            )
+        failure = failure_from_response(response)
+        if status == 404:
+            return Capability.none(ReasonCode.RECIPIENT_NOT_REACHABLE, failure.description)
+        if status in (401, 403):
+            return Capability(CAPABILITY_UNKNOWN, reason=failure.reason())
+        if status == 429 or status >= 500:
+            last, last_code = failure.description, failure.channel_code
+            continue
+        return Capability(CAPABILITY_UNKNOWN, reason=failure.reason())
+    return Capability(
+        CAPABILITY_UNKNOWN,
+        reason=capability_reason(ReasonCode.CHANNEL_FAILURE, last, last_code),
+    )
 
 
 def failure_from_response(response: httpx.Response) -> ChannelFailure:

@@ -8,6 +8,8 @@ import httpx
 
 from chorus.channels.base import (
     Accepted,
+    Capability,
+    CapabilityQuery,
     ChannelFailure,
     ChannelPlugin,
     Dispatch,
@@ -16,7 +18,7 @@ from chorus.channels.base import (
     ReplyOption,
     Transcoded,
 )
-from chorus.channels.rcs.connector import MSISDN, send_agent_message
+from chorus.channels.rcs.connector import MSISDN, lookup_capability, send_agent_message
 from chorus.channels.rcs.inbound import parse_webhook, verify_webhook
 from chorus.channels.rcs.transcode import transcode_rcs
 from chorus.wire.enums import Channel
@@ -51,6 +53,14 @@ class RcsChannel(ChannelPlugin):
 
     async def send(self, http: httpx.AsyncClient, base_url: str, dispatch: Dispatch) -> Accepted:
         return await send_agent_message(http, base_url, dispatch)
+
+    async def capability(
+        self, http: httpx.AsyncClient, base_url: str, query: CapabilityQuery
+    ) -> Capability:
+        """RBM's capability check of the phone (§3.8)."""
+        if not self.identity_is_valid(query.identity):
+            return self.invalid_identity(query.identity)
+        return await lookup_capability(http, base_url, query)
 
     def verify(
         self, request: NativeRequest, credential: Mapping[str, Any], *, simulator_on: bool

@@ -8,7 +8,10 @@ from typing import Any, ClassVar
 import httpx
 
 from chorus.channels.base import (
+    CAPABILITY_FULL,
     Accepted,
+    Capability,
+    CapabilityQuery,
     ChannelPlugin,
     Dispatch,
     InboundItem,
@@ -53,6 +56,15 @@ class SmsChannel(ChannelPlugin):
 
     async def send(self, http: httpx.AsyncClient, base_url: str, dispatch: Dispatch) -> Accepted:
         return await send_batch(http, base_url, dispatch)
+
+    async def capability(
+        self, http: httpx.AsyncClient, base_url: str, query: CapabilityQuery
+    ) -> Capability:
+        """No network call (§1.8): a valid MSISDN is FULL, opted out by STOP or not —
+        capability is about the channel, not consent."""
+        if not self.identity_is_valid(query.identity):
+            return self.invalid_identity(query.identity)
+        return Capability(CAPABILITY_FULL)
 
     def verify(
         self, request: NativeRequest, credential: Mapping[str, Any], *, simulator_on: bool

@@ -7,8 +7,8 @@ always verified; only a credential with neither is subject to Decision 2.
 
 `message` events become contact messages (a text carrying the postback envelope becomes a
 `choice_response_message`); `delivered` / `seen` / `failed` become delivery reports; `webhook`
-is answered and dropped; `subscribed`, `unsubscribed`, `conversation_started` and anything
-else are reported as unsupported (see the module's notes in the plugin).
+is answered and dropped; `subscribed` / `unsubscribed` are consent changes (OPT_IN / OPT_OUT,
+the consent list); `conversation_started` and anything else are reported as unsupported.
 """
 
 import hashlib
@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chorus.channels.base import (
+    ConsentChange,
     InboundItem,
     InboundMessage,
     InboundRejected,
@@ -78,6 +79,12 @@ def parse_callback(request: NativeRequest) -> list[InboundItem]:
     user = payload.get("user")
     identity = payload.get("user_id") or (user.get("id") if isinstance(user, dict) else None)
     identity = identity if isinstance(identity, str) and identity else None
+    if event in ("subscribed", "unsubscribed") and identity:
+        # Decision 6: the consent list follows the subscription, and capability reads it.
+        subscribed = event == "subscribed"
+        return [
+            ConsentChange(identity=identity, opted_in=subscribed, at=at, learns_identity=subscribed)
+        ]
     descriptions = {
         "subscribed": "Viber subscribed event (the user subscribed to the bot)",
         "unsubscribed": "Viber unsubscribed event (the user unsubscribed from the bot)",

@@ -10,7 +10,10 @@ from typing import Any, ClassVar
 import httpx
 
 from chorus.channels.base import (
+    CAPABILITY_FULL,
     Accepted,
+    Capability,
+    CapabilityQuery,
     ChannelPlugin,
     Dispatch,
     InboundItem,
@@ -22,7 +25,7 @@ from chorus.channels.viber.connector import USER_ID, send_message
 from chorus.channels.viber.inbound import parse_callback, verify_callback
 from chorus.channels.viber.transcode import transcode_viber
 from chorus.wire.enums import Channel
-from chorus.wire.messages import AppMessage
+from chorus.wire.messages import AppMessage, ReasonCode
 
 _SHORT_ENVELOPE = re.compile(r"^[0-9A-Z]{26}#([0-9]+)$")
 
@@ -53,6 +56,19 @@ class ViberChannel(ChannelPlugin):
 
     async def send(self, http: httpx.AsyncClient, base_url: str, dispatch: Dispatch) -> Accepted:
         return await send_message(http, base_url, dispatch)
+
+    async def capability(
+        self, http: httpx.AsyncClient, base_url: str, query: CapabilityQuery
+    ) -> Capability:
+        """No network call (§3.8; `get_user_details` is rate-limited): a well-formed id is
+        FULL unless chorus's last subscription record for it is `unsubscribed`."""
+        if not self.identity_is_valid(query.identity):
+            return self.invalid_identity(query.identity)
+        if query.opted_out:
+            return Capability.none(
+                ReasonCode.RECIPIENT_NOT_OPTED_IN, "the user unsubscribed from the bot"
+            )
+        return Capability(CAPABILITY_FULL)
 
     def verify(
         self, request: NativeRequest, credential: Mapping[str, Any], *, simulator_on: bool

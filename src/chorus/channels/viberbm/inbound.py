@@ -6,7 +6,8 @@ are accepted only while the simulator is on (Decision 2).
 
 One event per request, told apart by `type`: `message` (a contact's text, media, location or
 sticker), `status` (delivered / seen / failed / expired about a message chorus sent),
-`opt_in` / `opt_out`, anything else unmapped.
+`opt_in` / `opt_out` (consent changes; an optional `list_type` names the consent list,
+OPT_OUT_ALL by default), anything else unmapped.
 """
 
 import hashlib
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chorus.channels.base import (
+    ConsentChange,
     InboundItem,
     InboundMessage,
     InboundRejected,
@@ -33,6 +35,7 @@ SIGNATURE_HEADER = "x-chorus-signature"
 MEDIA_CONTENT = ("image", "video", "file")
 STATUSES = {"delivered": "DELIVERED", "seen": "READ"}
 FAILED_STATUSES = ("failed", "expired")
+CONSENT_LISTS = ("OPT_OUT_ALL", "OPT_OUT_MARKETING", "OPT_OUT_NOTIFICATION")
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -73,9 +76,17 @@ def parse_callback(request: NativeRequest) -> list[InboundItem]:
     raw = request.body.decode("utf-8", errors="replace")
     sender = payload.get("sender")
     identity = normalise_identity(Channel.VIBERBM, sender) if isinstance(sender, str) else None
-    if kind in ("opt_in", "opt_out"):
-        # Consent changes need an item type the inbound service does not have yet.
-        return [Unmapped(raw, identity=identity, description=f"VIBERBM {kind} notification")]
+    if kind in ("opt_in", "opt_out") and identity:
+        # chorus-owned extension: `list_type` names the consent list (default OPT_OUT_ALL).
+        list_type = payload.get("list_type")
+        return [
+            ConsentChange(
+                identity=identity,
+                opted_in=kind == "opt_in",
+                list_type=list_type if list_type in CONSENT_LISTS else "OPT_OUT_ALL",
+                at=parse_time(payload.get("timestamp")),
+            )
+        ]
     return [Unmapped(raw, identity=identity, description=f"unknown VIBERBM callback {kind!r}")]
 
 

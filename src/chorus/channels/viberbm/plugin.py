@@ -9,6 +9,8 @@ import httpx
 
 from chorus.channels.base import (
     Accepted,
+    Capability,
+    CapabilityQuery,
     ChannelPlugin,
     Dispatch,
     InboundItem,
@@ -47,6 +49,12 @@ class ViberBmChannel(ChannelPlugin):
 
     async def send(self, http: httpx.AsyncClient, base_url: str, dispatch: Dispatch) -> Accepted:
         return await send_message(http, base_url, dispatch)
+
+    async def capability(
+        self, http: httpx.AsyncClient, base_url: str, query: CapabilityQuery
+    ) -> Capability:
+        """As SMS (§2.8): whether the number is a Viber user shows only at send time."""
+        return await SMS.capability(http, base_url, query)
 
     def verify(
         self, request: NativeRequest, credential: Mapping[str, Any], *, simulator_on: bool

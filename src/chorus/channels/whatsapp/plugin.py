@@ -8,20 +8,28 @@ from typing import Any, ClassVar
 import httpx
 
 from chorus.channels.base import (
+    CAPABILITY_FULL,
+    CAPABILITY_UNKNOWN,
+    NO_CAPABILITY,
     Accepted,
+    Capability,
+    CapabilityQuery,
     ChannelPlugin,
     Dispatch,
     InboundItem,
     NativeRequest,
     ReplyOption,
     Transcoded,
+    capability_reason,
 )
 from chorus.channels.whatsapp.connector import MSISDN, fetch_media, send_message
 from chorus.channels.whatsapp.inbound import parse_webhook, subscription_challenge, verify_webhook
 from chorus.channels.whatsapp.transcode import transcode_whatsapp
 from chorus.wire.enums import Channel
-from chorus.wire.messages import AppMessage
+from chorus.wire.messages import AppMessage, ReasonCode
 
+# The Cloud API's "message undeliverable" (the number is not on WhatsApp).
+NOT_ON_WHATSAPP = "131026"
 _NUMBER = re.compile(r"^[0-9]+$")
 _DEFAULT_CHOICE_ID = re.compile(r"^[0-9A-Z]{26}_(.*)$", re.DOTALL)
 
@@ -45,6 +53,30 @@ class WhatsAppChannel(ChannelPlugin):
 
     def identity_is_valid(self, identity: str) -> bool:
         return bool(MSISDN.match(identity))
+
+    async def capability(
+        self, http: httpx.AsyncClient, base_url: str, query: CapabilityQuery
+    ) -> Capability:
+        """The Cloud API has no lookup (§2.8): FULL once the identity wrote or a message
+        reached it, NO_CAPABILITY when the latest evidence is a send failed with 131026
+        (not a WhatsApp user), else UNKNOWN."""
+        if not self.identity_is_valid(query.identity):
+            return self.invalid_identity(query.identity)
+        if query.last_failure_code == NOT_ON_WHATSAPP and (
+            query.last_reached_at is None
+            or (query.last_failure_at is not None and query.last_failure_at > query.last_reached_at)
+        ):
+            return Capability(
+                NO_CAPABILITY,
+                reason=capability_reason(
+                    ReasonCode.RECIPIENT_NOT_REACHABLE,
+                    "the last message to this number failed: it is not a WhatsApp user",
+                    NOT_ON_WHATSAPP,
+                ),
+            )
+        if query.last_reached_at is not None or query.seen_inbound:
+            return Capability(CAPABILITY_FULL)
+        return Capability(CAPABILITY_UNKNOWN)
 
     async def send(self, http: httpx.AsyncClient, base_url: str, dispatch: Dispatch) -> Accepted:
         return await send_message(http, base_url, dispatch)

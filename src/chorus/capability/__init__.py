@@ -1,0 +1,1 @@
+"""`capability:query`: which channels can reach a recipient, answered by the channels."""

@@ -1,0 +1,15 @@
+"""SQL for project settings."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chorus.models import ProjectSettings
+
+
+async def get(session: AsyncSession, project_id: str) -> ProjectSettings | None:
+    return await session.get(ProjectSettings, project_id)
+
+
+async def unified_contact_ids(session: AsyncSession, project_id: str) -> bool:
+    """Whether a phone number on SMS, RCS and MMS is one contact (false without settings)."""
+    settings = await get(session, project_id)
+    return bool(settings and (settings.contact_settings or {}).get("unified_contact_id_enabled"))
