@@ -76,6 +76,17 @@ async def prepare(runtime: Runtime, job: Job, message_id: str) -> Attempt | None
         failure = await _resolve(session, message, app) if message.candidates is None else None
         if failure is None and _expired(message):
             failure = status.reason(ReasonCode.MESSAGE_EXPIRED, "the message's ttl elapsed")
+        chosen = status.candidate(message) if failure is None else None
+        if chosen is not None:
+            # Opted out on this channel: no native call (and no drain budget spent); the
+            # next candidate is tried.
+            failure = await consents.refusal(
+                session,
+                message.app_id,
+                chosen["channel"],
+                chosen["identity"],
+                (message.send_options or {}).get("message_content_type"),
+            )
         if failure is not None:
             await status.fail(session, message, failure)
             await job.complete(session)
@@ -91,24 +102,6 @@ async def prepare(runtime: Runtime, job: Job, message_id: str) -> Attempt | None
         if wait > 0:
             await session.commit()
             raise Retry(wait, "app drain rate reached")
-        chosen = status.candidate(message)
-        # Opted out on this channel: no native call, the next candidate is tried.
-        refused = (
-            await consents.refusal(
-                session,
-                app.id,
-                chosen["channel"],
-                chosen["identity"],
-                (message.send_options or {}).get("message_content_type"),
-            )
-            if chosen is not None
-            else None
-        )
-        if refused is not None:
-            await status.fail(session, message, refused)
-            await job.complete(session)
-            await session.commit()
-            return None
         last_inbound = (
             await messages_repository.last_inbound_at(
                 session, app.id, chosen["channel"], chosen["identity"]
