@@ -11,6 +11,7 @@ from chorus import health, oauth
 from chorus.apps.routes import router as apps_router
 from chorus.callbacks.routes import router as callbacks_router
 from chorus.config import Settings
+from chorus.console.routes import install_console
 from chorus.contacts.routes import router as contacts_router
 from chorus.conversations.routes import router as conversations_router
 from chorus.events.routes import router as events_router
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
     app.include_router(inbound_router)
     if settings.simulator:
         app.include_router(simulator_router)
+    install_console(app, settings)
     app.add_middleware(WireCompatibility)
     return app
 
