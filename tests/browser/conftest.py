@@ -31,11 +31,13 @@ CHROMIUM_FLAGS = [
 ]
 
 if not CHROMIUM.exists():
-    pytest.skip(
+    reason = (
         "browser tests need Debian's Chromium at /usr/bin/chromium "
-        "(apt-get install chromium; .ci/run installs it)",
-        allow_module_level=True,
+        "(apt-get install chromium; .ci/run installs it)"
     )
+    if os.environ.get("CI"):
+        pytest.fail(reason + " (required when CI is set)", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 # Shared CI machines are slow at times: auto-waiting assertions wait up to 15 s.

@@ -1,6 +1,7 @@
 """The console's six flows (issue #6), clicked through in Chromium against a real server.
 Every wait is one of Playwright's auto-waiting `expect` assertions or a polled condition."""
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -14,6 +15,7 @@ from tests.integration.helpers import wait_for
 
 
 def shot(page: Page, screenshots: Path, name: str) -> None:
+    page.evaluate("document.getElementById('toast').replaceChildren()")
     page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
 
 
@@ -231,6 +233,7 @@ def test_flow4_compose_previews_every_channel_then_sends(
     expect(previews["WhatsApp"].locator("figure.media")).to_contain_text("image.jpg")
     expect(previews["Viber Bot"].locator(".rich-media")).to_contain_text("Red shoe")
     expect(previews["SMS"].locator(".bubble")).to_contain_text("1. Buy")
+    shot(page, screenshots, "compose")
 
     page.get_by_label("Message type").select_option("carousel")
     expect(previews["RCS"].locator(".carousel .card-preview")).to_have_count(2)
@@ -245,8 +248,6 @@ def test_flow4_compose_previews_every_channel_then_sends(
     expect(previews["RCS"].locator(".chip")).to_have_text("View location")
 
     # Any message as JSON: the same transcoder as messages:transcode draws it.
-    import json
-
     page.get_by_label("Generic message (JSON)").fill(json.dumps(choice))
     page.get_by_role("button", name="Preview").click()
     expect(previews["SMS"].locator(".bubble")).to_have_text(expected_sms)
@@ -254,7 +255,6 @@ def test_flow4_compose_previews_every_channel_then_sends(
     expect(previews["Messenger"].locator(".chip")).to_have_text(["Yes", "No"])
     expect(previews["WhatsApp"].locator(".wa-buttons .button")).to_have_text(["Yes", "No"])
     expect(previews["Viber Bot"].locator(".keyboard .button")).to_have_text(["Yes", "No"])
-    shot(page, screenshots, "compose")
 
     page.get_by_label("Identity").fill(number)
     page.get_by_role("button", name="Send").click()
@@ -317,7 +317,7 @@ def test_flow6_simulator_screens_replies_and_switches(
 ) -> None:
     number = unique_number()
     with console_server.api() as api:
-        app_id = new_app(api, "Handsets", ["SMS"])
+        app_id = new_app(api, "Handsets", ["SMS", "WHATSAPP"])
         send_text(api, app_id, [("SMS", number)], "Your code is 1234")
     page.goto("/console/#/simulator")
     handset = page.get_by_role("region", name=f"Handset SMS {number}")
@@ -364,4 +364,42 @@ def test_flow6_simulator_screens_replies_and_switches(
         f"Screen of SMS {number}"
     )
     expect(screen.locator("li.incoming").filter(has_text="Second message")).to_be_visible()
+
+    # A WhatsApp handset: it writes first (opening the session window), then the app's
+    # buttons appear on its screen the way WhatsApp draws them.
+    page.get_by_label("Channel", exact=True).select_option(label="WhatsApp")
+    page.get_by_label("Handset identity").fill(number)
+    page.get_by_role("button", name="Add handset").click()
+    whatsapp = page.get_by_role("region", name=f"Handset WhatsApp {number}")
+    whatsapp.get_by_label("To app").select_option(app_id)
+    whatsapp.get_by_label(f"Reply as {number}").fill("Hello shop")
+    whatsapp.get_by_role("button", name="Send reply").click()
+    wa_screen = page.get_by_label(f"Screen of WhatsApp {number}")
+    expect(wa_screen.locator("li.outgoing")).to_contain_text("Hello shop")
+    with console_server.api() as api:
+        api.post(
+            "/messages:send",
+            json={
+                "app_id": app_id,
+                "recipient": {
+                    "identified_by": {
+                        "channel_identities": [{"channel": "WHATSAPP", "identity": number}]
+                    }
+                },
+                "message": {
+                    "choice_message": {
+                        "text_message": {"text": "Track your order?"},
+                        "choices": [
+                            {"text_message": {"text": "Yes"}},
+                            {"text_message": {"text": "No"}},
+                        ],
+                    }
+                },
+            },
+        ).raise_for_status()
+    expect(wa_screen.locator("li.incoming .wa-buttons .button")).to_have_text(["Yes", "No"])
+    page.get_by_label("Show handsets of").select_option(label="WhatsApp")
+    expect(page.locator("section.handset")).to_have_count(1)
+    page.get_by_label("Show handsets of").select_option(label="All channels")
+    expect(page.get_by_role("region", name=f"Handset SMS {number}")).to_be_visible()
     shot(page, screenshots, "simulator")

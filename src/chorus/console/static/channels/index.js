@@ -10,6 +10,13 @@ import * as whatsapp from './whatsapp.js';
 
 const RENDERERS = { SMS: sms, WHATSAPP: whatsapp, RCS: rcs, MESSENGER: messenger, VIBERBM: viberbm, VIBER: viber };
 
+// Elements for one native payload of the channel (null when the channel has no renderer).
+export function renderNative(channel, native) {
+  const renderer = RENDERERS[channel];
+  if (!renderer) return null;
+  try { return renderer.render(native).filter(Boolean); } catch { return null; }
+}
+
 // `wire` is what messages:transcode returns for the channel: SMS text, else native JSON.
 export function phone(channel, wire, error) {
   let body;

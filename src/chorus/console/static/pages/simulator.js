@@ -3,12 +3,14 @@
 
 import { api, enc, sim } from '../api.js';
 import { CHANNELS, LABELS } from '../channels.js';
+import { renderNative } from '../channels/index.js';
 import { field, h, select, time, toast } from '../dom.js';
 import { onChange } from '../live.js';
 
 export async function render(main) {
   const { apps = [] } = await api('/apps');
   const screens = h('div', { class: 'handsets' });
+  const only = select('only', [['', 'All channels'], ...CHANNELS.map((c) => [c, LABELS[c]])], '');
   const newChannel = select('channel', CHANNELS.map((c) => [c.toLowerCase(), LABELS[c]]), 'sms');
   const newIdentity = h('input', { name: 'identity', required: true, placeholder: '46700000002' });
   main.append(h('h1', {}, 'Simulator'),
@@ -21,10 +23,15 @@ export async function render(main) {
         load();
       },
     }, field('Channel', newChannel), field('Handset identity', newIdentity), h('button', { type: 'submit' }, 'Add handset')),
+    field('Show handsets of', only),
     screens);
+  only.addEventListener('change', () => load());
 
   const load = async () => {
-    const { handsets = [] } = await sim('/handsets');
+    const { handsets: every = [] } = await sim('/handsets');
+    // Grouped by channel, each channel's handsets in the order they appeared.
+    const handsets = every.filter((hs) => !only.value || hs.channel === only.value)
+      .sort((a, b) => CHANNELS.indexOf(a.channel) - CHANNELS.indexOf(b.channel));
     const full = await Promise.all(handsets.map((hs) => sim(`/handsets/${hs.channel.toLowerCase()}/${enc(hs.identity)}`)));
     // Keep what is being typed (changed, not yet sent) across live refreshes.
     const typing = Object.fromEntries([...screens.querySelectorAll('[data-key]')].filter((t) => t.value !== t.defaultValue).map((t) => [t.dataset.key, t.value]));
@@ -34,6 +41,16 @@ export async function render(main) {
   };
   await load();
   return onChange('handsets', load);
+}
+
+// What the handset's app shows for one inbox entry: what it received drawn the way that
+// channel's app draws it (SMS: the text), what it sent as the person's own bubble.
+function screenOf(channel, entry) {
+  if (entry.direction === 'received' && channel !== 'SMS') {
+    const drawn = renderNative(channel, entry.request);
+    if (drawn?.length) return h('div', { class: 'drawn' }, drawn);
+  }
+  return h('div', { class: `bubble ${entry.direction === 'received' ? '' : 'mine'}` }, entry.text || '(no text)');
 }
 
 function handset(hs, apps, reload, typing) {
@@ -57,7 +74,7 @@ function handset(hs, apps, reload, typing) {
   return h('section', { class: `phone handset ${hs.channel.toLowerCase()}`, 'aria-label': `Handset ${name}` },
     h('header', {}, name),
     h('ol', { class: 'screen inbox', 'aria-label': `Screen of ${name}` }, hs.inbox.map((m) => h('li', { class: m.direction === 'received' ? 'incoming' : 'outgoing' },
-      h('div', { class: `bubble ${m.direction === 'received' ? '' : 'mine'}` }, m.text || '(no text)'),
+      screenOf(hs.channel, m),
       h('small', { class: 'muted' }, time(m.at), m.status ? ` · ${m.status}` : '')))),
     h('form', {
       class: 'reply',
