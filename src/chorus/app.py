@@ -118,7 +118,11 @@ def tune_garbage_collector() -> None:
 
 def print_banner(settings: Settings, dev: Credentials | None) -> None:
     base_url = f"http://{settings.host}:{settings.port}"
-    lines = [f"chorus is serving the Conversation API at {base_url}"]
+    lines = [
+        f"chorus is serving the Conversation API at {base_url}",
+        f"Console: {base_url}/console/"
+        + (" (signed in to the dev project in local mode)" if settings.simulator else ""),
+    ]
     if dev is not None:
         lines += [
             "A dev project was created. Its credentials are shown only this once:",
