@@ -121,7 +121,7 @@ def print_banner(settings: Settings, dev: Credentials | None) -> None:
     lines = [
         f"chorus is serving the Conversation API at {base_url}",
         f"Console: {base_url}/console/"
-        + (" (signed in to the dev project in local mode)" if settings.simulator else ""),
+        + (" (local mode: opens signed in)" if settings.simulator else ""),
     ]
     if dev is not None:
         lines += [

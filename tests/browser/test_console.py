@@ -112,6 +112,7 @@ def test_flow2_create_app_credentials_priority_and_webhook(
     page.keyboard.press("Enter")  # the keyboard alternative to dragging
     expect(priority.nth(1)).to_contain_text("WhatsApp")
     expect(priority.nth(2)).to_contain_text("SMS")
+    expect(page.get_by_role("button", name="Move SMS up")).to_be_focused()  # focus stays
 
     page.get_by_label("Target URL").fill(receiver.url)
     page.get_by_label("Secret", exact=True).fill("webhook-secret")

@@ -62,6 +62,22 @@ async function show() {
   }
 }
 
+// Draw the current page again (after a change it made), keeping keyboard focus on the
+// control that had it: the same label, or the same name, in the new drawing.
+export async function rerender() {
+  const active = document.activeElement;
+  const label = active?.getAttribute('aria-label');
+  const name = active?.getAttribute('name');
+  await show();
+  const find = (l) => document.querySelector(`[aria-label="${CSS.escape(l)}"]`);
+  let again = label ? find(label) : name ? document.querySelector(`[name="${CSS.escape(name)}"]`) : null;
+  // A move to the end disables its own button: the opposite one keeps the place.
+  if (again?.disabled && /^Move .* (up|down)$/.test(label)) {
+    again = find(label.replace(/(up|down)$/, (d) => (d === 'up' ? 'down' : 'up')));
+  }
+  if (again && !again.disabled) again.focus();
+}
+
 function signOut() {
   session.clear();
   sessionStorage.setItem('chorus.signedOut', '1');

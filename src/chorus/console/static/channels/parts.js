@@ -7,9 +7,9 @@ export const bubble = (text, extra = '') => h('div', { class: `bubble ${extra}` 
 
 export function media(url, caption, kind = 'image') {
   const name = (url || '').split('/').pop() || url;
-  const icon = { image: '🖼', video: '🎬', audio: '🎵', document: '📄', file: '📄' }[kind] || '📎';
+  // The file is not fetched (it may be anywhere): a placeholder names its kind and file.
   return h('figure', { class: 'media' },
-    h('div', { class: 'media-box', role: 'img', 'aria-label': `${kind} ${name}` }, h('span', { 'aria-hidden': 'true' }, icon), ' ', name),
+    h('div', { class: 'media-box', role: 'img', 'aria-label': `${kind} ${name}` }, h('span', { class: 'kind', 'aria-hidden': 'true' }, kind), name),
     caption ? h('figcaption', {}, caption) : null);
 }
 
@@ -29,6 +29,6 @@ export function card({ title, description, image, actions = [] }) {
 export const carousel = (cards) => h('div', { class: 'carousel' }, cards.map(card));
 
 export const map = (lat, lon, label) => h('div', { class: 'map', role: 'img', 'aria-label': `Map at ${lat}, ${lon}` },
-  h('span', { 'aria-hidden': 'true' }, '📍'), ' ', label || `${lat}, ${lon}`, h('small', {}, `${lat}, ${lon}`));
+  h('span', { class: 'pin', 'aria-hidden': 'true' }), label || `${lat}, ${lon}`, h('small', {}, `${lat}, ${lon}`));
 
 export const unknown = (native) => h('pre', { class: 'json small' }, JSON.stringify(native, null, 2));

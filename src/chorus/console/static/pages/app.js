@@ -4,6 +4,7 @@
 import { api } from '../api.js';
 import { CHANNELS, CREDENTIAL, LABELS, TRIGGERS } from '../channels.js';
 import { field, h, select, toast } from '../dom.js';
+import { rerender } from '../main.js';
 
 export async function render(main, { id }) {
   const app = await api(`/apps/${id}`);
@@ -26,7 +27,7 @@ async function saveCredentials(app, credentials, message) {
     });
     toast(message);
   } catch (e) { toast(e.message, 'error'); }
-  window.dispatchEvent(new HashChangeEvent('hashchange'));
+  rerender();
 }
 
 // What the API accepts back: the credential as given, without the derived fields.
@@ -116,7 +117,7 @@ function webhooksCard(app, webhooks) {
       try {
         await api('/webhooks', { method: 'POST', body: { app_id: app.id, target: target.value, target_type: 'HTTP', secret: secret.value || undefined, triggers } });
         toast('Webhook added');
-        window.dispatchEvent(new HashChangeEvent('hashchange'));
+        rerender();
       } catch (e) { toast(e.message, 'error'); }
     },
   }, h('h3', {}, 'Add a webhook'),
@@ -134,7 +135,7 @@ function webhooksCard(app, webhooks) {
         h('td', {}, h('a', { href: `#/webhooks/${w.id}` }, 'Delivery log'),
           ' ', h('button', {
             type: 'button', class: 'link danger', 'aria-label': `Delete webhook ${w.target}`,
-            onclick: async () => { await api(`/webhooks/${w.id}`, { method: 'DELETE' }); window.dispatchEvent(new HashChangeEvent('hashchange')); },
+            onclick: async () => { await api(`/webhooks/${w.id}`, { method: 'DELETE' }); rerender(); },
           }, 'Delete'))))))
       : h('p', {}, 'No webhooks yet.'),
     form);

@@ -7,6 +7,9 @@ import { renderNative } from '../channels/index.js';
 import { field, h, select, time, toast } from '../dom.js';
 import { onChange } from '../live.js';
 
+// The app each handset last replied to, kept while the console is open.
+const chosenApp = new Map();
+
 export async function render(main) {
   const { apps = [] } = await api('/apps');
   const screens = h('div', { class: 'handsets' });
@@ -69,7 +72,9 @@ function handset(hs, apps, reload, typing) {
   const failNext = h('input', { name: 'fail_next', value: String(typing[failKey] ?? hs.settings.fail_next ?? ''), size: 6, inputmode: 'numeric', dataset: { key: failKey } });
   // Reply to the app that wrote last, when its native request names it (a callback URL).
   const lastApp = [...hs.inbox].reverse().map((m) => JSON.stringify(m.request).match(/\/inbound\/\w+\/(\w+)/)?.[1]).find(Boolean);
-  const app = select('app_id', apps.map((a) => [a.id, a.display_name || a.id]), apps.some((a) => a.id === lastApp) ? lastApp : undefined);
+  const preferred = [chosenApp.get(key), lastApp].find((id) => apps.some((a) => a.id === id));
+  const app = select('app_id', apps.map((a) => [a.id, a.display_name || a.id]), preferred);
+  app.addEventListener('change', () => chosenApp.set(key, app.value));
   const text = h('textarea', { name: 'reply', rows: 2, dataset: { key }, placeholder: 'Type as the handset…' }, typing[key] || '');
   return h('section', { class: `phone handset ${hs.channel.toLowerCase()}`, 'aria-label': `Handset ${name}` },
     h('header', {}, name),
