@@ -169,6 +169,7 @@ def test_flow3_contacts_search_and_conversation_timeline(
     expect(contact).to_have_count(1)
     contact.click()
     page.get_by_role("link", name=re.compile("^Conversation ")).click()
+    contact_id = page.get_by_role("link", name="← Contact").get_attribute("href").rsplit("=", 1)[1]
     expect(page.get_by_role("heading", name="Conversation")).to_be_visible()
 
     timeline = page.get_by_label("Timeline")
@@ -180,6 +181,21 @@ def test_flow3_contacts_search_and_conversation_timeline(
     expect(history).to_contain_text("OUTSIDE_ALLOWED_SENDING_WINDOW")
     expect(history).to_contain_text("DELIVERED on SMS")
     reply = timeline.locator("li.entry.contact").filter(has_text="Thanks!")
+    expect(reply).to_contain_text("SMS")
+
+    # Events too: a typing indicator, which SMS cannot carry.
+    with console_server.api() as api:
+        api.post(
+            "/events:send",
+            json={
+                "app_id": app_id,
+                "recipient": {"contact_id": contact_id},
+                "event": {"composing_event": {}},
+            },
+        ).raise_for_status()
+    event = timeline.locator("li.entry.event").filter(has_text="composing_event")
+    expect(event).to_contain_text("FAILED")
+    expect(event).to_contain_text("UNSUPPORTED_OPERATION")
     expect(reply).to_contain_text("SMS")
     reply.get_by_text("Details").click()
     expect(reply).to_contain_text("Metadata")

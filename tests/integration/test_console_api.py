@@ -70,10 +70,11 @@ def test_status_history_lists_each_status_with_channel_and_reason(
     assert [s["status"] for s in history] == ["QUEUED_ON_CHANNEL", "DELIVERED"]
     assert {s["channel"] for s in history} == {"SMS"}
     conversation_id = api.get(f"/messages/{sent['message_id']}").json()["conversation_id"]
-    by_message = httpx.get(
+    conversation = httpx.get(
         f"{extension}/conversations/{conversation_id}/statuses", auth=auth
-    ).json()["statuses"]
-    assert by_message[sent["message_id"]] == history
+    ).json()
+    assert conversation["statuses"][sent["message_id"]] == history
+    assert conversation["events"] == {}
 
     other = server.other
     refused = httpx.get(

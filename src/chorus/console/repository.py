@@ -10,8 +10,10 @@ from chorus.models import (
     AccessKey,
     CallbackAttempt,
     CallbackDelivery,
+    ConversationEvent,
     Message,
     MessageStatus,
+    OutboxJob,
     Project,
     SimulatedHandset,
     SimulatedMessage,
@@ -63,48 +65,47 @@ async def statuses_of_message(
     ]
 
 
+async def event_statuses_of_conversation(
+    session: AsyncSession, project_id: str, conversation_id: str
+) -> dict[str, dict[str, Any]]:
+    """Where each event of the conversation stands (events keep no history, only a status)."""
+    rows = await session.execute(
+        select(ConversationEvent.id, ConversationEvent.status, ConversationEvent.reason).where(
+            ConversationEvent.project_id == project_id,
+            ConversationEvent.conversation_id == conversation_id,
+        )
+    )
+    return {id_: {"status": status, "reason": reason} for id_, status, reason in rows}
+
+
 @dataclass(frozen=True)
 class Cursors:
-    """The newest row of each kind a page shows: when one moves, that page re-reads."""
+    """The newest row of each kind: when one moves, the pages showing that kind re-read.
+
+    Each is the maximum of a primary key, so a look costs an index probe whatever the size of
+    the tables; they are deployment-wide, and the stream shows them only hashed with the
+    project (a page may re-read for another project's activity, and learns nothing of it)."""
 
     messages: tuple[Any, ...]
     deliveries: tuple[Any, ...]
     handsets: tuple[Any, ...]
 
 
-async def cursors(session: AsyncSession, project_id: str) -> Cursors:
-    messages = (
-        await session.execute(
-            select(func.max(Message.id), func.max(Message.updated_at)).where(
-                Message.project_id == project_id
-            )
-        )
-    ).one()
-    statuses = await session.scalar(
-        select(func.max(MessageStatus.id))
-        .join(Message, Message.id == MessageStatus.message_id)
-        .where(Message.project_id == project_id)
-    )
-    deliveries = await session.scalar(
-        select(func.max(CallbackDelivery.id)).where(CallbackDelivery.project_id == project_id)
-    )
-    attempts = await session.scalar(
-        select(func.max(CallbackAttempt.id))
-        .join(CallbackDelivery, CallbackDelivery.id == CallbackAttempt.delivery_id)
-        .where(CallbackDelivery.project_id == project_id)
-    )
-    inbox = await session.scalar(select(func.max(SimulatedMessage.id)))
-    handsets = (
-        await session.execute(
-            select(func.count(), func.max(SimulatedHandset.created_at)).select_from(
-                SimulatedHandset
-            )
-        )
-    ).one()
+async def cursors(session: AsyncSession) -> Cursors:
+    async def newest(column: Any) -> Any:
+        return await session.scalar(select(func.max(column)))
+
     return Cursors(
-        messages=(messages[0], str(messages[1]), statuses),
-        deliveries=(deliveries, attempts),
-        handsets=(inbox, handsets[0], str(handsets[1])),
+        # New messages and events, each status a message passed, and every piece of work
+        # queued (an event's outcome, a contact's creation).
+        messages=(
+            await newest(Message.id),
+            await newest(MessageStatus.id),
+            await newest(ConversationEvent.id),
+            await newest(OutboxJob.id),
+        ),
+        deliveries=(await newest(CallbackDelivery.id), await newest(CallbackAttempt.id)),
+        handsets=(await newest(SimulatedMessage.id), await newest(SimulatedHandset.created_at)),
     )
 
 

@@ -3,6 +3,7 @@ extension endpoints the pages need beyond the public API (a message's status his
 live stream of changes, both under `/chorus/v1`)."""
 
 import asyncio
+import hashlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -66,10 +67,14 @@ async def local_session(request: Request) -> dict[str, Any]:
 async def conversation_statuses(
     project_id: str, conversation_id: str, session: AsyncSession = ReadSession
 ) -> dict[str, Any]:
-    """Each message's status history: `{"statuses": {message_id: [{status, channel,
-    reason, at}]}}`, oldest first (fallbacks show as SWITCHING_CHANNEL with their reason)."""
+    """Each message's status history, `{"statuses": {message_id: [{status, channel,
+    reason, at}]}}`, oldest first (fallbacks show as SWITCHING_CHANNEL with their reason),
+    and each event's status, `{"events": {event_id: {status, reason}}}`."""
     return {
-        "statuses": await repository.statuses_of_conversation(session, project_id, conversation_id)
+        "statuses": await repository.statuses_of_conversation(session, project_id, conversation_id),
+        "events": await repository.event_statuses_of_conversation(
+            session, project_id, conversation_id
+        ),
     }
 
 
@@ -115,16 +120,24 @@ async def _changes(request: Request, project_id: str) -> AsyncIterator[str]:
     ends = time.monotonic() + STREAM_SECONDS
     while time.monotonic() < ends and not await request.is_disconnected():
         async with sessions() as session:
-            current = await repository.cursors(session, project_id)
+            current = await repository.cursors(session)
         now = {
-            "messages": list(current.messages),
-            "deliveries": list(current.deliveries),
-            "handsets": list(current.handsets),
+            kind: opaque(project_id, values)
+            for kind, values in (
+                ("messages", current.messages),
+                ("deliveries", current.deliveries),
+                ("handsets", current.handsets),
+            )
         }
         if now != last:
-            yield f"event: cursors\ndata: {json.dumps(now, default=str)}\n\n"
+            yield f"event: cursors\ndata: {json.dumps(now)}\n\n"
             last = now
         await asyncio.sleep(POLL_SECONDS)
+
+
+def opaque(project_id: str, values: tuple[Any, ...]) -> str:
+    """A cursor as the browser sees it: it changes when the rows do, and reveals nothing."""
+    return hashlib.sha256(f"{project_id}|{values!r}".encode()).hexdigest()[:16]
 
 
 def install_console(app: FastAPI, settings: Settings) -> None:

@@ -1,14 +1,28 @@
 // Live updates: one EventSource on the extension stream. The server sends the newest row
 // of each kind ("cursors"); a page subscribes to the kinds it shows and re-reads on change.
 
-import { session } from './api.js';
+import { localSignIn, session } from './api.js';
 
 const bus = new EventTarget();
 let source = null;
 let last = {};
 
+// One re-read at a time: changes that arrive meanwhile make one more re-read afterwards.
+function coalesced(handler) {
+  let running = false;
+  let again = false;
+  const run = async () => {
+    if (running) { again = true; return; }
+    running = true;
+    try { await handler(); } catch { /* the next change tries again */ }
+    running = false;
+    if (again) { again = false; run(); }
+  };
+  return run;
+}
+
 export function onChange(kind, handler) {
-  const listener = () => handler();
+  const listener = coalesced(handler);
   bus.addEventListener(kind, listener);
   return () => bus.removeEventListener(kind, listener);
 }
@@ -40,7 +54,8 @@ export function connect() {
   source.addEventListener('error', () => {
     if (source && source.readyState === EventSource.CLOSED) {
       indicator('offline');
-      setTimeout(connect, 2000);
+      // A local session gets a fresh token (the old one may have expired).
+      setTimeout(async () => { if (session.get()?.local) await localSignIn(); connect(); }, 2000);
     }
   });
 }

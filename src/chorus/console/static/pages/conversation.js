@@ -17,7 +17,7 @@ export async function render(main, { id }) {
     h('p', {}, h('a', { href: `#/compose?app=${conversation.app_id}&contact=${conversation.contact_id}` }, 'Compose a message to this contact')),
     list);
   const load = async () => {
-    const [{ messages = [] }, { events = [] }, { statuses = {} }] = await Promise.all([
+    const [{ messages = [] }, { events = [] }, { statuses = {}, events: eventStatuses = {} }] = await Promise.all([
       api(`/messages?conversation_id=${id}&page_size=100`),
       api(`/events?conversation_id=${id}&page_size=100`),
       ext(`/conversations/${id}/statuses`),
@@ -27,7 +27,7 @@ export async function render(main, { id }) {
       ...events.map((e) => ({ kind: 'event', at: e.accept_time, item: e })),
     ].sort((a, b) => a.at.localeCompare(b.at));
     list.replaceChildren(...items.map(({ kind, item }) => (kind === 'message'
-      ? messageItem(item, statuses[item.id] || []) : eventItem(item))));
+      ? messageItem(item, statuses[item.id] || []) : eventItem(item, eventStatuses[item.id]))));
   };
   await load();
   return onChange('messages', load);
@@ -55,11 +55,14 @@ function messageItem(message, stored) {
       pretty(message)));
 }
 
-function eventItem(event) {
+function eventItem(event, state) {
   const body = event.app_event || event.contact_event || event.contact_message_event || {};
-  return h('li', { class: 'entry event' },
-    h('div', { class: 'meta' }, h('strong', {}, event.direction === 'TO_CONTACT' ? 'App event' : 'Contact event'), ' · ',
-      h('span', { class: 'channel' }, event.channel_identity?.channel || ''), ' · ', time(event.accept_time)),
+  const outbound = event.direction === 'TO_CONTACT';
+  return h('li', { class: `entry event ${outbound ? 'app' : 'contact'}` },
+    h('div', { class: 'meta' }, h('strong', {}, outbound ? 'App event' : 'Contact event'), ' · ',
+      h('span', { class: 'channel' }, event.channel_identity?.channel || 'no channel'), ' · ', time(event.accept_time),
+      state ? [' · ', badge(state.status)] : null),
     h('div', { class: 'bubble event' }, Object.keys(body)[0] || 'event'),
+    state?.reason ? h('p', { class: 'reason' }, `${state.reason.code || ''} ${state.reason.description || ''}`) : null,
     h('details', {}, h('summary', {}, 'Details'), pretty(event)));
 }
