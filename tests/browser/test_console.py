@@ -8,13 +8,31 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, expect
+import pytest
 
 from tests.browser.conftest import ConsoleServer, Receiver
 from tests.integration.helpers import wait_for
 
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]'")
+Page = sync_api.Page
+expect = sync_api.expect
+# Shared CI machines are slow at times: auto-waiting assertions wait up to 15 s.
+expect.set_options(timeout=15_000)
+
+
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button, a[href]')]
+  .filter((el) => el.offsetParent !== null || el.getClientRects().length)
+  .filter((el) => {
+    const named = el.getAttribute('aria-label') || (el.labels && el.labels.length)
+      || ((el.tagName === 'BUTTON' || el.tagName === 'A') && el.textContent.trim());
+    return !named;
+  })
+  .map((el) => el.outerHTML.slice(0, 120))"""
+
 
 def shot(page: Page, screenshots: Path, name: str) -> None:
+    """A screenshot of the page, once every visible control has an accessible name."""
+    assert page.evaluate(UNLABELLED) == []
     page.evaluate("document.getElementById('toast').replaceChildren()")
     page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
 
