@@ -1,6 +1,7 @@
 """What the console adds to the server, over HTTP: the page, the local-mode sign-in (absent
 in the production profile), a message's status history and the live stream."""
 
+import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -118,3 +119,31 @@ def production() -> Iterator[str]:
 def test_production_profile_has_no_local_sign_in(production: str) -> None:
     assert httpx.get(f"{production}/console/session").status_code == 404
     assert httpx.get(f"{production}/console/").status_code == 200  # the sign-in form
+
+
+def own_address() -> str | None:
+    """This machine's address on its network (not loopback), if it has one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def test_local_sign_in_is_refused_to_other_machines() -> None:
+    address = own_address()
+    if address is None:
+        pytest.skip("this machine has no network address besides loopback")
+    data_dir = Path(tempfile.mkdtemp(prefix="chorus-console-net-"))
+    process, url, _ = start_server(
+        f"sqlite:///{data_dir / 'chorus.db'}", data_dir, {"CHORUS_HOST": "0.0.0.0"}
+    )
+    try:
+        from_network = httpx.get(f"{url.replace('127.0.0.1', address)}/console/session")
+        assert from_network.status_code == 403
+        assert "access key" in from_network.json()["error"]["message"]
+        assert httpx.get(f"{url}/console/session").status_code == 200
+    finally:
+        stop_server(process)

@@ -27,6 +27,8 @@ STATIC = Path(__file__).parent / "static"
 POLL_SECONDS = 0.5
 STREAM_SECONDS = 10.0
 
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
 pages = APIRouter(include_in_schema=False)
 local = APIRouter(include_in_schema=False)
 extension = APIRouter(tags=["console (extension)"])
@@ -45,8 +47,17 @@ async def console_page() -> FileResponse:
 @local.get("/console/session")
 async def local_session(request: Request) -> dict[str, Any]:
     """Local mode only: a token for the dev project (or the bootstrap project), so the
-    console opens signed in. Not mounted in the production profile."""
+    console opens signed in. Only for a browser on the same machine (a server listening on
+    every interface does not hand a token to its network); not mounted in the production
+    profile."""
     settings: Settings = request.app.state.settings
+    client = request.client.host if request.client else ""
+    if client not in LOOPBACK:
+        raise ApiError(
+            403,
+            "The local sign-in is offered only to a browser on this machine; "
+            "sign in with an access key",
+        )
     async with request.app.state.db.read_sessions() as session:
         found = await repository.local_project(session, settings.bootstrap_project_id)
     if found is None:

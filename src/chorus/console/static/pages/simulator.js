@@ -11,6 +11,13 @@ import { onChange } from '../live.js';
 const chosenApp = new Map();
 
 export async function render(main) {
+  try {
+    await sim('/handsets?channel=sms');
+  } catch (e) {
+    if (e.status !== 404) throw e;
+    main.append(h('h1', {}, 'Simulator'), h('p', {}, 'The simulator is off on this server (CHORUS_SIMULATOR=off, the production profile).'));
+    return null;
+  }
   const { apps = [] } = await api('/apps');
   const screens = h('div', { class: 'handsets' });
   const only = select('only', [['', 'All channels'], ...CHANNELS.map((c) => [c, LABELS[c]])], '');
