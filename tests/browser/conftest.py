@@ -134,10 +134,13 @@ def page(browser: Any, console_server: ConsoleServer) -> Iterator[Any]:
     )
     context.set_default_timeout(15_000)
     page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     try:
         yield page
     finally:
         context.close()
+    assert errors == [], f"the console threw: {errors}"
 
 
 @pytest.fixture(scope="session")

@@ -92,7 +92,10 @@ export async function render(main, { query }) {
     identity.closest('.field').hidden = recipient.value !== 'identity';
   };
 
+  // Previews overlap while the form changes: only the latest one draws.
+  let generation = 0;
   const preview = async () => {
+    const mine = ++generation;
     let message;
     try { message = appMessage(); } catch (e) { previews.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Invalid JSON: ${e.message}`)); return; }
     const chosen = previewBoxes.map((b) => b.querySelector('input')).filter((i) => i.checked).map((i) => i.value);
@@ -106,7 +109,7 @@ export async function render(main, { query }) {
         return phone(c, null, violation || e.message);
       }
     }));
-    previews.replaceChildren(...drawn);
+    if (mine === generation) previews.replaceChildren(...drawn);
   };
 
   const send = async (event) => {

@@ -37,12 +37,16 @@ export async function render(main) {
     screens);
   only.addEventListener('change', () => load());
 
+  // Loads overlap (a switch, a reply, a live change): only the latest one draws.
+  let generation = 0;
   const load = async () => {
+    const mine = ++generation;
     const { handsets: every = [] } = await sim('/handsets');
     // Grouped by channel, each channel's handsets in the order they appeared.
     const handsets = every.filter((hs) => !only.value || hs.channel === only.value)
       .sort((a, b) => CHANNELS.indexOf(a.channel) - CHANNELS.indexOf(b.channel));
     const full = await Promise.all(handsets.map((hs) => sim(`/handsets/${hs.channel.toLowerCase()}/${enc(hs.identity)}`)));
+    if (mine !== generation) return;
     // Keep what is being typed (changed, not yet sent) across live refreshes.
     const typing = Object.fromEntries([...screens.querySelectorAll('[data-key]')].filter((t) => t.value !== t.defaultValue).map((t) => [t.dataset.key, t.value]));
     const focused = document.activeElement?.dataset?.key;

@@ -22,9 +22,13 @@ export async function render(main, { id }) {
   const open = new Set();
   main.append(h('p', { class: 'muted' }, `Triggers: ${(current.triggers || []).join(', ')}`), log);
 
+  // Loads overlap (a click, a live change): only the latest one draws.
+  let generation = 0;
   const load = async () => {
+    const mine = ++generation;
     const { deliveries = [] } = await ext(`/webhooks/${current.id}/deliveries?page_size=50`);
     const rows = await Promise.all(deliveries.map(async (d) => row(open.has(d.id) ? await ext(`/deliveries/${d.id}`) : d)));
+    if (mine !== generation) return;
     log.replaceChildren(deliveries.length ? h('table', { class: 'list' },
       h('thead', {}, h('tr', {}, ['Trigger', 'Status', 'Attempts', 'Last code', 'Created', ''].map((t) => h('th', { scope: 'col' }, t)))),
       rows) : h('p', {}, 'No deliveries yet.'));
