@@ -218,12 +218,22 @@ def test_flow3_contacts_search_and_conversation_timeline(
     reply.get_by_text("Details").click()
     expect(reply).to_contain_text("Metadata")
 
-    # Live: a new message shows up without a reload.
-    with console_server.api() as api:
-        send_text(api, app_id, [("SMS", number)], "Shipped today")
-    expect(timeline.locator("li.entry.app").filter(has_text="Shipped today")).to_contain_text(
-        "DELIVERED"
+    # Live, without a reload: the contact writes on WhatsApp (opening its session window),
+    # and the app's answer goes there, on to READ.
+    sim(
+        console_server,
+        "POST",
+        f"/handsets/whatsapp/{number}/messages",
+        {"app_id": app_id, "text_message": {"text": "Any news?"}},
     )
+    expect(timeline.locator("li.entry.contact").filter(has_text="Any news?")).to_contain_text(
+        "WHATSAPP"
+    )
+    with console_server.api() as api:
+        send_text(api, app_id, [("WHATSAPP", number)], "Shipped today")
+    shipped = timeline.locator("li.entry.app").filter(has_text="Shipped today")
+    expect(shipped.get_by_label("Status history")).to_contain_text("DELIVERED on WHATSAPP")
+    expect(shipped.get_by_label("Status history")).to_contain_text("READ on WHATSAPP")
     shot(page, screenshots, "conversation")
     page.goto(f"/console/#/contacts?q={number}")
     page.get_by_role("button", name=re.compile(number)).click()
@@ -434,7 +444,8 @@ def test_flow6_simulator_screens_replies_and_switches(
         ).raise_for_status()
     expect(wa_screen.locator("li.incoming .wa-buttons .button")).to_have_text(["Yes", "No"])
     page.get_by_label("Show handsets of").select_option(label="WhatsApp")
-    expect(page.locator("section.handset")).to_have_count(1)
+    expect(page.locator("section.handset:not(.whatsapp)")).to_have_count(0)
+    expect(page.get_by_role("region", name=f"Handset WhatsApp {number}")).to_be_visible()
     page.get_by_label("Show handsets of").select_option(label="All channels")
     expect(page.get_by_role("region", name=f"Handset SMS {number}")).to_be_visible()
     shot(page, screenshots, "simulator")

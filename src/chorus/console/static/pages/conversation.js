@@ -9,15 +9,19 @@ import { onChange } from '../live.js';
 export async function render(main, { id }) {
   const conversation = await api(`/conversations/${id}`);
   const list = h('ol', { class: 'timeline', 'aria-label': 'Timeline' });
+  const header = h('p', { class: 'mono' });
+  const describe = (c) => header.replaceChildren(`${c.id} · app ${c.app_id} · ${c.active ? 'active' : 'stopped'}`,
+    c.active_channel ? ` · on ${c.active_channel}` : '');
+  describe(conversation);
   main.append(
     h('p', {}, h('a', { href: `#/contacts?contact=${conversation.contact_id}` }, '← Contact')),
     h('h1', {}, 'Conversation'),
-    h('p', { class: 'mono' }, `${conversation.id} · app ${conversation.app_id} · ${conversation.active ? 'active' : 'stopped'}`,
-      conversation.active_channel ? ` · on ${conversation.active_channel}` : ''),
+    header,
     h('p', {}, h('a', { href: `#/compose?app=${conversation.app_id}&contact=${conversation.contact_id}` }, 'Compose a message to this contact')),
     list);
   const load = async () => {
-    const [{ messages = [] }, { events = [] }, { statuses = {}, events: eventStatuses = {} }] = await Promise.all([
+    const [current, { messages = [] }, { events = [] }, { statuses = {}, events: eventStatuses = {} }] = await Promise.all([
+      api(`/conversations/${id}`),
       api(`/messages?conversation_id=${id}&page_size=100`),
       api(`/events?conversation_id=${id}&page_size=100`),
       ext(`/conversations/${id}/statuses`),
@@ -26,6 +30,7 @@ export async function render(main, { id }) {
       ...messages.map((m) => ({ kind: 'message', at: m.accept_time, item: m })),
       ...events.map((e) => ({ kind: 'event', at: e.accept_time, item: e })),
     ].sort((a, b) => a.at.localeCompare(b.at));
+    describe(current);
     list.replaceChildren(...items.map(({ kind, item }) => (kind === 'message'
       ? messageItem(item, statuses[item.id] || []) : eventItem(item, eventStatuses[item.id]))));
   };
