@@ -45,9 +45,16 @@ def require_chromium() -> None:
 
 
 class ConsoleServer:
-    def __init__(self, url: str, credentials: Credentials) -> None:
+    def __init__(self, url: str, credentials: Credentials, log: Path) -> None:
         self.url = url
         self.credentials = credentials
+        self.log = log  # what `chorus serve` printed
+
+    def printed_console_url(self) -> str:
+        for line in self.log.read_text().splitlines():
+            if line.startswith("Console: "):
+                return line.split()[1]
+        raise AssertionError(f"no console URL in {self.log.read_text()!r}")
 
     def api(self) -> httpx.Client:
         c = self.credentials
@@ -75,7 +82,7 @@ def console_server() -> Iterator[ConsoleServer]:
         },
     )
     try:
-        yield ConsoleServer(url, credentials)
+        yield ConsoleServer(url, credentials, data_dir / f"server-{url.rsplit(':', 1)[1]}.log")
     finally:
         stop_server(process)
 

@@ -83,11 +83,15 @@ def test_flow1_local_mode_signs_in_and_an_access_key_signs_in(
     page: Page, console_server: ConsoleServer, screenshots: Path
 ) -> None:
     creds = console_server.credentials
-    page.goto("/")  # the printed URL: redirects to the console, signed in locally
+    printed = console_server.printed_console_url()  # what `chorus serve` printed
+    assert printed == f"{console_server.url}/console/"
+    page.goto(printed)  # signed in locally
     expect(page).to_have_url(re.compile(r"/console/#/apps$"))
     expect(page.get_by_role("heading", name="Apps")).to_be_visible()
     expect(page.locator("#session")).to_contain_text(f"Project {creds.project_id} (local)")
     expect(page.locator("#live")).to_have_text("live")
+    page.goto("/")  # the bare address leads there too
+    expect(page).to_have_url(re.compile(r"/console/#/apps$"))
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
