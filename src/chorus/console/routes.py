@@ -5,6 +5,7 @@ live stream of changes, both under `/chorus/v1`)."""
 import asyncio
 import hashlib
 import json
+import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -129,7 +130,7 @@ async def _changes(request: Request, project_id: str) -> AsyncIterator[str]:
     yield "retry: 500\n\n"
     last: dict[str, Any] | None = None
     ends = time.monotonic() + STREAM_SECONDS
-    while time.monotonic() < ends and not await request.is_disconnected():
+    while time.monotonic() < ends and not server_exiting() and not await request.is_disconnected():
         async with sessions() as session:
             current = await repository.cursors(session)
         now = {
@@ -144,6 +145,15 @@ async def _changes(request: Request, project_id: str) -> AsyncIterator[str]:
             yield f"event: cursors\ndata: {json.dumps(now)}\n\n"
             last = now
         await asyncio.sleep(POLL_SECONDS)
+
+
+def server_exiting() -> bool:
+    """Whether uvicorn is shutting down. It waits for open responses before it stops, so a
+    stream ends as soon as it is asked to exit: the handler uvicorn installs for SIGTERM and
+    SIGINT is a method of its server, whose `should_exit` says so (read here, never changed).
+    Elsewhere (another server, a worker thread) this is simply false."""
+    server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
+    return bool(getattr(server, "should_exit", False))
 
 
 def opaque(project_id: str, values: tuple[Any, ...]) -> str:
