@@ -86,7 +86,7 @@ def test_status_history_lists_each_status_with_channel_and_reason(
 
 
 def test_stream_needs_a_token_of_the_project_and_sends_cursors(server: Server) -> None:
-    url = f"{server.url}/chorus/v1/projects/{server.project_id}/stream"
+    url = f"{server.url}/console/api/projects/{server.project_id}/stream"
     assert httpx.get(url).status_code == 401
     assert httpx.get(url, params={"access_token": "nonsense"}).status_code == 401
     other = httpx.post(

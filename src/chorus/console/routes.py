@@ -1,6 +1,6 @@
-"""What the console serves: the page and its files, the local-mode sign-in, and the
-extension endpoints the pages need beyond the public API (a message's status history and a
-live stream of changes, both under `/chorus/v1`)."""
+"""What the console serves: the page and its files, the local-mode sign-in, a live stream of
+changes (`/console/api/...`), and the extension endpoints the pages need beyond the public
+API (status histories, under `/chorus/v1`)."""
 
 import asyncio
 import hashlib
@@ -103,7 +103,9 @@ async def message_statuses(
     return {"statuses": history}
 
 
-@extension.get("/projects/{project_id}/stream")
+# Not under /chorus/: a stream is open as long as a console tab is, and the paths of the API
+# count as client load while a request is in flight (the in-process worker yields to them).
+@pages.get("/console/api/projects/{project_id}/stream")
 async def stream(project_id: str, request: Request, access_token: str = "") -> StreamingResponse:
     """Server-sent events: `cursors` on connect and whenever messages (and their statuses),
     webhook deliveries or simulated handsets change. EventSource cannot send headers, so the

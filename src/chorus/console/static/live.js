@@ -36,7 +36,7 @@ export function connect() {
   disconnect();
   const current = session.get();
   if (!current) return;
-  const url = `/chorus/v1/projects/${encodeURIComponent(current.project_id)}/stream?access_token=${encodeURIComponent(current.access_token)}`;
+  const url = `/console/api/projects/${encodeURIComponent(current.project_id)}/stream?access_token=${encodeURIComponent(current.access_token)}`;
   source = new EventSource(url);
   source.addEventListener('open', () => indicator('live'));
   source.addEventListener('cursors', (event) => {
