@@ -400,10 +400,25 @@ def test_flow6_simulator_screens_replies_and_switches(
     expect(
         page.get_by_role("region", name=f"Handset SMS {number}").get_by_label("Fail next with code")
     ).to_have_value("406")
-    settings = sim(console_server, "GET", f"/handsets/sms/{number}")["settings"]
-    assert settings["reachable"] is False
-    assert settings["auto_read"] is False
-    assert settings["fail_next"] == 406
+    page.get_by_role("region", name=f"Handset SMS {number}").get_by_label(
+        "Capability"
+    ).select_option("NO_CAPABILITY")
+    expect(
+        page.get_by_role("region", name=f"Handset SMS {number}").get_by_label("Capability")
+    ).to_have_value("NO_CAPABILITY")
+    wanted = {
+        "capability": "NO_CAPABILITY",
+        "reachable": False,
+        "auto_read": False,
+        "fail_next": 406,
+    }
+    wait_for(
+        lambda: (
+            wanted.items()
+            <= sim(console_server, "GET", f"/handsets/sms/{number}")["settings"].items()
+        ),
+        what="the handset's switches to be saved",
+    )
 
     # Live: what the app sends appears on the handset's screen without a reload.
     sim(console_server, "PATCH", f"/handsets/sms/{number}", {"reachable": True, "fail_next": None})

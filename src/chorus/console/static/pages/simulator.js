@@ -7,6 +7,8 @@ import { renderNative } from '../channels/index.js';
 import { field, h, select, time, toast } from '../dom.js';
 import { onChange } from '../live.js';
 
+const CAPABILITIES = ['CAPABILITY_FULL', 'CAPABILITY_PARTIAL', 'NO_CAPABILITY', 'CAPABILITY_UNKNOWN'];
+
 // The app each handset last replied to, kept while the console is open.
 const chosenApp = new Map();
 
@@ -79,6 +81,8 @@ function handset(hs, apps, reload, typing) {
     type: 'checkbox', name: setting, checked: Boolean(hs.settings[setting]),
     onchange: (e) => patch({ [setting]: e.target.checked }),
   }), ` ${label}`);
+  const capability = select('capability', CAPABILITIES, hs.settings.capability);
+  capability.addEventListener('change', () => patch({ capability: capability.value }));
   const failKey = `${key}:fail_next`;
   const failNext = h('input', { name: 'fail_next', value: String(typing[failKey] ?? hs.settings.fail_next ?? ''), size: 6, inputmode: 'numeric', dataset: { key: failKey } });
   // Reply to the app that wrote last, when its native request names it (a callback URL).
@@ -106,6 +110,8 @@ function handset(hs, apps, reload, typing) {
     }, field('To app', app), field(`Reply as ${hs.identity}`, text), h('button', { type: 'submit' }, 'Send reply')),
     h('div', { class: 'switches' },
       toggle('reachable', 'Reachable'), toggle('auto_read', 'Auto-read'), toggle('auto_deliver', 'Auto-deliver'),
+      hs.channel === 'VIBER' ? toggle('subscribed', 'Subscribed') : null,
+      field('Capability', capability),
       h('form', {
         class: 'inline',
         onsubmit: (e) => { e.preventDefault(); patch({ fail_next: failNext.value === '' ? null : (/^\d+$/.test(failNext.value) ? Number(failNext.value) : failNext.value) }); },
