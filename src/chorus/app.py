@@ -13,6 +13,7 @@ from chorus.callbacks.routes import router as callbacks_router
 from chorus.capability.routes import router as capability_router
 from chorus.config import Settings
 from chorus.consents.routes import router as consents_router
+from chorus.console.routes import install_console
 from chorus.contacts.routes import router as contacts_router
 from chorus.conversations.routes import router as conversations_router
 from chorus.events.routes import router as events_router
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
     app.include_router(inbound_router)
     if settings.simulator:
         app.include_router(simulator_router)
+    install_console(app, settings)
     app.add_middleware(CountApiRequests, load=load)
     app.add_middleware(WireCompatibility)
     return app
@@ -129,7 +131,11 @@ def tune_garbage_collector() -> None:
 
 def print_banner(settings: Settings, dev: Credentials | None) -> None:
     base_url = f"http://{settings.host}:{settings.port}"
-    lines = [f"chorus is serving the Conversation API at {base_url}"]
+    lines = [
+        f"chorus is serving the Conversation API at {base_url}",
+        f"Console: {base_url}/console/"
+        + (" (local mode: opens signed in)" if settings.simulator else ""),
+    ]
     if dev is not None:
         lines += [
             "A dev project was created. Its credentials are shown only this once:",

@@ -1,0 +1,73 @@
+// A conversation's timeline: app and contact messages and events, oldest first, each with
+// its channel, metadata and status history (QUEUED → … → READ, fallbacks with reasons).
+
+import { api, ext } from '../api.js';
+import { h, pretty, time } from '../dom.js';
+import { badge, summary } from '../format.js';
+import { onChange } from '../live.js';
+
+export async function render(main, { id }) {
+  const conversation = await api(`/conversations/${id}`);
+  const list = h('ol', { class: 'timeline', 'aria-label': 'Timeline' });
+  const header = h('p', { class: 'mono' });
+  const describe = (c) => header.replaceChildren(`${c.id} · app ${c.app_id} · ${c.active ? 'active' : 'stopped'}`,
+    c.active_channel ? ` · on ${c.active_channel}` : '');
+  describe(conversation);
+  main.append(
+    h('p', {}, h('a', { href: `#/contacts?contact=${conversation.contact_id}` }, '← Contact')),
+    h('h1', {}, 'Conversation'),
+    header,
+    h('p', {}, h('a', { href: `#/compose?app=${conversation.app_id}&contact=${conversation.contact_id}` }, 'Compose a message to this contact')),
+    list);
+  const load = async () => {
+    const [current, { messages = [] }, { events = [] }, { statuses = {}, events: eventStatuses = {} }] = await Promise.all([
+      api(`/conversations/${id}`),
+      api(`/messages?conversation_id=${id}&page_size=100`),
+      api(`/events?conversation_id=${id}&page_size=100`),
+      ext(`/conversations/${id}/statuses`),
+    ]);
+    const items = [
+      ...messages.map((m) => ({ kind: 'message', at: m.accept_time, item: m })),
+      ...events.map((e) => ({ kind: 'event', at: e.accept_time, item: e })),
+    ].sort((a, b) => a.at.localeCompare(b.at));
+    describe(current);
+    list.replaceChildren(...items.map(({ kind, item }) => (kind === 'message'
+      ? messageItem(item, statuses[item.id] || []) : eventItem(item, eventStatuses[item.id]))));
+  };
+  await load();
+  return onChange('messages', load);
+}
+
+function messageItem(message, stored) {
+  const outbound = message.direction === 'TO_CONTACT';
+  // Acceptance is QUEUED; the stored history starts with what followed it.
+  const history = outbound && stored[0]?.status !== 'QUEUED'
+    ? [{ status: 'QUEUED', at: message.accept_time }, ...stored] : stored;
+  const channel = message.channel_identity?.channel;
+  const last = history[history.length - 1];
+  return h('li', { class: `entry ${outbound ? 'app' : 'contact'}`, dataset: { messageId: message.id } },
+    h('div', { class: 'meta' },
+      h('strong', {}, outbound ? 'App' : 'Contact'), ' · ',
+      h('span', { class: 'channel' }, channel || 'channel pending'), ' · ',
+      time(message.accept_time),
+      last ? [' · ', badge(last.status)] : null),
+    h('div', { class: 'bubble' }, summary(message)),
+    history.length ? h('ol', { class: 'history', 'aria-label': 'Status history' }, history.map((s) => h('li', {},
+      badge(s.status), s.channel ? ` on ${s.channel}` : '', ' ', time(s.at),
+      s.reason ? h('span', { class: 'reason' }, ` — ${s.reason.code || ''} ${s.reason.description || ''}`) : null))) : null,
+    h('details', {}, h('summary', {}, 'Details'),
+      message.metadata ? h('p', {}, 'Metadata: ', h('code', {}, message.metadata)) : null,
+      pretty(message)));
+}
+
+function eventItem(event, state) {
+  const body = event.app_event || event.contact_event || event.contact_message_event || {};
+  const outbound = event.direction === 'TO_CONTACT';
+  return h('li', { class: `entry event ${outbound ? 'app' : 'contact'}` },
+    h('div', { class: 'meta' }, h('strong', {}, outbound ? 'App event' : 'Contact event'), ' · ',
+      h('span', { class: 'channel' }, event.channel_identity?.channel || 'no channel'), ' · ', time(event.accept_time),
+      state ? [' · ', badge(state.status)] : null),
+    h('div', { class: 'bubble event' }, Object.keys(body)[0] || 'event'),
+    state?.reason ? h('p', { class: 'reason' }, `${state.reason.code || ''} ${state.reason.description || ''}`) : null,
+    h('details', {}, h('summary', {}, 'Details'), pretty(event)));
+}
