@@ -65,7 +65,7 @@ class ConsoleServer:
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def console_server() -> Iterator[ConsoleServer]:
     data_dir = Path(tempfile.mkdtemp(prefix="chorus-console-"))
     credentials = Credentials(
@@ -119,7 +119,9 @@ def receiver() -> Iterator[Receiver]:
         instance.httpd.shutdown()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in this
+# thread while it is open, and the PostgreSQL fixtures of later modules call asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     require_chromium()
     from playwright.sync_api import sync_playwright

@@ -84,13 +84,17 @@ function handset(hs, apps, reload, typing) {
   const capability = select('capability', CAPABILITIES, hs.settings.capability);
   capability.addEventListener('change', () => patch({ capability: capability.value }));
   const failKey = `${key}:fail_next`;
-  const failNext = h('input', { name: 'fail_next', value: String(typing[failKey] ?? hs.settings.fail_next ?? ''), size: 6, inputmode: 'numeric', dataset: { key: failKey } });
+  // What is being typed is restored as the value only, never as the default: the default
+  // stays what the server holds, so the next refresh still sees it as typed.
+  const failNext = h('input', { name: 'fail_next', value: String(hs.settings.fail_next ?? ''), size: 6, inputmode: 'numeric', dataset: { key: failKey } });
+  if (typing[failKey] !== undefined) failNext.value = typing[failKey];
   // Reply to the app that wrote last, when its native request names it (a callback URL).
   const lastApp = [...hs.inbox].reverse().map((m) => JSON.stringify(m.request).match(/\/inbound\/\w+\/(\w+)/)?.[1]).find(Boolean);
   const preferred = [chosenApp.get(key), lastApp].find((id) => apps.some((a) => a.id === id));
   const app = select('app_id', apps.map((a) => [a.id, a.display_name || a.id]), preferred);
   app.addEventListener('change', () => chosenApp.set(key, app.value));
-  const text = h('textarea', { name: 'reply', rows: 2, dataset: { key }, placeholder: 'Type as the handset…' }, typing[key] || '');
+  const text = h('textarea', { name: 'reply', rows: 2, dataset: { key }, placeholder: 'Type as the handset…' });
+  if (typing[key] !== undefined) text.value = typing[key];
   return h('section', { class: `phone handset ${hs.channel.toLowerCase()}`, 'aria-label': `Handset ${name}` },
     h('header', {}, name),
     h('ol', { class: 'screen inbox', 'aria-label': `Screen of ${name}` }, hs.inbox.map((m) => h('li', { class: m.direction === 'received' ? 'incoming' : 'outgoing' },
