@@ -266,6 +266,9 @@ class ChannelPlugin(ABC):
     # Whether the channel has native templates: then `template_message.channel_template[ch]`
     # reaches `transcode` (already resolved by the template component), else never.
     channel_templates: ClassVar[bool] = False
+    # Whether sends depend on when the contact last wrote (a customer-service window or a
+    # session): then dispatch looks up `Dispatch.last_inbound_at`, else it stays None.
+    sending_window: ClassVar[bool] = False
 
     @abstractmethod
     def transcode(

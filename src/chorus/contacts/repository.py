@@ -33,9 +33,13 @@ async def identities_of(
 
 
 async def replace_identities(
-    session: AsyncSession, contact: Contact, keys: Sequence[IdentityKey]
+    session: AsyncSession, contact: Contact, keys: Sequence[IdentityKey], *, new: bool = False
 ) -> None:
-    await session.execute(delete(ContactIdentity).where(ContactIdentity.contact_id == contact.id))
+    """Give the contact exactly these identities (`new`: it has none yet)."""
+    if not new:
+        await session.execute(
+            delete(ContactIdentity).where(ContactIdentity.contact_id == contact.id)
+        )
     session.add_all(
         ContactIdentity(
             project_id=contact.project_id,

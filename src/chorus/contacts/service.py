@@ -196,7 +196,7 @@ async def create_contact(session: AsyncSession, project_id: str, body: ContactCr
     )
     session.add(contact)
     await session.flush()
-    await repository.replace_identities(session, contact, keys)
+    await repository.replace_identities(session, contact, keys, new=True)
     await announce_duplicates(session, contact, keys)
     await _record_contact_event(session, contact, WebhookTrigger.CONTACT_CREATE, "contact_create")
     return contact
@@ -476,7 +476,7 @@ async def resolve_contact(
     )
     session.add(contact)
     await session.flush()
-    await repository.replace_identities(session, contact, unique)
+    await repository.replace_identities(session, contact, unique, new=True)
     await _record_contact_event(session, contact, WebhookTrigger.CONTACT_CREATE, "contact_create")
     return contact, True
 

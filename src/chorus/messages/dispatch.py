@@ -102,11 +102,12 @@ async def prepare(runtime: Runtime, job: Job, message_id: str) -> Attempt | None
         if wait > 0:
             await session.commit()
             raise Retry(wait, "app drain rate reached")
+        plugin = plugin_for(chosen["channel"]) if chosen is not None else None
         last_inbound = (
             await messages_repository.last_inbound_at(
                 session, app.id, chosen["channel"], chosen["identity"]
             )
-            if chosen is not None
+            if chosen is not None and plugin is not None and plugin.sending_window
             else None
         )
         attempt = await _attempt(runtime, session, message, app, last_inbound)
@@ -220,9 +221,14 @@ async def _resolve(session: AsyncSession, message: Message, app: App | None) -> 
             )
     else:
         contact, _ = await contacts.resolve_contact(session, message.project_id, app.id, given)
-    known = [
-        (i.channel, i.identity) for i in await contacts.identities_for_app(session, contact, app.id)
-    ]
+    known = (
+        []
+        if given
+        else [
+            (i.channel, i.identity)
+            for i in await contacts.identities_for_app(session, contact, app.id)
+        ]
+    )
     existing = await conversations_repository.active_for_pair(session, app.id, contact.id)
     pool = given if given else known
     message.candidates = order_candidates(

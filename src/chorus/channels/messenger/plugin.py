@@ -32,6 +32,7 @@ from chorus.wire.messages import AppMessage
 
 class MessengerChannel(ChannelPlugin):
     channel: ClassVar[Channel] = Channel.MESSENGER
+    sending_window: ClassVar[bool] = True
     production_base_url: ClassVar[str] = "https://graph.facebook.com/v21.0"
 
     def transcode(

@@ -29,6 +29,7 @@ from chorus.wire.messages import AppMessage
 
 class ViberBmChannel(ChannelPlugin):
     channel: ClassVar[Channel] = Channel.VIBERBM
+    sending_window: ClassVar[bool] = True
     # No public host (Decision 8): CHORUS_VIBERBM_BASE_URL must name the provider adapter.
     production_base_url: ClassVar[str] = ""
 

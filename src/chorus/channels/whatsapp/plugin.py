@@ -36,6 +36,7 @@ _DEFAULT_CHOICE_ID = re.compile(r"^[0-9A-Z]{26}_(.*)$", re.DOTALL)
 
 class WhatsAppChannel(ChannelPlugin):
     channel: ClassVar[Channel] = Channel.WHATSAPP
+    sending_window: ClassVar[bool] = True
     production_base_url: ClassVar[str] = "https://graph.facebook.com"
     channel_templates: ClassVar[bool] = True
 
