@@ -90,7 +90,7 @@ class Worker:
     # While API clients are being served in this process, only this many jobs run
     # (`kit/load.py`).
     load: RequestLoad | None = None
-    busy_concurrency: int = 2
+    busy_concurrency: int = 1
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
 
