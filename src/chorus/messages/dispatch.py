@@ -45,6 +45,8 @@ class Attempt:
     plugin: ChannelPlugin
     dispatch: Dispatch
     index: int
+    # The app as `prepare` read it: `record` needs its fallback settings, not a fresh read.
+    delivery_report_based_fallback: dict[str, Any]
 
 
 async def run_dispatch(runtime: Runtime, job: Job) -> None:
@@ -175,6 +177,7 @@ async def _attempt(
     return Attempt(
         plugin=plugin,
         index=message.candidate_index,
+        delivery_report_based_fallback=app.delivery_report_based_fallback or {},
         dispatch=Dispatch(
             project_id=message.project_id,
             app_id=message.app_id,
@@ -316,7 +319,7 @@ async def record(
         if message is None:
             await job.complete(session)
         elif isinstance(outcome, Accepted):
-            await _accepted(runtime, session, message, attempt, outcome)
+            await _accepted(session, message, attempt, outcome)
             await job.complete(session)
         else:
             retry_in = await _failed(session, message, attempt, outcome, job.attempts)
@@ -328,7 +331,7 @@ async def record(
 
 
 async def _accepted(
-    runtime: Runtime, session: AsyncSession, message: Message, attempt: Attempt, accepted: Accepted
+    session: AsyncSession, message: Message, attempt: Attempt, accepted: Accepted
 ) -> None:
     channel = attempt.plugin.channel.value
     for native_id in dict.fromkeys((accepted.native_id, *accepted.extra_native_ids)):
@@ -353,16 +356,14 @@ async def _accepted(
         if conversation is not None:
             conversation.active_channel = channel
             conversation.last_received = utcnow()
-    await _watch_for_report(runtime, session, message, attempt.index)
+    await _watch_for_report(session, message, attempt)
 
 
-async def _watch_for_report(
-    runtime: Runtime, session: AsyncSession, message: Message, index: int
-) -> None:
+async def _watch_for_report(session: AsyncSession, message: Message, attempt: Attempt) -> None:
     """Delivery-report-based fallback: if neither DELIVERED nor READ arrives in time, move
     on (only when another candidate remains)."""
-    app = await apps.get(session, message.project_id, message.app_id)
-    fallback = (app.delivery_report_based_fallback or {}) if app else {}
+    fallback = attempt.delivery_report_based_fallback
+    index = attempt.index
     if not fallback.get("enabled") or index + 1 >= len(message.candidates or []):
         return
     wait = float(fallback.get("delivery_report_waiting_time") or 60)
