@@ -468,3 +468,30 @@ def test_flow6_simulator_screens_replies_and_switches(
     page.get_by_label("Show handsets of").select_option(label="All channels")
     expect(page.get_by_role("region", name=f"Handset SMS {number}")).to_be_visible()
     shot(page, screenshots, "simulator")
+
+
+def test_flow6_the_subscribed_switch_tells_the_to_app(
+    page: Page, console_server: ConsoleServer
+) -> None:
+    """A Viber Business handset's Subscribed switch is the user opting out / in: the
+    simulator posts the channel's callback to the handset's selected "To app"."""
+    number = unique_number()
+    with console_server.api() as api:
+        app_id = new_app(api, f"Optouts{uuid.uuid4().hex[:6]}", ["VIBERBM"])
+
+        def listed() -> list[str]:
+            response = api.get(f"/apps/{app_id}/consents/OPT_OUT_ALL")
+            response.raise_for_status()
+            return [i["identity"] for i in response.json()["identities"]]
+
+        sim(console_server, "PATCH", f"/handsets/viberbm/{number}", {})
+        page.goto("/console/#/simulator")
+        handset = page.get_by_role("region", name=f"Handset Viber Business {number}")
+        handset.get_by_label("To app").select_option(app_id)
+        handset.get_by_label("Subscribed").uncheck()
+        expect(page.locator("#toast")).to_contain_text("subscribed updated")
+        wait_for(lambda: listed() == [number], what="the opt-out on the app's consent list")
+        handset = page.get_by_role("region", name=f"Handset Viber Business {number}")
+        expect(handset.get_by_label("Subscribed")).not_to_be_checked()
+        handset.get_by_label("Subscribed").check()
+        wait_for(lambda: listed() == [], what="the opt-in to clear the consent list")

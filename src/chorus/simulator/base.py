@@ -40,6 +40,9 @@ class SimulatedChannel(ABC):
     # Messenger and Instagram: the business cannot write first, so a delivery to an unknown
     # handset gets the channel's error instead of creating the handset.
     handsets_write_first: ClassVar[bool] = True
+    # Viber Bot and VIBERBM: changing a handset's `subscribed` setting posts the channel's
+    # subscription callback to an app (`subscription_callback`).
+    reports_subscription: ClassVar[bool] = False
 
     @abstractmethod
     def handset_message(self, app: App, identity: str, message: ContactMessage) -> HandsetMessage:
@@ -61,6 +64,14 @@ class SimulatedChannel(ABC):
         """`value` as one of this channel's native error codes (what `fail_next` makes the
         next delivery report), or None when it is not one."""
         return value if isinstance(value, int | str) and not isinstance(value, bool) else None
+
+    def subscription_callback(
+        self, app: App, identity: str, subscribed: bool
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The native callback (and its `context` for `webhook_headers`) that handset
+        `identity` causes to `app` when its `subscribed` setting changes, or None when the
+        channel has no such callback or `app` holds no credential of the channel."""
+        return None
 
     def inbound_path(self, app_id: str) -> str:
         return f"/inbound/{self.channel.value.lower()}/{app_id}"

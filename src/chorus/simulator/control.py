@@ -22,15 +22,17 @@ from chorus.kit.errors import (
     invalid_fields,
     not_found,
 )
-from chorus.models import SimulatedMessage
+from chorus.kit.ids import new_id
+from chorus.models import App, SimulatedMessage
 from chorus.runtime import Runtime
 from chorus.simulator import repository
-from chorus.simulator.base import encode
+from chorus.simulator.base import SEND_REPORT, encode, queue_webhook
 from chorus.simulator.handsets import (
     channel_from_path,
     handset_summary,
     handset_view,
     identity_from_path,
+    settings_of,
     validated_changes,
 )
 from chorus.simulator.registry import simulator_for
@@ -81,18 +83,72 @@ async def get_handset(
 
 @router.patch("/handsets/{channel}/{identity:path}")
 async def update_handset(channel: str, identity: str, request: Request) -> dict[str, Any]:
+    """Changes settings. On VIBER and VIBERBM a change of `subscribed` is the user
+    (un)subscribing, so the channel's callback about it is queued to the app, durably, in the
+    same transaction: `app_id` in the body names the app, and may be left out when only one
+    app holds a credential of the channel (none: nothing is posted)."""
     simulated = channel_from_path(channel)
     number = identity_from_path(simulated, identity)
-    changes = validated_changes(simulated, await json_body(request))
+    simulator = simulator_for(simulated)
+    assert simulator is not None  # channel_from_path admits simulated channels only
+    body = await json_body(request)
+    app_id: str | None = None
+    if simulator.reports_subscription and isinstance(body, dict) and "app_id" in body:
+        body = dict(body)
+        app_id = body.pop("app_id")
+        if not isinstance(app_id, str) or not app_id:
+            raise invalid("app_id", "must be the id of an app")
+    changes = validated_changes(simulated, body)
     runtime: Runtime = request.app.state.runtime
     async with runtime.db.write_sessions() as session:
+        named = await subscription_app(session, simulated, app_id) if app_id else None
         handset = await repository.handset_for_update(session, simulated, number)
+        was_subscribed = settings_of(handset)["subscribed"]
         handset.settings = {**handset.settings, **changes}
+        subscribed = changes.get("subscribed", was_subscribed)
+        if simulator.reports_subscription and subscribed != was_subscribed:
+            app = named or await only_subscription_app(session, simulated)
+            callback = simulator.subscription_callback(app, number, subscribed) if app else None
+            if app is not None and callback is not None:
+                native, context = callback
+                await queue_webhook(
+                    session,
+                    app,
+                    simulated,
+                    runtime.inbound_url(simulated, app.id),
+                    native,
+                    dedup_key=f"{SEND_REPORT}:subscription:{new_id()}",
+                    context=context,
+                    ordering_key=f"{SEND_REPORT}:subscription:{simulated.value}:{number}",
+                )
         await session.flush()
         inbox = await repository.inbox(session, simulated, number)
         view = handset_view(handset, list(inbox))
         await session.commit()
     return view
+
+
+async def subscription_app(session: AsyncSession, channel: Channel, app_id: str) -> App:
+    """The app a PATCH's `app_id` names: it must hold a credential of the channel."""
+    app = await repository.get_app(session, app_id)
+    if app is None:
+        raise invalid("app_id", f"unknown app {app_id!r}")
+    if not any(c.get("channel") == channel for c in app.channel_credentials or []):
+        raise invalid("app_id", f"app {app_id} has no {channel.value} credential")
+    return app
+
+
+async def only_subscription_app(session: AsyncSession, channel: Channel) -> App | None:
+    """The one app holding a credential of the channel; None when no app does. Several
+    make `app_id` necessary."""
+    apps = await repository.apps_with_channel(session, channel.value)
+    if len(apps) > 1:
+        raise invalid(
+            "app_id",
+            f"is required to change `subscribed`: {len(apps)} apps hold a {channel.value} "
+            "credential",
+        )
+    return apps[0] if apps else None
 
 
 @router.post("/handsets/{channel}/{identity:path}/messages")

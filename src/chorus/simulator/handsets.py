@@ -9,7 +9,7 @@ message it sends, or the first delivery to it. Its settings:
 | `capability` | a `capability_status` | `CAPABILITY_FULL` | what capability lookups answer |
 | `auto_deliver` | bool | true | report delivery by itself |
 | `auto_read` | bool | true | report reading by itself (channels with read receipts) |
-| `subscribed` | bool | true | Viber Bot / Telegram subscription |
+| `subscribed` | bool | true | Viber Bot, VIBERBM, Telegram; a change is posted (`control`) |
 | `fail_next` | a native code, or null | null | the next delivery fails with it, then it clears |
 """
 

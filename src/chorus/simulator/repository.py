@@ -38,6 +38,20 @@ async def apps_with_credential(
     return found
 
 
+async def apps_with_channel(session: AsyncSession, channel: str) -> list[App]:
+    """Every app holding a credential of `channel`, oldest app first."""
+    candidates = await session.scalars(
+        select(App)
+        .where(cast(App.channel_credentials, String).like(f'%"{channel}"%'))
+        .order_by(App.id)
+    )
+    return [
+        app
+        for app in candidates
+        if any(c.get("channel") == channel for c in app.channel_credentials or [])
+    ]
+
+
 async def list_handsets(
     session: AsyncSession, channel: str | None = None
 ) -> Sequence[SimulatedHandset]:

@@ -14,6 +14,9 @@ Outcome per message, in this order:
 3. `fail_next` is set → a Viber status (the send answers it) or `"failed"` (accepted, then a
    `failed` callback); it clears;
 4. `auto_deliver` → a `delivered` callback, then `seen` when `auto_read`.
+A change of the handset's `subscribed` setting through the control API is the user
+(un)subscribing: a signed `subscribed` / `unsubscribed` event is posted to the bot's app
+(`control.update_handset` picks it).
 Callbacks are queued durably in the send's transaction, in order per message token, and
 signed like Viber's:
 `X-Viber-Content-Signature` = hex HMAC-SHA256 of the body with the app's `callback_secret`
@@ -506,6 +509,7 @@ def handset_content(message: ContactMessage) -> tuple[dict[str, Any], str]:
 class ViberSimulator(SimulatedChannel):
     channel = Channel.VIBER
     router = router
+    reports_subscription = True
 
     def handset_message(self, app: App, identity: str, message: ContactMessage) -> HandsetMessage:
         content, text = handset_content(message)
@@ -526,6 +530,35 @@ class ViberSimulator(SimulatedChannel):
             "silent": False,
         }
         return HandsetMessage(native=native, native_id=str(token), text=text)
+
+    def subscription_callback(
+        self, app: App, identity: str, subscribed: bool
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """Viber's `subscribed {user}` / `unsubscribed {user_id}` event (§3.7)."""
+        if viber_credential(app) is None:
+            return None
+        common = {"timestamp": timestamp_ms(), "chat_hostname": CHAT_HOSTNAME}
+        if subscribed:
+            native = {
+                "event": "subscribed",
+                **common,
+                "user": {
+                    "id": identity,
+                    "name": "Simulated user",
+                    "language": "en",
+                    "country": "SE",
+                    "api_version": 10,
+                },
+                "message_token": new_token(),
+            }
+        else:
+            native = {
+                "event": "unsubscribed",
+                **common,
+                "user_id": identity,
+                "message_token": new_token(),
+            }
+        return native, {}
 
     def valid_identity(self, identity: str) -> bool:
         return bool(USER_ID.match(identity))

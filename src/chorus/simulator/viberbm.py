@@ -21,6 +21,9 @@ Outcome per message, in this order:
    - `fail_next` holds a delivery-level code (NOT_VIBER_USER, USER_BLOCKED, MEDIA_…) → a
      `failed` status with it, or `EXPIRED` → an `expired` status; `fail_next` clears;
    - `auto_deliver` → `delivered`, then `seen` when `auto_read`.
+A change of the handset's `subscribed` setting through the control API is the user opting
+in or out of a service: an `opt_in` / `opt_out` callback is posted to the app holding it
+(`control.update_handset` picks it); the fake's own answers do not read the setting.
 Status callbacks are queued durably, in order per message, and signed with `X-Chorus-Signature`
 (HMAC-SHA256 of the body keyed with the app's VIBERBM `callback_secret`, when it has one).
 """
@@ -414,6 +417,7 @@ def _content_type(url: str) -> str:
 class ViberBmSimulator(SimulatedChannel):
     channel = Channel.VIBERBM
     router = router
+    reports_subscription = True
 
     def handset_message(self, app: App, identity: str, message: ContactMessage) -> HandsetMessage:
         content, text = handset_content(message)
@@ -428,6 +432,22 @@ class ViberBmSimulator(SimulatedChannel):
             "content": content,
         }
         return HandsetMessage(native=native, native_id=native["id"], text=text)
+
+    def subscription_callback(
+        self, app: App, identity: str, subscribed: bool
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The user opting in to / out of the app's service: `opt_in` / `opt_out` (§2.7)."""
+        credential = viberbm_credential(app)
+        if credential is None:
+            return None
+        service_id = (credential.get("static_bearer") or {}).get("claimed_identity") or ""
+        native = {
+            "type": "opt_in" if subscribed else "opt_out",
+            "service_id": service_id,
+            "sender": identity,
+            "timestamp": rfc3339(utcnow()),
+        }
+        return native, {"service_id": service_id}
 
     def valid_identity(self, identity: str) -> bool:
         return bool(MSISDN.match(identity))

@@ -1,5 +1,5 @@
 // The simulator: each handset's screen per channel, a reply typed as the handset, and its
-// switches (reachable, fail-next, auto-read).
+// switches (reachable, fail-next, auto-read, subscribed).
 
 import { api, enc, sim } from '../api.js';
 import { CHANNELS, LABELS } from '../channels.js';
@@ -7,6 +7,8 @@ import { renderNative } from '../channels/index.js';
 import { field, h, select, time, toast } from '../dom.js';
 import { onChange } from '../live.js';
 
+// Channels whose users subscribe: the Subscribed switch posts the channel's own callback.
+const SUBSCRIBING = ['VIBER', 'VIBERBM'];
 const CAPABILITIES = ['CAPABILITY_FULL', 'CAPABILITY_PARTIAL', 'NO_CAPABILITY', 'CAPABILITY_UNKNOWN'];
 
 // The app each handset last replied to, kept while the console is open.
@@ -74,12 +76,13 @@ function handset(hs, apps, reload, typing) {
   const key = `${hs.channel}:${hs.identity}`;
   const name = `${LABELS[hs.channel] || hs.channel} ${hs.identity}`;
   const patch = async (change) => {
-    try { await sim(path, { method: 'PATCH', body: change }); toast(`${name}: ${Object.keys(change).join(', ')} updated`); } catch (e) { toast(e.message, 'error'); }
+    try { await sim(path, { method: 'PATCH', body: change }); toast(`${name}: ${Object.keys(change).filter((k) => k !== 'app_id').join(', ')} updated`); } catch (e) { toast(e.message, 'error'); }
     reload();
   };
-  const toggle = (setting, label) => h('label', { class: 'check' }, h('input', {
+  // `extra` adds to the change, read when it is made (Subscribed names the "To app").
+  const toggle = (setting, label, extra = () => ({})) => h('label', { class: 'check' }, h('input', {
     type: 'checkbox', name: setting, checked: Boolean(hs.settings[setting]),
-    onchange: (e) => patch({ [setting]: e.target.checked }),
+    onchange: (e) => patch({ [setting]: e.target.checked, ...extra() }),
   }), ` ${label}`);
   const capability = select('capability', CAPABILITIES, hs.settings.capability);
   capability.addEventListener('change', () => patch({ capability: capability.value }));
@@ -114,7 +117,8 @@ function handset(hs, apps, reload, typing) {
     }, field('To app', app), field(`Reply as ${hs.identity}`, text), h('button', { type: 'submit' }, 'Send reply')),
     h('div', { class: 'switches' },
       toggle('reachable', 'Reachable'), toggle('auto_read', 'Auto-read'), toggle('auto_deliver', 'Auto-deliver'),
-      hs.channel === 'VIBER' ? toggle('subscribed', 'Subscribed') : null,
+      // The user (un)subscribing: the simulator tells the selected "To app" (its OPT_IN / OPT_OUT).
+      SUBSCRIBING.includes(hs.channel) ? toggle('subscribed', 'Subscribed', () => (app.value ? { app_id: app.value } : {})) : null,
       field('Capability', capability),
       h('form', {
         class: 'inline',
