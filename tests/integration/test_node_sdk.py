@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,17 +65,21 @@ def node_sdk() -> str:
     return node
 
 
-def test_node_sdk_management_lifecycle(server, node_sdk: str) -> None:
+def run_script(node: str, script: str, url: str, caller: Any, **extra: str) -> str:
+    """Run tests/node/<script> against chorus at `url` as `caller` (anything with
+    `project_id`, `key_id`, `key_secret`); extra keyword arguments become `CHORUS_<NAME>`
+    variables. Returns its standard output, which must end in "all checks passed"."""
     env = {
         **os.environ,
-        "CHORUS_URL": server.url,
-        "CHORUS_PROJECT_ID": server.project_id,
-        "CHORUS_KEY_ID": server.key_id,
-        "CHORUS_KEY_SECRET": server.key_secret,
+        "CHORUS_URL": url,
+        "CHORUS_PROJECT_ID": caller.project_id,
+        "CHORUS_KEY_ID": caller.key_id,
+        "CHORUS_KEY_SECRET": caller.key_secret,
+        **{f"CHORUS_{name.upper()}": value for name, value in extra.items()},
     }
     try:
         result = subprocess.run(
-            [node_sdk, str(SCRIPT)],
+            [node, script],
             cwd=NODE_DIR,
             env=env,
             capture_output=True,
@@ -84,60 +89,30 @@ def test_node_sdk_management_lifecycle(server, node_sdk: str) -> None:
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(
-            f"node {SCRIPT.name} did not finish within {NODE_TIMEOUT_S}s\n"
+            f"node {script} did not finish within {NODE_TIMEOUT_S}s\n"
             f"--- stdout ---\n{_text(exc.stdout)}\n--- stderr ---\n{_text(exc.stderr)}"
         )
     assert result.returncode == 0, (
-        f"node {SCRIPT.name} exited with {result.returncode}\n"
+        f"node {script} exited with {result.returncode}\n"
         f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
     )
     assert "all checks passed" in result.stdout, result.stdout
+    return result.stdout
+
+
+def test_node_sdk_management_lifecycle(server, node_sdk: str) -> None:
+    run_script(node_sdk, SCRIPT.name, server.url, server)
 
 
 def test_node_sdk_transcodes_for_every_seed_channel(server, node_sdk: str, api) -> None:
     app = api.post("/apps", json={"display_name": "transcode", "channel_credentials": []}).json()
-    env = {
-        **os.environ,
-        "CHORUS_URL": server.url,
-        "CHORUS_PROJECT_ID": server.project_id,
-        "CHORUS_KEY_ID": server.key_id,
-        "CHORUS_KEY_SECRET": server.key_secret,
-        "CHORUS_APP_ID": app["id"],
-    }
-    result = subprocess.run(
-        [node_sdk, "transcode.mjs"],
-        cwd=NODE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=NODE_TIMEOUT_S,
-        check=False,
-    )
-    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
-    assert "all checks passed" in result.stdout, result.stdout
+    run_script(node_sdk, "transcode.mjs", server.url, server, app_id=app["id"])
 
 
 def test_node_sdk_manages_templates_v1_and_v2(server, node_sdk: str) -> None:
     """tests/node/templates.mjs: templatesV1 / templatesV2 with conversationTemplatesHostname
     pointed at chorus (API.md Part B §7.1)."""
-    env = {
-        **os.environ,
-        "CHORUS_URL": server.url,
-        "CHORUS_PROJECT_ID": server.project_id,
-        "CHORUS_KEY_ID": server.key_id,
-        "CHORUS_KEY_SECRET": server.key_secret,
-    }
-    result = subprocess.run(
-        [node_sdk, "templates.mjs"],
-        cwd=NODE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=NODE_TIMEOUT_S,
-        check=False,
-    )
-    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
-    assert "all checks passed" in result.stdout, result.stdout
+    run_script(node_sdk, "templates.mjs", server.url, server)
 
 
 def test_node_sdk_capability_consents_and_project_settings(server, node_sdk: str) -> None:
@@ -162,29 +137,17 @@ def test_node_sdk_capability_consents_and_project_settings(server, node_sdk: str
                 return n in [i["identity"] for i in listed.json()["identities"]]
 
             wait_for(on_list, what=f"{number} on the list")
-    env = {
-        **os.environ,
-        "CHORUS_URL": server.url,
-        "CHORUS_PROJECT_ID": created.project_id,
-        "CHORUS_KEY_ID": created.key_id,
-        "CHORUS_KEY_SECRET": created.key_secret,
-        "CHORUS_APP_ID": app_id,
-        "CHORUS_OPTED_OUT": ",".join(numbers),
-    }
-    result = subprocess.run(
-        [node_sdk, "consents.mjs"],
-        cwd=NODE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=NODE_TIMEOUT_S,
-        check=False,
+    stdout = run_script(
+        node_sdk,
+        "consents.mjs",
+        server.url,
+        created,
+        app_id=app_id,
+        opted_out=",".join(numbers),
     )
-    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
-    assert "all checks passed" in result.stdout, result.stdout
     request_id = next(
         line.split("=", 1)[1]
-        for line in result.stdout.splitlines()
+        for line in stdout.splitlines()
         if line.startswith("CAPABILITY_REQUEST_ID=")
     )
     notification = wait_for(
