@@ -10,82 +10,16 @@
 // then `consents.mjs: all checks passed`; exit code 1 on failure.
 
 import assert from 'node:assert/strict';
-import { SinchClient } from '@sinch/sdk-core';
+import {
+  baseUrl, chorusClient, collect, env, expectHttpError, pageSizes, ULID,
+} from './support.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`consents.mjs: environment variable ${name} is required`);
-    process.exit(2);
-  }
-  return value;
-};
-
-const baseUrl = env('CHORUS_URL').replace(/\/+$/, '');
 const projectId = env('CHORUS_PROJECT_ID');
 const appId = env('CHORUS_APP_ID');
 const optedOut = env('CHORUS_OPTED_OUT').split(',');
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-const URL_SAFE_TOKEN = /^[A-Za-z0-9_-]+$/;
 
-const text = (message) => (typeof message === 'function' ? message() : message);
-const logger = {
-  debug: (message) => process.env.CHORUS_NODE_DEBUG && console.error(text(message)),
-  info: (message) => console.error(text(message)),
-  warn: (message) => console.error(text(message)),
-  error: (message) => console.error(text(message)),
-};
-
-const sinch = new SinchClient({
-  projectId,
-  keyId: env('CHORUS_KEY_ID'),
-  keySecret: env('CHORUS_KEY_SECRET'),
-  authHostname: baseUrl,
-  conversationHostname: baseUrl,
-  conversationTemplatesHostname: baseUrl,
-  logger,
-});
+const sinch = chorusClient();
 const { capability, consents, projectSettings } = sinch.conversation;
-
-async function expectHttpError(what, status, errorStatus, call) {
-  let error;
-  try {
-    await call();
-  } catch (e) {
-    error = e;
-  }
-  assert.ok(error, `${what}: expected HTTP ${status}, but the call succeeded`);
-  assert.equal(error.statusCode, status,
-    `${what}: expected HTTP ${status}, got ${error.statusCode ?? '(none)'}: ${error.message}\n${error.data ?? ''}`);
-  const body = JSON.parse(error.data);
-  assert.equal(body.error.code, status, `${what}: ${error.data}`);
-  if (errorStatus) {
-    assert.equal(body.error.status, errorStatus, `${what}: ${error.data}`);
-  }
-  return body;
-}
-
-async function collect(listPromise) {
-  const items = [];
-  for await (const item of listPromise) {
-    items.push(item);
-  }
-  return items;
-}
-
-async function pageSizes(listPromise, what) {
-  const sizes = [];
-  let page = await listPromise;
-  for (;;) {
-    sizes.push(page.data.length);
-    if (!page.hasNextPage) break;
-    const token = JSON.parse(page.nextPageValue);
-    assert.match(token, URL_SAFE_TOKEN, `${what}: page token must be URL-safe`);
-    assert.ok(sizes.length < 100, `${what}: runaway pagination`);
-    page = await page.nextPage();
-  }
-  return sizes;
-}
 
 // ---------------------------------------------------------------- capability
 

@@ -12,22 +12,12 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
-import { SinchClient } from '@sinch/sdk-core';
+import {
+  baseUrl, chorusClient, collect, env, expectHttpError, pageSizes, ULID, URL_SAFE_TOKEN,
+} from './support.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`management.mjs: environment variable ${name} is required`);
-    process.exit(2);
-  }
-  return value;
-};
-
-const baseUrl = env('CHORUS_URL').replace(/\/+$/, '');
 const projectId = env('CHORUS_PROJECT_ID');
 const RUN = randomBytes(4).toString('hex');
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-const URL_SAFE_TOKEN = /^[A-Za-z0-9_-]+$/;
 const HOOK_TARGET = 'http://127.0.0.1:9/hook';
 
 // Logs what the SDK is about to send. Request plugins run once per call; the SDK
@@ -45,92 +35,13 @@ const debugPlugin = {
   }),
 };
 
-// The SDK logs every non-2xx response at debug level; the expected errors below would
-// flood the output, so debug lines are shown only with CHORUS_NODE_DEBUG.
-const text = (message) => (typeof message === 'function' ? message() : message);
-const logger = {
-  debug: (message) => process.env.CHORUS_NODE_DEBUG && console.error(text(message)),
-  info: (message) => console.error(text(message)),
-  warn: (message) => console.error(text(message)),
-  error: (message) => console.error(text(message)),
-};
-
-// The client construction under test: every hostname is the chorus base URL, with its
-// scheme. The SDK appends /oauth2/token to authHostname and /v1/projects/{projectId}/...
-// to conversationHostname; no region is needed when conversationHostname is set.
-const sinch = new SinchClient({
-  projectId,
-  keyId: env('CHORUS_KEY_ID'),
-  keySecret: env('CHORUS_KEY_SECRET'),
-  authHostname: baseUrl,
-  conversationHostname: baseUrl,
-  conversationTemplatesHostname: baseUrl,
-  logger,
-  ...(process.env.CHORUS_NODE_DEBUG ? { requestPlugins: [debugPlugin] } : {}),
-});
+const sinch = chorusClient(process.env.CHORUS_NODE_DEBUG ? { requestPlugins: [debugPlugin] } : {});
 const { app: appApi, webhooks: webhookApi, contact: contactApi, conversation: conversationApi } = sinch.conversation;
 
 // ---------------------------------------------------------------- helpers
 
 /** A fresh Swedish-looking MSISDN (digits only, no '+'). */
 const msisdn = () => `4670${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
-
-/**
- * Asserts that `call()` rejects with HTTP `status` (the SDK throws a RequestFailedError
- * carrying statusCode and the JSON body as a string in `data`) and that the body is the
- * error envelope of API.md §1.4. Returns the parsed body.
- */
-async function expectHttpError(what, status, errorStatus, call) {
-  let error;
-  try {
-    await call();
-  } catch (e) {
-    error = e;
-  }
-  assert.ok(error, `${what}: expected HTTP ${status}, but the call succeeded`);
-  assert.equal(error.statusCode, status,
-    `${what}: expected HTTP ${status}, got ${error.statusCode ?? '(none)'}: ${error.message}\n${error.data ?? ''}`);
-  let body;
-  try {
-    body = JSON.parse(error.data);
-  } catch {
-    assert.fail(`${what}: HTTP ${status} without a JSON body: ${error.data}`);
-  }
-  assert.equal(body?.error?.code, status, `${what}: error.code should equal the HTTP status: ${error.data}`);
-  if (errorStatus) {
-    assert.equal(body.error.status, errorStatus, `${what}: error.status: ${error.data}`);
-  }
-  assert.ok(body.error.message, `${what}: error.message must not be empty: ${error.data}`);
-  assert.ok(Array.isArray(body.error.details), `${what}: error.details must be an array: ${error.data}`);
-  return body;
-}
-
-/** Every item of a paged list, fetched with `for await` over the SDK's ApiListPromise. */
-async function collect(listPromise) {
-  const items = [];
-  for await (const item of listPromise) {
-    items.push(item);
-  }
-  return items;
-}
-
-/**
- * Walks a paged list page by page with PageResult.nextPage(); returns the page sizes.
- * Checks that every non-final page carries a URL-safe next_page_token.
- */
-async function pageSizes(listPromise, what) {
-  const sizes = [];
-  let page = await listPromise;
-  for (;;) {
-    sizes.push(page.data.length);
-    if (!page.hasNextPage) break;
-    const token = JSON.parse(page.nextPageValue);
-    assert.match(token, URL_SAFE_TOKEN, `${what}: page token must be URL-safe (the SDK sends it unencoded)`);
-    assert.ok(sizes.length < 100, `${what}: runaway pagination`);
-    page = await page.nextPage();
-  }
-  return sizes;
-}
 
 const ids = (items) => items.map((item) => item.id);
 const ascending = (list) => [...list].sort();

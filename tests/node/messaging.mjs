@@ -21,36 +21,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
 import { createServer } from 'node:http';
-import { ConversationCallbackWebhooks, SinchClient } from '@sinch/sdk-core';
+import { ConversationCallbackWebhooks } from '@sinch/sdk-core';
+import { baseUrl, chorusClient, collect } from './support.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`messaging.mjs: environment variable ${name} is required`);
-    process.exit(2);
-  }
-  return value;
-};
-
-const baseUrl = env('CHORUS_URL').replace(/\/+$/, '');
 const RUN = randomBytes(4).toString('hex');
 const SECRET = `node-secret-${RUN}`;
-const text = (message) => (typeof message === 'function' ? message() : message);
-const logger = {
-  debug: () => {},
-  info: (message) => console.error(text(message)),
-  warn: (message) => console.error(text(message)),
-  error: (message) => console.error(text(message)),
-};
-const sinch = new SinchClient({
-  projectId: env('CHORUS_PROJECT_ID'),
-  keyId: env('CHORUS_KEY_ID'),
-  keySecret: env('CHORUS_KEY_SECRET'),
-  authHostname: baseUrl,
-  conversationHostname: baseUrl,
-  conversationTemplatesHostname: baseUrl,
-  logger,
-});
+const sinch = chorusClient();
 const { app: appApi, webhooks: webhookApi, messages: messagesApi } = sinch.conversation;
 const validator = new ConversationCallbackWebhooks(SECRET);
 
@@ -68,12 +44,6 @@ async function waitFor(read, what, seconds = 30) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await sleep(50);
   }
-}
-
-async function collect(listPromise) {
-  const items = [];
-  for await (const item of listPromise) items.push(item);
-  return items;
 }
 
 // The webhook receiver: every request, with lower-case header names and the raw body.

@@ -5,39 +5,10 @@
 // CHORUS_KEY_ID, CHORUS_KEY_SECRET; prints "all checks passed" on success.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { SinchClient } from '@sinch/sdk-core';
+import { chorusClient, expectHttpError } from './support.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
-const baseUrl = env('CHORUS_URL').replace(/\/$/, '');
-const quiet = { debug() {}, info() {}, warn() {}, error: (m) => console.error(m) };
-const sinch = new SinchClient({
-  projectId: env('CHORUS_PROJECT_ID'),
-  keyId: env('CHORUS_KEY_ID'),
-  keySecret: env('CHORUS_KEY_SECRET'),
-  authHostname: baseUrl,
-  conversationHostname: baseUrl,
-  conversationTemplatesHostname: baseUrl,
-  logger: quiet,
-});
+const sinch = chorusClient();
 const { templatesV1, templatesV2 } = sinch.conversation;
-
-async function expectStatus(what, status, errorStatus, call) {
-  let error;
-  try {
-    await call();
-  } catch (e) {
-    error = e;
-  }
-  assert.ok(error, `${what}: expected HTTP ${status}, but the call succeeded`);
-  assert.equal(error.statusCode, status, `${what}: ${error.message}\n${error.data ?? ''}`);
-  const body = JSON.parse(error.data);
-  assert.equal(body.error.status, errorStatus, `${what}: ${error.data}`);
-  return body;
-}
 
 const suffix = randomUUID().slice(0, 8);
 
@@ -88,18 +59,18 @@ assert.equal(updated1.channel, 'CONVERSATION');
 assert.equal(updated1.default_translation, 'sv-SE');
 assert.deepEqual(updated1.translations.map((t) => t.language_code), ['sv-SE']);
 
-const invalid = await expectStatus('v1 bad default', 400, 'INVALID_ARGUMENT', () => templatesV1.update({
+const invalid = await expectHttpError('v1 bad default', 400, 'INVALID_ARGUMENT', () => templatesV1.update({
   template_id: v1Id,
   update_mask: ['default_translation'],
   updateTemplateRequestBody: { default_translation: 'de-DE' },
 }));
 assert.ok(JSON.stringify(invalid.error.details).includes('default_translation'));
-await expectStatus('v1 duplicate', 409, 'ALREADY_EXISTS', () => templatesV1.create({
+await expectHttpError('v1 duplicate', 409, 'ALREADY_EXISTS', () => templatesV1.create({
   createTemplateRequestBody: { id: v1Id, channel: 'CONVERSATION' },
 }));
 
 await templatesV1.delete({ template_id: v1Id });
-await expectStatus('v1 deleted', 404, 'NOT_FOUND', () => templatesV1.get({ template_id: v1Id }));
+await expectHttpError('v1 deleted', 404, 'NOT_FOUND', () => templatesV1.get({ template_id: v1Id }));
 console.log('templatesV1: create, get, list, update, delete');
 
 // ---------------------------------------------------------------- v2
@@ -140,7 +111,7 @@ assert.equal(got2.translations[1].card_message.title, 'Hej');
 const list2 = await templatesV2.list({});
 assert.ok(list2.templates.some((t) => t.id === v2Id), 'v2 list holds the template');
 
-await expectStatus('v2 stale version', 400, 'FAILED_PRECONDITION', () => templatesV2.update({
+await expectHttpError('v2 stale version', 400, 'FAILED_PRECONDITION', () => templatesV2.update({
   template_id: v2Id,
   updateTemplateRequestBody: {
     version: 3,
@@ -182,13 +153,13 @@ const first = await templatesV2.listTranslations({
 });
 assert.deepEqual(first.translations.map((t) => t.text_message.text), ['Hi ${name}']);
 
-await expectStatus('v2 bad content', 400, 'INVALID_ARGUMENT', () => templatesV2.create({
+await expectHttpError('v2 bad content', 400, 'INVALID_ARGUMENT', () => templatesV2.create({
   createTemplateRequestBody: {
     default_translation: 'en-US',
     translations: [{ language_code: 'en-US', text_message: {} }],
   },
 }));
 await templatesV2.delete({ template_id: v2Id });
-await expectStatus('v2 deleted', 404, 'NOT_FOUND', () => templatesV2.get({ template_id: v2Id }));
+await expectHttpError('v2 deleted', 404, 'NOT_FOUND', () => templatesV2.get({ template_id: v2Id }));
 console.log('templatesV2: create, get, list, update, listTranslations, delete');
 console.log('all checks passed');

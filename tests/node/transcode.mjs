@@ -3,24 +3,9 @@
 // dispatch uses. Reads CHORUS_URL, CHORUS_PROJECT_ID, CHORUS_KEY_ID, CHORUS_KEY_SECRET and
 // CHORUS_APP_ID; prints "all checks passed" on success.
 import assert from 'node:assert/strict';
-import { SinchClient } from '@sinch/sdk-core';
+import { chorusClient, env } from './support.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
-const baseUrl = env('CHORUS_URL').replace(/\/$/, '');
-const quiet = { debug() {}, info() {}, warn() {}, error: (m) => console.error(m) };
-const sinch = new SinchClient({
-  projectId: env('CHORUS_PROJECT_ID'),
-  keyId: env('CHORUS_KEY_ID'),
-  keySecret: env('CHORUS_KEY_SECRET'),
-  authHostname: baseUrl,
-  conversationHostname: baseUrl,
-  conversationTemplatesHostname: baseUrl,
-  logger: quiet,
-});
+const sinch = chorusClient();
 
 const channels = ['SMS', 'WHATSAPP', 'RCS', 'MESSENGER', 'VIBERBM', 'VIBER'];
 const result = await sinch.conversation.transcoding.transcodeMessage({
