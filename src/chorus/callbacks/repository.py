@@ -3,24 +3,42 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from chorus.models import App, CallbackAttempt, CallbackDelivery, Webhook
+
+_WEBHOOKS = "chorus.webhooks"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_webhooks(session: Session, _transaction: Any) -> None:
+    session.info.pop(_WEBHOOKS, None)
 
 
 async def webhooks_for(
     session: AsyncSession, project_id: str, app_id: str | None, trigger: str
 ) -> list[Row[Any]]:
     """Webhooks subscribed to `trigger` (`id`, `app_id`, `target`, `target_type`): of one
-    app, or of every app of the project. Plain rows: this runs for every occurrence."""
-    query = select(
-        Webhook.id, Webhook.app_id, Webhook.target, Webhook.target_type, Webhook.triggers
-    ).where(Webhook.project_id == project_id)
-    if app_id is not None:
-        query = query.where(Webhook.app_id == app_id)
-    rows = await session.execute(query.order_by(Webhook.app_id, Webhook.id))
-    return [row for row in rows if trigger in (row.triggers or ())]
+    app, or of every app of the project. Plain rows, read once per project and transaction
+    (one send records several occurrences: a new contact, a conversation, its status)."""
+    known: dict[str, list[Row[Any]]] = session.info.setdefault(_WEBHOOKS, {})
+    rows = known.get(project_id)
+    if rows is None:
+        result = await session.execute(
+            select(
+                Webhook.id, Webhook.app_id, Webhook.target, Webhook.target_type, Webhook.triggers
+            )
+            .where(Webhook.project_id == project_id)
+            .order_by(Webhook.app_id, Webhook.id)
+        )
+        rows = known[project_id] = list(result)
+    return [
+        row
+        for row in rows
+        if (app_id is None or row.app_id == app_id) and trigger in (row.triggers or ())
+    ]
 
 
 async def app(session: AsyncSession, project_id: str, app_id: str) -> App | None:

@@ -3,12 +3,14 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.ids import new_id
 from chorus.models import OutboxJob
 from chorus.outbox import signals
+
+_INSERT_JOB = insert(OutboxJob.__table__)
 
 
 def new_job(
@@ -48,22 +50,24 @@ async def enqueue(
     ordering_key: str | None = None,
     priority: int = 0,
     run_after: datetime | None = None,
-) -> OutboxJob:
+) -> None:
     """Add a job to the caller's transaction; it commits or vanishes with the caller's state.
     `dedup_key` makes a job idempotent: the same key is never queued twice."""
     if not session.info.get(signals.ENQUEUED) and session.bind.dialect.name == "postgresql":
         # Delivered to listening workers when (and only if) this transaction commits.
         await session.execute(text(f"SELECT pg_notify('{signals.CHANNEL}', '')"))
     signals.mark_enqueued(session)
-    job = new_job(
-        kind,
-        project_id=project_id,
-        payload=payload,
-        app_id=app_id,
-        dedup_key=dedup_key,
-        ordering_key=ordering_key,
-        priority=priority,
-        run_after=run_after,
-    )
-    session.add(job)
-    return job
+    row = {
+        "kind": kind,
+        "project_id": project_id,
+        "app_id": app_id,
+        "payload": payload,
+        "dedup_key": dedup_key or f"{kind}:{new_id()}",
+        "ordering_key": ordering_key,
+        "priority": priority,
+    }
+    if run_after is not None:
+        row["run_after"] = run_after
+    # A Core insert, not `session.add`: every send, report and callback queues jobs, and
+    # the unit of work costs several times the statement itself.
+    await session.execute(_INSERT_JOB, row)
