@@ -253,9 +253,17 @@ async def end_to_end(
     raise RuntimeError(f"only {stats['delivered'] - before} of {count} DELIVERED callbacks arrived")
 
 
-def report_load(title: str, base: str, app_id: str, args: argparse.Namespace) -> None:
+def delivered(receiver: str) -> int:
+    return httpx.get(f"{receiver}/stats").json()["delivered"]
+
+
+def report_load(
+    title: str, base: str, receiver: str, app_id: str, args: argparse.Namespace
+) -> None:
     url = f"{base}/v1/projects/{PROJECT}/messages:send"
+    before = delivered(receiver)
     sends = load(url, args.seconds, args.connections, send_body(app_id))
+    drained = (delivered(receiver) - before) / args.seconds
     health = load(f"{base}/healthz", args.seconds, args.connections)
     print(f"{title}:")
     print(
@@ -267,6 +275,7 @@ def report_load(title: str, base: str, app_id: str, args: argparse.Namespace) ->
         f"   p99 {health['99%']:6.1f} ms"
     )
     print(f"  send / healthz {sends['rps'] / health['rps']:8.2f}")
+    print(f"  delivered      {drained:8.0f} messages/s to the webhook meanwhile")
 
 
 def main() -> None:
@@ -290,11 +299,11 @@ def main() -> None:
             f"{args.connections} connections"
         )
         e2e = asyncio.run(end_to_end(base, receiver_url, app_id, args.messages, args.connections))
-        report_load("chorus serve (API + workers)", base, app_id, args)
+        report_load("chorus serve (API + workers)", base, receiver_url, app_id, args)
         chorus.terminate()
         chorus.wait(timeout=30)
         chorus = start_chorus(args.database_url, data_dir, port, workers=False)
-        report_load("API process alone", base, app_id, args)
+        report_load("API process alone", base, receiver_url, app_id, args)
         print(
             f"end to end     {e2e['messages'] / e2e['seconds']:8.0f} messages/s  "
             f"({e2e['messages']} messages, send → DELIVERED callback in {e2e['seconds']:.1f} s; "

@@ -12,7 +12,7 @@ import contextlib
 import logging
 from typing import Any
 
-from sqlalchemy import Table, insert, inspect, text
+from sqlalchemy import Table, insert, text
 
 from chorus.kit.db import Database
 from chorus.outbox import signals
@@ -21,11 +21,14 @@ log = logging.getLogger("chorus.group_commit")
 
 MAX_BATCH = 500
 
+# A row for Core: its table and its column values (by column name).
+TableRow = tuple[Table, dict[str, Any]]
+
 
 class GroupCommitter:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._pending: list[tuple[list[Any], asyncio.Future[None]]] = []
+        self._pending: list[tuple[list[TableRow], asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -41,7 +44,7 @@ class GroupCommitter:
             if not future.done():
                 future.set_exception(RuntimeError("shutting down"))
 
-    async def insert(self, rows: list[Any]) -> None:
+    async def insert(self, rows: list[TableRow]) -> None:
         """Return once `rows` are committed (or raise what the commit raised)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((rows, future))
@@ -56,7 +59,7 @@ class GroupCommitter:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 await self._commit(batch)
 
-    async def _commit(self, batch: list[tuple[list[Any], asyncio.Future[None]]]) -> None:
+    async def _commit(self, batch: list[tuple[list[TableRow], asyncio.Future[None]]]) -> None:
         try:
             await self._write([row for rows, _ in batch for row in rows])
         except Exception as exc:
@@ -75,11 +78,11 @@ class GroupCommitter:
                 future.set_result(None)
         signals.notify_local()
 
-    async def _write(self, rows: list[Any]) -> None:
+    async def _write(self, rows: list[TableRow]) -> None:
         # Core executemany per table: the ORM's unit of work costs more than the insert.
+        # Rows of one table carry the same keys; Core applies the columns' defaults.
         tables: dict[Table, list[dict[str, Any]]] = {}
-        for row in rows:
-            table, values = as_row(row)
+        for table, values in rows:
             tables.setdefault(table, []).append(values)
         async with self._db.write_sessions() as session:
             for table, values in tables.items():
@@ -87,20 +90,3 @@ class GroupCommitter:
             if self._db.dialect == "postgresql":
                 await session.execute(text(f"SELECT pg_notify('{signals.CHANNEL}', '')"))
             await session.commit()
-
-
-def as_row(obj: Any) -> tuple[Table, dict[str, Any]]:
-    """An ORM instance as (table, column values), with column defaults applied; a primary
-    key left to the database is omitted."""
-    mapper = inspect(obj).mapper
-    values: dict[str, Any] = {}
-    for attribute in mapper.column_attrs:
-        column = attribute.columns[0]
-        value = getattr(obj, attribute.key)
-        if value is None and column.default is not None:
-            default = column.default
-            value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
-        if value is None and column.primary_key:
-            continue
-        values[column.name] = value
-    return mapper.local_table, values

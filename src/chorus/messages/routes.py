@@ -39,11 +39,11 @@ async def send_message(
 ) -> dict[str, str]:
     """The lean path: settings come from a cache, the write is group-committed."""
     state = request.app.state
-    message, job = await service.accept_send(
+    accepted = await service.accept_send(
         state.db.read_sessions, project_id, body, state.settings.app_queue_limit
     )
-    await state.group_committer.insert([message, job])
-    return {"message_id": message.id, "accepted_time": rfc3339(message.accept_time)}
+    await state.group_committer.insert(accepted.rows)
+    return {"message_id": accepted.message_id, "accepted_time": rfc3339(accepted.accept_time)}
 
 
 @router.post("/projects/{project_id}/messages:transcode")

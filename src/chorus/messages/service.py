@@ -2,6 +2,7 @@
 message store (API.md Part B §2)."""
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from chorus.apps.cache import AppSettings, app_settings
 from chorus.channels.registry import plugin_for
 from chorus.kit.clock import rfc3339, utcnow
 from chorus.kit.errors import ApiError, FieldViolation, invalid, invalid_fields, not_found
+from chorus.kit.group_commit import TableRow
 from chorus.kit.ids import new_id
 from chorus.kit.pagination import PageRequest, newest_first_page, time_cursor
 from chorus.messages import repository, status
@@ -24,7 +26,7 @@ from chorus.messages.schemas import (
     View,
 )
 from chorus.messages.transcoding import TranscodingFailed, transcode_message
-from chorus.models import App, Message, OutboxJob
+from chorus.models import App, Message
 from chorus.templates import resolve as templates
 from chorus.wire.channel_properties import property_violations
 from chorus.wire.enums import Channel, ProcessingMode
@@ -36,14 +38,24 @@ QUEUE_SIZE_CACHE_SECONDS = 1.0
 QUEUE_SIZE_MARGIN = 2000
 
 
+@dataclass(frozen=True)
+class AcceptedSend:
+    """A send's message and dispatch job as plain rows, for the caller to commit together
+    (`kit.group_commit`: no ORM objects on the request path)."""
+
+    message_id: str
+    accept_time: datetime
+    rows: list[TableRow]
+
+
 async def accept_send(
     sessions: async_sessionmaker[AsyncSession],
     project_id: str,
     body: SendMessageRequest,
     queue_limit: int,
-) -> tuple[Message, OutboxJob]:
-    """Validate what can be validated now and build the message with its dispatch job, for
-    the caller to commit together. Everything else happens in the dispatch job."""
+) -> AcceptedSend:
+    """Validate what can be validated now and build the message with its dispatch job.
+    Everything else happens in the dispatch job."""
     app = await app_settings(sessions, project_id, body.app_id)
     if app is None:
         raise invalid("app_id", f"no app {body.app_id} in this project")
@@ -51,20 +63,20 @@ async def accept_send(
     _check_request(app, body, mode)
     await _check_queue(sessions, app, queue_limit)
     now = utcnow()
-    ttl = body.ttl_seconds
-    message = Message(
-        id=new_id(),
-        project_id=project_id,
-        app_id=app.id,
-        direction="TO_CONTACT",
-        processing_mode=mode.value,
-        app_message=body.message.model_dump(mode="json", exclude_none=True),
-        metadata_=body.message_metadata or "",
-        accept_time=now,
-        correlation_id=body.correlation_id,
-        callback_url=body.callback_url,
-        listed=mode == ProcessingMode.CONVERSATION or app.keeps_dispatch_messages,
-        send_options=body.model_dump(
+    message_id = new_id()
+    message = {
+        "id": message_id,
+        "project_id": project_id,
+        "app_id": app.id,
+        "direction": "TO_CONTACT",
+        "processing_mode": mode.value,
+        "app_message": body.message.model_dump(mode="json", exclude_none=True),
+        "metadata": body.message_metadata or "",
+        "accept_time": now,
+        "correlation_id": body.correlation_id,
+        "callback_url": body.callback_url,
+        "listed": mode == ProcessingMode.CONVERSATION or app.keeps_dispatch_messages,
+        "send_options": body.model_dump(
             mode="json",
             exclude_none=True,
             include={
@@ -77,12 +89,14 @@ async def accept_send(
                 "message_content_type",
             },
         ),
-        expire_at=_expiry(now, ttl),
-        status=status.QUEUED,
-        updated_at=now,
+        "expire_at": _expiry(now, body.ttl_seconds),
+        "status": status.QUEUED,
+        "updated_at": now,
+    }
+    job = status.dispatch_job_row(
+        project_id, app.id, message_id, priority=1 if body.queue == Queue.HIGH_PRIORITY else 0
     )
-    job = status.dispatch_job(message, priority=1 if body.queue == Queue.HIGH_PRIORITY else 0)
-    return message, job
+    return AcceptedSend(message_id, now, [(Message.__table__, message), job])
 
 
 def _expiry(now: datetime, ttl: float | None) -> datetime | None:

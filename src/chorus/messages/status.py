@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.callbacks.events import record_event
 from chorus.kit.clock import utcnow
-from chorus.models import Message, MessageStatus, OutboxJob
-from chorus.outbox.service import enqueue, new_job
+from chorus.kit.group_commit import TableRow
+from chorus.models import Message, MessageStatus
+from chorus.outbox.service import enqueue, job_row
 from chorus.wire.enums import WebhookTrigger
 from chorus.wire.messages import ReasonCode
 
@@ -220,21 +221,28 @@ async def fail(session: AsyncSession, message: Message, failure: dict[str, Any])
     return False
 
 
-def _dispatch_job_fields(message: Message, priority: int) -> dict[str, Any]:
+def _dispatch_job_fields(
+    project_id: str, app_id: str, message_id: str, candidate_index: int, priority: int
+) -> dict[str, Any]:
     """The dispatch job of the message's current candidate (one job per candidate)."""
     return {
-        "project_id": message.project_id,
-        "app_id": message.app_id,
-        "payload": {"message_id": message.id},
-        "dedup_key": f"dispatch:{message.id}:{message.candidate_index}",
+        "project_id": project_id,
+        "app_id": app_id,
+        "payload": {"message_id": message_id},
+        "dedup_key": f"dispatch:{message_id}:{candidate_index}",
         "priority": priority,
     }
 
 
 async def queue_dispatch(session: AsyncSession, message: Message, priority: int = 0) -> None:
-    await enqueue(session, DISPATCH_JOB, **_dispatch_job_fields(message, priority))
+    fields = _dispatch_job_fields(
+        message.project_id, message.app_id, message.id, message.candidate_index, priority
+    )
+    await enqueue(session, DISPATCH_JOB, **fields)
 
 
-def dispatch_job(message: Message, priority: int = 0) -> OutboxJob:
-    """The job as a row, for the group-committed send path."""
-    return new_job(DISPATCH_JOB, **_dispatch_job_fields(message, priority))
+def dispatch_job_row(project_id: str, app_id: str, message_id: str, priority: int) -> TableRow:
+    """A new message's first dispatch job as a row, for the group-committed send path."""
+    return job_row(
+        DISPATCH_JOB, **_dispatch_job_fields(project_id, app_id, message_id, 0, priority)
+    )

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chorus.kit.group_commit import TableRow
 from chorus.kit.ids import new_id
 from chorus.models import OutboxJob
 from chorus.outbox import signals
@@ -13,7 +14,7 @@ from chorus.outbox import signals
 _INSERT_JOB = insert(OutboxJob.__table__)
 
 
-def new_job(
+def job_row(
     kind: str,
     *,
     project_id: str,
@@ -22,21 +23,17 @@ def new_job(
     dedup_key: str | None = None,
     ordering_key: str | None = None,
     priority: int = 0,
-    run_after: datetime | None = None,
-) -> OutboxJob:
-    """A job row, for callers that write it themselves (the group-committed send path)."""
-    job = OutboxJob(
-        kind=kind,
-        project_id=project_id,
-        app_id=app_id,
-        payload=payload,
-        dedup_key=dedup_key or f"{kind}:{new_id()}",
-        ordering_key=ordering_key,
-        priority=priority,
-    )
-    if run_after is not None:
-        job.run_after = run_after
-    return job
+) -> TableRow:
+    """A job as a row, for callers that write it themselves (the group-committed send path)."""
+    return OutboxJob.__table__, {
+        "kind": kind,
+        "project_id": project_id,
+        "app_id": app_id,
+        "payload": payload,
+        "dedup_key": dedup_key or f"{kind}:{new_id()}",
+        "ordering_key": ordering_key,
+        "priority": priority,
+    }
 
 
 async def enqueue(
@@ -57,15 +54,15 @@ async def enqueue(
         # Delivered to listening workers when (and only if) this transaction commits.
         await session.execute(text(f"SELECT pg_notify('{signals.CHANNEL}', '')"))
     signals.mark_enqueued(session)
-    row = {
-        "kind": kind,
-        "project_id": project_id,
-        "app_id": app_id,
-        "payload": payload,
-        "dedup_key": dedup_key or f"{kind}:{new_id()}",
-        "ordering_key": ordering_key,
-        "priority": priority,
-    }
+    _, row = job_row(
+        kind,
+        project_id=project_id,
+        payload=payload,
+        app_id=app_id,
+        dedup_key=dedup_key,
+        ordering_key=ordering_key,
+        priority=priority,
+    )
     if run_after is not None:
         row["run_after"] = run_after
     # A Core insert, not `session.add`: every send, report and callback queues jobs, and
