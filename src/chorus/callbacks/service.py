@@ -29,6 +29,8 @@ PENDING, DELIVERED, DEAD, DISMISSED = "pending", "delivered", "dead", "dismissed
 STATUSES = (PENDING, DELIVERED, DEAD, DISMISSED)
 # Reports of a send with `callback_url` go there instead of to the app's webhooks.
 OVERRIDABLE_TRIGGERS = frozenset({WebhookTrigger.MESSAGE_DELIVERY, WebhookTrigger.EVENT_DELIVERY})
+# Core, not the unit of work: most occurrences have a delivery.
+_INSERT_DELIVERY = insert(CallbackDelivery.__table__)
 
 
 # --- fan-out ---------------------------------------------------------------------------
@@ -36,7 +38,7 @@ OVERRIDABLE_TRIGGERS = frozenset({WebhookTrigger.MESSAGE_DELIVERY, WebhookTrigge
 
 async def fan_out(
     session: AsyncSession, project_id: str, app_id: str | None, occurrence: dict[str, Any]
-) -> list[CallbackDelivery]:
+) -> None:
     """One delivery (and one `callbacks.deliver` job) per target of the occurrence."""
     trigger = occurrence["trigger"]
     targets: list[tuple[str, Row[Any] | None, str]] = []
@@ -46,7 +48,6 @@ async def fan_out(
     else:
         for webhook in await repository.webhooks_for(session, project_id, app_id, trigger):
             targets.append((webhook.app_id, webhook, webhook.target))
-    deliveries = []
     for target_app_id, webhook, url in targets:
         body = build_body(
             app_id=target_app_id,
@@ -60,20 +61,22 @@ async def fan_out(
             extra=occurrence.get("extra"),
         )
         dismissed = webhook is not None and webhook.target_type == WebhookTargetType.DISMISS
-        delivery = CallbackDelivery(
-            id=new_id(),
-            event_id=occurrence["event_id"],
-            project_id=project_id,
-            app_id=target_app_id,
-            webhook_id=webhook.id if webhook else None,
-            target=url,
-            trigger=trigger,
-            body=serialize(body),
-            status=DISMISSED if dismissed else PENDING,
-            attempts=0,
+        delivery_id = new_id()
+        await session.execute(
+            _INSERT_DELIVERY,
+            {
+                "id": delivery_id,
+                "event_id": occurrence["event_id"],
+                "project_id": project_id,
+                "app_id": target_app_id,
+                "webhook_id": webhook.id if webhook else None,
+                "target": url,
+                "trigger": trigger,
+                "body": serialize(body),
+                "status": DISMISSED if dismissed else PENDING,
+                "attempts": 0,
+            },
         )
-        session.add(delivery)
-        deliveries.append(delivery)
         if dismissed:
             continue
         ordering = occurrence.get("ordering_key")
@@ -82,11 +85,10 @@ async def fan_out(
             DELIVER,
             project_id=project_id,
             app_id=target_app_id,
-            payload={"delivery_id": delivery.id},
-            dedup_key=f"deliver:{delivery.id}",
+            payload={"delivery_id": delivery_id},
+            dedup_key=f"deliver:{delivery_id}",
             ordering_key=f"{webhook.id if webhook else url}:{ordering}" if ordering else None,
         )
-    return deliveries
 
 
 # --- attempts --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ Callers hold the message row locked (`lock`) for the whole transaction.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.callbacks.events import record_event
@@ -43,6 +43,8 @@ NO_FALLBACK = frozenset(
 )
 
 DISPATCH_JOB = "messages.dispatch"
+# Core, not the unit of work: every status change of every message writes one.
+_INSERT_STATUS = insert(MessageStatus.__table__)
 
 
 def reason(code: ReasonCode, description: str, channel_code: str | None = None) -> dict[str, Any]:
@@ -89,15 +91,16 @@ async def _emit(
     at: datetime | None = None,
 ) -> None:
     identity = channel_identity(message, index)
-    session.add(
-        MessageStatus(
-            message_id=message.id,
-            status=status,
-            channel=identity["channel"] or None,
-            identity=identity["identity"] or None,
-            reason=failure,
-            at=at or utcnow(),
-        )
+    await session.execute(
+        _INSERT_STATUS,
+        {
+            "message_id": message.id,
+            "status": status,
+            "channel": identity["channel"] or None,
+            "identity": identity["identity"] or None,
+            "reason": failure,
+            "at": at or utcnow(),
+        },
     )
     report: dict[str, Any] = {
         "message_id": message.id,

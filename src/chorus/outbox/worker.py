@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import bindparam, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -143,48 +143,20 @@ class Worker:
 
     async def claim(self, limit: int) -> list[Job]:
         now = utcnow()
-        earlier = aliased(OutboxJob)
-        claimable = (
-            select(OutboxJob.id)
-            .where(
-                OutboxJob.status == "pending",
-                OutboxJob.run_after <= now,
-                OutboxJob.kind.in_(list(self.handlers)),
-                or_(
-                    OutboxJob.ordering_key.is_(None),
-                    ~exists().where(
-                        earlier.ordering_key == OutboxJob.ordering_key,
-                        earlier.id < OutboxJob.id,
-                        earlier.status.in_(("pending", "running")),
-                    ),
-                ),
-            )
-            .order_by(OutboxJob.priority.desc(), OutboxJob.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
         async with self.db.write_sessions() as session:
-            ids = list((await session.scalars(claimable)).all())
+            ids = list(
+                (
+                    await session.scalars(
+                        _CLAIMABLE, {"now": now, "kinds": list(self.handlers), "limit": limit}
+                    )
+                ).all()
+            )
             if not ids:
                 await session.rollback()
                 return []
             rows = await session.execute(
-                update(OutboxJob)
-                .where(OutboxJob.id.in_(ids))
-                .values(
-                    status="running",
-                    locked_by=self.name,
-                    lease_until=now + LEASE,
-                    attempts=OutboxJob.attempts + 1,
-                )
-                .returning(
-                    OutboxJob.id,
-                    OutboxJob.kind,
-                    OutboxJob.project_id,
-                    OutboxJob.app_id,
-                    OutboxJob.payload,
-                    OutboxJob.attempts,
-                )
+                _CLAIM,
+                {"ids": ids, "worker": self.name, "lease_until": now + LEASE},
             )
             jobs = [Job(*row, worker=self.name) for row in rows.all()]
             await session.commit()
@@ -269,6 +241,47 @@ class Worker:
             except Exception:
                 log.warning("LISTEN connection lost; polling until it is back", exc_info=True)
                 await asyncio.sleep(2)
+
+
+# The claim's two statements, built once: claiming runs for every batch of jobs.
+_earlier = aliased(OutboxJob)
+_CLAIMABLE = (
+    select(OutboxJob.id)
+    .where(
+        OutboxJob.status == "pending",
+        OutboxJob.run_after <= bindparam("now"),
+        OutboxJob.kind.in_(bindparam("kinds", expanding=True)),
+        or_(
+            OutboxJob.ordering_key.is_(None),
+            ~exists().where(
+                _earlier.ordering_key == OutboxJob.ordering_key,
+                _earlier.id < OutboxJob.id,
+                _earlier.status.in_(("pending", "running")),
+            ),
+        ),
+    )
+    .order_by(OutboxJob.priority.desc(), OutboxJob.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_CLAIM = (
+    update(OutboxJob)
+    .where(OutboxJob.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status="running",
+        locked_by=bindparam("worker"),
+        lease_until=bindparam("lease_until"),
+        attempts=OutboxJob.attempts + 1,
+    )
+    .returning(
+        OutboxJob.id,
+        OutboxJob.kind,
+        OutboxJob.project_id,
+        OutboxJob.app_id,
+        OutboxJob.payload,
+        OutboxJob.attempts,
+    )
+)
 
 
 def next_run(moment: datetime | None) -> float:
