@@ -21,7 +21,7 @@ from chorus.callbacks.delivery import Outcome, Target
 from chorus.kit.clock import rfc3339, utcnow
 from chorus.kit.ids import new_id
 from chorus.models import CallbackAttempt, CallbackDelivery, Webhook
-from chorus.outbox.service import enqueue
+from chorus.outbox.service import Priority, enqueue
 from chorus.wire.enums import WebhookTargetType, WebhookTrigger
 
 DELIVER = "callbacks.deliver"
@@ -87,6 +87,7 @@ async def fan_out(
             app_id=target_app_id,
             payload={"delivery_id": delivery_id},
             dedup_key=f"deliver:{delivery_id}",
+            priority=Priority.FOLLOW_UP,
             ordering_key=f"{webhook.id if webhook else url}:{ordering}" if ordering else None,
         )
 

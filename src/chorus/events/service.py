@@ -16,7 +16,7 @@ from chorus.kit.pagination import PageRequest, newest_first, newest_first_page, 
 from chorus.messages.schemas import Queue
 from chorus.messages.service import processing_mode, recipient_violations
 from chorus.models import ConversationEvent
-from chorus.outbox.service import enqueue
+from chorus.outbox.service import Priority, enqueue
 from chorus.wire.enums import WebhookTrigger
 
 DISPATCH_JOB = "events.dispatch"
@@ -59,7 +59,7 @@ async def accept_event(
         app_id=app.id,
         payload={"event_id": event.id},
         dedup_key=f"event-dispatch:{event.id}",
-        priority=1 if body.queue == Queue.HIGH_PRIORITY else 0,
+        priority=Priority.SEND_HIGH if body.queue == Queue.HIGH_PRIORITY else Priority.SEND,
     )
     return event
 

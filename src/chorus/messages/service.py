@@ -27,6 +27,7 @@ from chorus.messages.schemas import (
 )
 from chorus.messages.transcoding import TranscodingFailed, transcode_message
 from chorus.models import App, Message
+from chorus.outbox.service import Priority
 from chorus.templates import resolve as templates
 from chorus.wire.channel_properties import property_violations
 from chorus.wire.enums import Channel, ProcessingMode
@@ -94,7 +95,10 @@ async def accept_send(
         "updated_at": now,
     }
     job = status.dispatch_job_row(
-        project_id, app.id, message_id, priority=1 if body.queue == Queue.HIGH_PRIORITY else 0
+        project_id,
+        app.id,
+        message_id,
+        priority=Priority.SEND_HIGH if body.queue == Queue.HIGH_PRIORITY else Priority.SEND,
     )
     return AcceptedSend(message_id, now, [(Message.__table__, message), job])
 

@@ -17,7 +17,7 @@ from chorus.callbacks.events import record_event
 from chorus.kit.clock import utcnow
 from chorus.kit.group_commit import TableRow
 from chorus.models import Message, MessageStatus
-from chorus.outbox.service import enqueue, job_row
+from chorus.outbox.service import Priority, enqueue, job_row
 from chorus.wire.enums import WebhookTrigger
 from chorus.wire.messages import ReasonCode
 
@@ -237,9 +237,15 @@ def _dispatch_job_fields(
     }
 
 
-async def queue_dispatch(session: AsyncSession, message: Message, priority: int = 0) -> None:
+async def queue_dispatch(session: AsyncSession, message: Message) -> None:
+    """The next candidate's dispatch, in the queue the send asked for."""
+    queue = (message.send_options or {}).get("queue")
     fields = _dispatch_job_fields(
-        message.project_id, message.app_id, message.id, message.candidate_index, priority
+        message.project_id,
+        message.app_id,
+        message.id,
+        message.candidate_index,
+        Priority.SEND_HIGH if queue == "HIGH_PRIORITY" else Priority.SEND,
     )
     await enqueue(session, DISPATCH_JOB, **fields)
 

@@ -1,6 +1,7 @@
 """Writing jobs to the outbox. Claiming and running them is `outbox.worker`'s business."""
 
 from datetime import datetime
+from enum import IntEnum
 from typing import Any
 
 from sqlalchemy import insert, text
@@ -12,6 +13,19 @@ from chorus.models import OutboxJob
 from chorus.outbox import signals
 
 _INSERT_JOB = insert(OutboxJob.__table__)
+
+
+class Priority(IntEnum):
+    """Claim order, highest first (then oldest first).
+
+    New sends wait behind the work that finishes what is under way: callbacks about what
+    already happened, and the simulated channels' own reports (a real channel does not
+    wait for chorus's queue). Under a burst, reports keep flowing instead of queuing
+    behind every send accepted since."""
+
+    SEND = 0
+    SEND_HIGH = 1  # `queue: HIGH_PRIORITY`
+    FOLLOW_UP = 2
 
 
 def job_row(

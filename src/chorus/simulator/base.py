@@ -18,7 +18,7 @@ from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.models import App
-from chorus.outbox.service import enqueue
+from chorus.outbox.service import Priority, enqueue
 from chorus.wire.enums import Channel
 from chorus.wire.messages import ContactMessage
 
@@ -111,4 +111,5 @@ async def queue_webhook(
         },
         dedup_key=dedup_key,
         ordering_key=ordering_key,
+        priority=Priority.FOLLOW_UP,
     )

@@ -53,10 +53,14 @@ from chorus.kit.clock import utcnow
 from chorus.kit.db import WriteSession
 from chorus.kit.errors import invalid
 from chorus.models import App, SimulatedMessage
-from chorus.outbox.service import enqueue
 from chorus.runtime import Runtime
 from chorus.simulator import repository
-from chorus.simulator.base import SEND_REPORT, HandsetMessage, SimulatedChannel, encode
+from chorus.simulator.base import (
+    SEND_REPORT,
+    HandsetMessage,
+    SimulatedChannel,
+    queue_webhook,
+)
 from chorus.simulator.handsets import settings_of
 from chorus.wire.enums import Channel
 from chorus.wire.messages import ContactMessage
@@ -315,17 +319,12 @@ async def queue_callback(
 ) -> None:
     """Post a Viber callback later, durably (the generic `simulator.send_report` job), in order
     with the other callbacks about the same message token (`delivered` before `seen`)."""
-    await enqueue(
+    await queue_webhook(
         session,
-        SEND_REPORT,
-        project_id=app.project_id,
-        app_id=app.id,
-        payload={
-            "channel": Channel.VIBER.value,
-            "url": url,
-            "body": encode(native).decode(),
-            "context": {},
-        },
+        app,
+        Channel.VIBER,
+        url,
+        native,
         dedup_key=dedup_key,
         ordering_key=f"{SEND_REPORT}:viber:{native['message_token']}",
     )

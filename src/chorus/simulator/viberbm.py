@@ -61,10 +61,14 @@ from chorus.kit.db import WriteSession
 from chorus.kit.errors import invalid
 from chorus.kit.ids import new_id
 from chorus.models import App, SimulatedMessage
-from chorus.outbox.service import enqueue
 from chorus.runtime import Runtime
 from chorus.simulator import repository
-from chorus.simulator.base import SEND_REPORT, HandsetMessage, SimulatedChannel, encode
+from chorus.simulator.base import (
+    SEND_REPORT,
+    HandsetMessage,
+    SimulatedChannel,
+    queue_webhook,
+)
 from chorus.simulator.handsets import settings_of
 from chorus.wire.enums import Channel
 from chorus.wire.messages import ContactMessage, format_coordinate
@@ -347,18 +351,14 @@ async def queue_status(
 ) -> None:
     """`queue_webhook`, with the reports about one message kept in order (`seen` never
     overtakes `delivered`): the outbox runs jobs sharing an ordering key one after another."""
-    await enqueue(
+    await queue_webhook(
         session,
-        SEND_REPORT,
-        project_id=app.project_id,
-        app_id=app.id,
-        payload={
-            "channel": Channel.VIBERBM.value,
-            "url": url,
-            "body": encode(report).decode(),
-            "context": {"service_id": service_id},
-        },
+        app,
+        Channel.VIBERBM,
+        url,
+        report,
         dedup_key=f"{SEND_REPORT}:{report['id']}:{report['status']}",
+        context={"service_id": service_id},
         ordering_key=f"{SEND_REPORT}:{report['id']}",
     )
 
