@@ -84,9 +84,9 @@ class GroupCommitter:
         tables: dict[Table, list[dict[str, Any]]] = {}
         for table, values in rows:
             tables.setdefault(table, []).append(values)
-        async with self._db.write_sessions() as session:
+        # A plain connection, not an ORM session: nothing here needs one.
+        async with self._db.write_engine.begin() as connection:
             for table, values in tables.items():
-                await session.execute(insert(table), values)
+                await connection.execute(insert(table), values)
             if self._db.dialect == "postgresql":
-                await session.execute(text(f"SELECT pg_notify('{signals.CHANNEL}', '')"))
-            await session.commit()
+                await connection.execute(text(f"SELECT pg_notify('{signals.CHANNEL}', '')"))
