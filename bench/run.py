@@ -10,13 +10,15 @@ receiver, then measures:
    what the send path costs over the framework's floor) — once with the workers in the same
    process (`chorus serve`) and once for an API process alone (`CHORUS_RUN_WORKERS=false`, the
    scale-out topology where workers run as separate `chorus worker` processes); the accepted
-   messages wait, durably, in the outbox.
+   messages wait, durably, in the outbox; and how many messages reached the webhook meanwhile;
+3. with `--worker-processes N` (PostgreSQL): end to end again, with an API-only `chorus serve`
+   and N `chorus worker` processes.
 
 The load tool is `wrk` when installed (`apt-get install wrk`), else a Python asyncio client
 (which itself uses a good share of the 2 cores, so it reports lower figures).
 
     .venv/bin/python bench/run.py [--seconds 10] [--connections 16] [--messages 5000]
-                                  [--database-url postgresql://...]
+                                  [--database-url postgresql://...] [--worker-processes N]
 """
 
 import argparse
@@ -79,6 +81,25 @@ def start_chorus(
     )
     wait_ready(f"http://127.0.0.1:{port}/readyz")
     return process
+
+
+def start_workers(database_url: str, data_dir: Path, count: int) -> list[subprocess.Popen[bytes]]:
+    """`chorus worker` processes: the scale-out topology's workers (PostgreSQL)."""
+    env = {**os.environ, "CHORUS_DATABASE_URL": database_url, "CHORUS_DATA_DIR": str(data_dir)}
+    log = open(data_dir / "workers.log", "ab")  # noqa: SIM115
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "chorus", "worker"], env=env, stdout=log, stderr=log
+        )
+        for _ in range(count)
+    ]
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=30)
 
 
 def start_receiver(port: int) -> subprocess.Popen[bytes]:
@@ -284,7 +305,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--database-url")
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=0,
+        help="also measure end to end with the workers in N `chorus worker` processes "
+        "beside an API-only `chorus serve` (PostgreSQL only)",
+    )
     args = parser.parse_args()
+    if args.worker_processes and not args.database_url:
+        parser.error("--worker-processes needs --database-url (SQLite runs its workers in serve)")
 
     data_dir = Path(tempfile.mkdtemp(prefix="chorus-bench-"))
     port, receiver_port = free_port(), free_port()
@@ -299,21 +329,37 @@ def main() -> None:
             f"{args.connections} connections"
         )
         e2e = asyncio.run(end_to_end(base, receiver_url, app_id, args.messages, args.connections))
+        scaled = None
+        if args.worker_processes:
+            stop([chorus])
+            chorus = start_chorus(args.database_url, data_dir, port, workers=False)
+            workers = start_workers(args.database_url, data_dir, args.worker_processes)
+            try:
+                scaled = asyncio.run(
+                    end_to_end(base, receiver_url, app_id, args.messages, args.connections)
+                )
+            finally:
+                stop(workers)
+            stop([chorus])
+            chorus = start_chorus(args.database_url, data_dir, port)
         report_load("chorus serve (API + workers)", base, receiver_url, app_id, args)
-        chorus.terminate()
-        chorus.wait(timeout=30)
+        stop([chorus])
         chorus = start_chorus(args.database_url, data_dir, port, workers=False)
         report_load("API process alone", base, receiver_url, app_id, args)
-        print(
-            f"end to end     {e2e['messages'] / e2e['seconds']:8.0f} messages/s  "
-            f"({e2e['messages']} messages, send → DELIVERED callback in {e2e['seconds']:.1f} s; "
-            f"sending took {e2e['send_seconds']:.1f} s)"
-        )
+        report_end_to_end("end to end", e2e)
+        if scaled is not None:
+            report_end_to_end(f"  with {args.worker_processes} `chorus worker` processes", scaled)
     finally:
-        for process in (chorus, receiver):
-            process.terminate()
-            process.wait(timeout=30)
+        stop([chorus, receiver])
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def report_end_to_end(title: str, e2e: dict[str, float]) -> None:
+    print(
+        f"{title:<14} {e2e['messages'] / e2e['seconds']:8.0f} messages/s  "
+        f"({e2e['messages']:.0f} messages, send → DELIVERED callback in {e2e['seconds']:.1f} s; "
+        f"sending took {e2e['send_seconds']:.1f} s)"
+    )
 
 
 if __name__ == "__main__":

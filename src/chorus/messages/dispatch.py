@@ -28,7 +28,7 @@ from chorus.messages import repository as messages_repository
 from chorus.messages import status
 from chorus.messages.transcoding import TranscodingFailed, transcode_message
 from chorus.models import App, ChannelMessageRef, Message
-from chorus.outbox.service import enqueue
+from chorus.outbox.service import Priority, enqueue
 from chorus.outbox.worker import Job, Retry, backoff
 from chorus.runtime import Runtime
 from chorus.templates import resolve as templates
@@ -374,6 +374,7 @@ async def _watch_for_report(session: AsyncSession, message: Message, attempt: At
         app_id=message.app_id,
         payload={"message_id": message.id, "candidate_index": index},
         dedup_key=f"report-timeout:{message.id}:{index}",
+        priority=Priority.FOLLOW_UP,
         run_after=utcnow() + timedelta(seconds=wait),
     )
 
