@@ -39,6 +39,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT, KEY, SECRET = "bench", "bench-key", "bench-secret"
+WARM_UP_SECONDS = 2
 
 
 def free_port() -> int:
@@ -83,9 +84,17 @@ def start_chorus(
     return process
 
 
-def start_workers(database_url: str, data_dir: Path, count: int) -> list[subprocess.Popen[bytes]]:
-    """`chorus worker` processes: the scale-out topology's workers (PostgreSQL)."""
-    env = {**os.environ, "CHORUS_DATABASE_URL": database_url, "CHORUS_DATA_DIR": str(data_dir)}
+def start_workers(
+    database_url: str, data_dir: Path, port: int, count: int
+) -> list[subprocess.Popen[bytes]]:
+    """`chorus worker` processes: the scale-out topology's workers (PostgreSQL). They reach
+    the simulated channels at the serving process's port."""
+    env = {
+        **os.environ,
+        "CHORUS_DATABASE_URL": database_url,
+        "CHORUS_DATA_DIR": str(data_dir),
+        "CHORUS_PORT": str(port),
+    }
     log = open(data_dir / "workers.log", "ab")  # noqa: SIM115
     return [
         subprocess.Popen(
@@ -282,6 +291,7 @@ def report_load(
     title: str, base: str, receiver: str, app_id: str, args: argparse.Namespace
 ) -> None:
     url = f"{base}/v1/projects/{PROJECT}/messages:send"
+    load(url, WARM_UP_SECONDS, args.connections, send_body(app_id))  # caches, pools, statements
     before = delivered(receiver)
     sends = load(url, args.seconds, args.connections, send_body(app_id))
     drained = (delivered(receiver) - before) / args.seconds
@@ -333,7 +343,7 @@ def main() -> None:
         if args.worker_processes:
             stop([chorus])
             chorus = start_chorus(args.database_url, data_dir, port, workers=False)
-            workers = start_workers(args.database_url, data_dir, args.worker_processes)
+            workers = start_workers(args.database_url, data_dir, port, args.worker_processes)
             try:
                 scaled = asyncio.run(
                     end_to_end(base, receiver_url, app_id, args.messages, args.connections)
@@ -348,7 +358,8 @@ def main() -> None:
         report_load("API process alone", base, receiver_url, app_id, args)
         report_end_to_end("end to end", e2e)
         if scaled is not None:
-            report_end_to_end(f"  with {args.worker_processes} `chorus worker` processes", scaled)
+            print(f"  the same, workers in {args.worker_processes} `chorus worker` processes:")
+            report_end_to_end("", scaled)
     finally:
         stop([chorus, receiver])
         shutil.rmtree(data_dir, ignore_errors=True)
