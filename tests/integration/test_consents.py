@@ -337,6 +337,43 @@ def test_an_opted_out_sms_identity_is_not_sent_to_and_fallback_continues(
     wait_for(lambda: received(server, "SMS", number), what="the SMS after opting in")
 
 
+def test_an_event_to_an_opted_out_identity_fails_until_it_opts_in(
+    server: Server, api: httpx.Client
+) -> None:
+    app_id = consent_app(api, "RCS")
+    number = msisdn()
+    recipient = identities(("RCS", number))
+    opt_out(api, {"app_id": app_id, "channels": ["RCS"], "recipient": recipient})
+    wait_for_payloads(server, app_id, "opt_out_notification")
+
+    def event_status(status: str) -> dict[str, Any]:
+        response = api.post(
+            "/events:send",
+            json={"app_id": app_id, "recipient": recipient, "event": {"composing_event": {}}},
+        )
+        assert response.status_code == 200, response.text
+        event_id = response.json()["event_id"]
+        return wait_for(
+            lambda: next(
+                (
+                    r
+                    for r in payloads(server, app_id, "event_delivery_report")
+                    if r["event_id"] == event_id and r["status"] in ("FAILED", status)
+                ),
+                None,
+            ),
+            what=f"a report of event {event_id}",
+        )
+
+    refused = event_status("FAILED")
+    assert refused["status"] == "FAILED"
+    assert refused["reason"]["code"] == "RECIPIENT_NOT_OPTED_IN"
+
+    opt_in(api, {"app_id": app_id, "channels": ["RCS"], "recipient": recipient})
+    wait_for_payloads(server, app_id, "opt_in_notification")
+    assert event_status("QUEUED_ON_CHANNEL")["status"] == "QUEUED_ON_CHANNEL"
+
+
 def test_stop_and_start_keywords_from_the_handset(server: Server, api: httpx.Client) -> None:
     app_id = consent_app(api, "SMS")
     number = msisdn()

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chorus.apps import repository as apps
 from chorus.channels.base import Accepted, ChannelFailure, Dispatch
 from chorus.channels.registry import plugin_for
+from chorus.consents import service as consents
 from chorus.contacts import repository as contacts_repository
 from chorus.contacts import service as contacts
 from chorus.conversations import repository as conversations_repository
@@ -113,6 +114,10 @@ async def _prepare(
         chosen["identity"],
         chosen["app_id"],
     )
+    # An opted-out identity is not contacted by events either (no fallback for events).
+    refused = await consents.refusal(session, app.id, chosen["channel"], chosen["identity"], None)
+    if refused is not None:
+        return refused
     plugin = plugin_for(chosen["channel"])
     credential = next(c for c in app.channel_credentials if c["channel"] == chosen["channel"])
     if plugin is None:
