@@ -4,6 +4,7 @@ Every wait is one of Playwright's auto-waiting `expect` assertions or a polled c
 import json
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +244,45 @@ def test_flow3_contacts_search_and_conversation_timeline(
     page.get_by_role("button", name=re.compile(number)).click()
     expect(page.get_by_role("link", name=re.compile("^Conversation "))).to_be_visible()
     shot(page, screenshots, "contacts")
+
+
+def test_flow3_a_long_timeline_shows_older_entries_on_request(
+    page: Page, console_server: ConsoleServer
+) -> None:
+    number = unique_number()
+    with console_server.api() as api:
+        app_id = new_app(api, "Long", ["SMS"])
+        contact = api.post(
+            "/contacts",
+            json={"channel_identities": [{"channel": "SMS", "identity": number}]},
+        )
+        contact.raise_for_status()
+        contact_id = contact.json()["id"]
+        conversation = api.post("/conversations", json={"app_id": app_id, "contact_id": contact_id})
+        conversation.raise_for_status()
+        conversation_id = conversation.json()["id"]
+        start = datetime.now(UTC) - timedelta(days=1)  # injected history: the last 30 days
+        for index in range(101):
+            api.post(
+                f"/conversations/{conversation_id}:inject-message",
+                json={
+                    "app_message": {"text_message": {"text": f"Note {index:03d}"}},
+                    "direction": "TO_CONTACT",
+                    "accept_time": (start + timedelta(seconds=index)).isoformat(),
+                    "channel_identity": {"channel": "SMS", "identity": number},
+                    "contact_id": contact_id,
+                },
+            ).raise_for_status()
+
+    page.goto(f"/console/#/conversations/{conversation_id}")
+    entries = page.get_by_label("Timeline").locator("li.entry")
+    expect(entries).to_have_count(100)
+    expect(entries.first).to_contain_text("Note 001")  # the newest 100, oldest first
+    expect(entries.last).to_contain_text("Note 100")
+    page.get_by_role("button", name="Show older entries").click()
+    expect(entries).to_have_count(101)
+    expect(entries.first).to_contain_text("Note 000")
+    expect(page.get_by_role("button", name="Show older entries")).to_be_hidden()
 
 
 def test_flow4_compose_previews_every_channel_then_sends(

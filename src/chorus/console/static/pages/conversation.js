@@ -6,6 +6,9 @@ import { h, pretty, time } from '../dom.js';
 import { badge, summary } from '../format.js';
 import { onChange } from '../live.js';
 
+const STEP = 100;
+const PAGE_MAX = 1000; // the messages and events lists' largest page_size
+
 export async function render(main, { id }) {
   const conversation = await api(`/conversations/${id}`);
   const list = h('ol', { class: 'timeline', 'aria-label': 'Timeline' });
@@ -13,23 +16,38 @@ export async function render(main, { id }) {
   const describe = (c) => header.replaceChildren(`${c.id} · app ${c.app_id} · ${c.active ? 'active' : 'stopped'}`,
     c.active_channel ? ` · on ${c.active_channel}` : '');
   describe(conversation);
+  // The newest STEP entries first; older ones on request, up to what one API page holds.
+  let shown = STEP;
+  const limit = h('p', { hidden: true }, `Showing the newest ${PAGE_MAX} entries.`);
+  const older = h('button', {
+    type: 'button',
+    hidden: true,
+    onclick: async () => { shown = Math.min(shown + STEP, PAGE_MAX); await load(); },
+  }, 'Show older entries');
   main.append(
     h('p', {}, h('a', { href: `#/contacts?contact=${conversation.contact_id}` }, '← Contact')),
     h('h1', {}, 'Conversation'),
     header,
     h('p', {}, h('a', { href: `#/compose?app=${conversation.app_id}&contact=${conversation.contact_id}` }, 'Compose a message to this contact')),
+    older,
+    limit,
     list);
   const load = async () => {
     const [current, { messages = [] }, { events = [] }, { statuses = {}, events: eventStatuses = {} }] = await Promise.all([
       api(`/conversations/${id}`),
-      api(`/messages?conversation_id=${id}&page_size=100`),
-      api(`/events?conversation_id=${id}&page_size=100`),
+      api(`/messages?conversation_id=${id}&page_size=${shown}`),
+      api(`/events?conversation_id=${id}&page_size=${shown}`),
       ext(`/conversations/${id}/statuses`),
     ]);
-    const items = [
+    // Each list is newest first: together, the newest `shown` entries, shown oldest first.
+    const all = [
       ...messages.map((m) => ({ kind: 'message', at: m.accept_time, item: m })),
       ...events.map((e) => ({ kind: 'event', at: e.accept_time, item: e })),
-    ].sort((a, b) => a.at.localeCompare(b.at));
+    ].sort((a, b) => b.at.localeCompare(a.at));
+    const items = all.slice(0, shown).reverse();
+    const more = all.length > shown || messages.length === shown || events.length === shown;
+    older.hidden = !more || shown >= PAGE_MAX;
+    limit.hidden = !more || shown < PAGE_MAX;
     describe(current);
     list.replaceChildren(...items.map(({ kind, item }) => (kind === 'message'
       ? messageItem(item, statuses[item.id] || []) : eventItem(item, eventStatuses[item.id]))));
