@@ -87,6 +87,18 @@ def identities(*pairs: tuple[str, str]) -> dict[str, Any]:
     }
 
 
+def channel_opt_out(channel: str, identity: str, contact_id: str = "") -> dict[str, Any]:
+    """The `opt_out_notification` of an opt-out a channel reported (not a registration)."""
+    return {
+        "request_id": "",
+        "contact_id": contact_id,
+        "channel": channel,
+        "identity": identity,
+        "status": "OPT_OUT_SUCCEEDED",
+        "processing_mode": "CONVERSATION",
+    }
+
+
 def payloads(server: Server, app_id: str, key: str) -> list[dict[str, Any]]:
     """The `key` payloads (e.g. `opt_out_notification`) recorded for the app, oldest first."""
     return [c[key] for c in server.recorded_callbacks(app_id) if key in c]

@@ -16,6 +16,7 @@ from sinch import SinchClient
 from tests.conftest import Server
 from tests.integration.consent_helpers import (
     SECRET,
+    channel_opt_out,
     consent_app,
     handset_writes,
     identities,
@@ -387,14 +388,7 @@ def test_stop_and_start_keywords_from_the_handset(server: Server, api: httpx.Cli
         {"text_message": {"text": "yes"}},
         {"text_message": {"text": "  Stop "}},
     ]
-    assert notification == {
-        "request_id": "",
-        "contact_id": inbound[1]["contact_id"],
-        "channel": "SMS",
-        "identity": number,
-        "status": "OPT_OUT_SUCCEEDED",
-        "processing_mode": "CONVERSATION",
-    }
+    assert notification == channel_opt_out("SMS", number, inbound[1]["contact_id"])
     assert payloads(server, app_id, "opt_in_notification") == []
     assert listed(api, app_id) == [number]
     assert audit(api, app_id, number)[0]["origin"] == "ORIGIN_MO"
@@ -459,14 +453,7 @@ def test_viberbm_opt_out_and_opt_in_update_the_lists_and_the_send_path(
     recipient = identities(("VIBERBM", number))
     post_viberbm(server, app_id, {"type": "opt_out", "service_id": "S", "sender": f"+{number}"})
     [notification] = wait_for_payloads(server, app_id, "opt_out_notification")
-    assert notification == {
-        "request_id": "",
-        "contact_id": "",
-        "channel": "VIBERBM",
-        "identity": number,
-        "status": "OPT_OUT_SUCCEEDED",
-        "processing_mode": "CONVERSATION",
-    }
+    assert notification == channel_opt_out("VIBERBM", number)
     assert listed(api, app_id) == [number]
     refused = send(api, app_id, recipient)
     assert wait_for_status(server, app_id, refused, "FAILED")["reason"]["code"] == (

@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import Server
 from tests.integration.consent_helpers import (
+    channel_opt_out,
     consent_app,
     control,
     identities,
@@ -76,14 +77,7 @@ def test_a_viber_handset_unsubscribing_and_subscribing_is_consent_and_capability
 
     subscribe(server, "VIBER", user, app_id, False)
     [unsubscribed] = wait_for_payloads(server, app_id, "opt_out_notification")
-    assert unsubscribed == {
-        "request_id": "",
-        "contact_id": "",
-        "channel": "VIBER",
-        "identity": user,
-        "status": "OPT_OUT_SUCCEEDED",
-        "processing_mode": "CONVERSATION",
-    }
+    assert unsubscribed == channel_opt_out("VIBER", user)
     assert listed(api, app_id) == [user]
     assert audit(api, app_id, user) == [("OPERATION_INSERT", "ORIGIN_MO")]
     answer = capability(server, api, app_id, user)
@@ -117,14 +111,7 @@ def test_a_viberbm_handset_opting_out_and_in_drives_the_list_and_the_send_path(
 
     subscribe(server, "VIBERBM", f"+{number}", app_id, False)
     [opted_out] = wait_for_payloads(server, app_id, "opt_out_notification")
-    assert opted_out == {
-        "request_id": "",
-        "contact_id": "",
-        "channel": "VIBERBM",
-        "identity": number,
-        "status": "OPT_OUT_SUCCEEDED",
-        "processing_mode": "CONVERSATION",
-    }
+    assert opted_out == channel_opt_out("VIBERBM", number)
     assert listed(api, app_id) == [number]
     assert audit(api, app_id, number) == [("OPERATION_INSERT", "ORIGIN_MO")]
     refused = send(api, app_id, recipient)
