@@ -13,7 +13,6 @@ from chorus.kit.clock import rfc3339, utcnow
 from chorus.kit.errors import invalid, invalid_fields, not_found
 from chorus.kit.ids import new_id
 from chorus.kit.pagination import PageRequest, newest_first, newest_first_page, time_cursor
-from chorus.messages.schemas import Queue
 from chorus.messages.service import processing_mode, recipient_violations
 from chorus.models import ConversationEvent
 from chorus.outbox.service import Priority, enqueue
@@ -59,7 +58,7 @@ async def accept_event(
         app_id=app.id,
         payload={"event_id": event.id},
         dedup_key=f"event-dispatch:{event.id}",
-        priority=Priority.SEND_HIGH if body.queue == Queue.HIGH_PRIORITY else Priority.SEND,
+        priority=Priority.of_send(body.queue),
     )
     return event
 

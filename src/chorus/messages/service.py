@@ -19,7 +19,6 @@ from chorus.messages import repository, status
 from chorus.messages.repository import MessageFilter
 from chorus.messages.schemas import (
     ProcessingStrategy,
-    Queue,
     Recipient,
     SendMessageRequest,
     TranscodeRequest,
@@ -98,7 +97,7 @@ async def accept_send(
         project_id,
         app.id,
         message_id,
-        priority=Priority.SEND_HIGH if body.queue == Queue.HIGH_PRIORITY else Priority.SEND,
+        priority=Priority.of_send(body.queue),
     )
     return AcceptedSend(message_id, now, [(Message.__table__, message), job])
 

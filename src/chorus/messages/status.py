@@ -239,13 +239,12 @@ def _dispatch_job_fields(
 
 async def queue_dispatch(session: AsyncSession, message: Message) -> None:
     """The next candidate's dispatch, in the queue the send asked for."""
-    queue = (message.send_options or {}).get("queue")
     fields = _dispatch_job_fields(
         message.project_id,
         message.app_id,
         message.id,
         message.candidate_index,
-        Priority.SEND_HIGH if queue == "HIGH_PRIORITY" else Priority.SEND,
+        Priority.of_send((message.send_options or {}).get("queue")),
     )
     await enqueue(session, DISPATCH_JOB, **fields)
 

@@ -27,6 +27,11 @@ class Priority(IntEnum):
     SEND_HIGH = 1  # `queue: HIGH_PRIORITY`
     FOLLOW_UP = 2
 
+    @classmethod
+    def of_send(cls, queue: str | None) -> "Priority":
+        """A message's or event's dispatch, by the `queue` of its send."""
+        return cls.SEND_HIGH if queue == "HIGH_PRIORITY" else cls.SEND
+
 
 def job_row(
     kind: str,
