@@ -8,7 +8,10 @@ Each test runs its own servers on fresh databases (SQLite, and PostgreSQL when
 CHORUS_TEST_DATABASE_URL is set), with callback retries scaled by 0.01. Every wait is a
 poll with a deadline."""
 
+import json
+import socket
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +23,8 @@ import pytest
 from chorus.outbox.worker import LEASE
 from chorus.wire.enums import WebhookTrigger
 from tests.callbacks.receiver import Receiver
-from tests.conftest import BACKENDS, free_port, stop_server
+from tests.conftest import BACKENDS, Server, free_port, stop_server
+from tests.integration.helpers import new_app
 from tests.integration.reliability_helpers import (
     MESSAGE_TRIGGERS,
     GatedProxy,
@@ -392,3 +396,30 @@ def test_two_workers_on_one_postgresql_never_dispatch_a_job_twice() -> None:
             if worker.poll() is None:
                 worker.kill()
                 worker.wait()
+
+
+# --- 5. a channel that sends its webhook slowly -----------------------------------------------
+
+
+def test_a_channel_webhook_whose_body_is_slow_to_arrive_stalls_no_other_write(
+    server: Server, api: httpx.Client
+) -> None:
+    """A sender that has sent its headers but not yet its body holds no database write: on
+    SQLite the one writer connection would be everybody's wait (and another process's,
+    behind the file lock)."""
+    app_id = new_app(api)
+    host, port = server.url.removeprefix("http://").split(":")
+    body = json.dumps({"type": "mo_text", "from": "46701234567", "to": "46700000000"}).encode()
+    with socket.create_connection((host, int(port)), timeout=30) as slow:
+        slow.sendall(
+            f"POST /inbound/sms/{app_id} HTTP/1.1\r\nHost: {host}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body[:10]
+        )
+        time.sleep(0.5)  # the server has read the headers and is waiting for the rest
+        # Generous: an unblocked write takes milliseconds; a stalled one waits for the pool.
+        identity = {"channel": "SMS", "identity": new_msisdn()}
+        created = api.post("/contacts", json={"channel_identities": [identity]}, timeout=20)
+        assert created.status_code == 200, created.text
+        slow.sendall(body[10:])
+        assert slow.recv(64).startswith(b"HTTP/1.1 ")

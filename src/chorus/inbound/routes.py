@@ -25,6 +25,10 @@ async def receive(
     if plugin is None:
         raise ApiError(404, f"no inbound endpoint for channel {channel}")
     name = plugin.channel.value
+    # The body first: the app lookup opens the write transaction, and on SQLite that holds
+    # the one writer until commit. Waiting on a slow sender's body then would stall every
+    # writer (in another process too, behind the database lock).
+    body = await request.body()
     app = await service.app_for(session, app_id)
     credential = (
         next((c for c in app.channel_credentials if c["channel"] == name), None) if app else None
@@ -32,7 +36,7 @@ async def receive(
     native = NativeRequest(
         app_id=app_id,
         headers={k.lower(): v for k, v in request.headers.items()},
-        body=await request.body(),
+        body=body,
         query=dict(request.query_params),
         credential=credential or {},
     )

@@ -357,6 +357,7 @@ def fail_next_error(value: Any) -> GraphError:
 async def send_message(request: Request, session: AsyncSession = WriteSession) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     token = access_token(request)
+    raw = await request.body()  # before any statement: see inbound/routes.py
     try:
         if token is None:
             raise GraphError(
@@ -366,7 +367,7 @@ async def send_message(request: Request, session: AsyncSession = WriteSession) -
         app = await app_for_token(session, token)
         if app is None:
             raise GraphError(190, ERROR_TEXTS[190])
-        body = validated_body(await request.body())
+        body = validated_body(raw)
         psid = str(body["recipient"]["id"])
         handset = await repository.get_handset(session, Channel.MESSENGER, psid, for_update=True)
         if handset is None:

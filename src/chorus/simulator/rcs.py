@@ -408,13 +408,14 @@ async def create_agent_event(
 ) -> JSONResponse:
     agent_id = request.query_params.get("agentId")
     event_id = request.query_params.get("eventId")
+    raw = await request.body()  # before any statement: see inbound/routes.py
     try:
         await authorised_app(session, request, agent_id, None)
         number = phone_number(phone)
         if not event_id:
             raise invalid_argument("eventId is required")
         try:
-            body = json.loads(await request.body())
+            body = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise invalid_argument("Invalid JSON payload received.") from None
         body = _object(body, "agent_event")

@@ -427,10 +427,11 @@ async def send_message(request: Request, session: AsyncSession = WriteSession) -
 
 @router.post("/set_webhook")
 async def set_webhook(request: Request, session: AsyncSession = WriteSession) -> JSONResponse:
+    raw = await request.body()  # before any statement: see inbound/routes.py
     try:
         app = await authorised_app(session, request.headers.get("x-viber-auth-token"))
         try:
-            body = json.loads(await request.body())
+            body = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise _bad("the body is not valid JSON") from None
         if not isinstance(body, dict):

@@ -284,9 +284,10 @@ async def send_message(
     service_id: str, request: Request, session: AsyncSession = WriteSession
 ) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
+    raw = await request.body()  # before any statement: see inbound/routes.py
     try:
         app, credential = await authorised_app(session, service_id, bearer_token(request))
-        message = validated_message(await request.body())
+        message = validated_message(raw)
         kind = account_type(credential)
         receiver = message["receiver"]
         if kind == "session":
