@@ -94,6 +94,13 @@ def worker(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         typer.echo(f"chorus worker running on {db.dialect}", err=True)
+        if db.dialect == "sqlite":
+            typer.echo(
+                "note: `chorus serve` already runs the workers on SQLite; a worker process "
+                "beside it takes turns at the file's one write lock and scales nothing "
+                "(README, Scale-out). Use PostgreSQL to scale out.",
+                err=True,
+            )
         try:
             await worker_for(runtime).run(stop)
         finally:
