@@ -98,6 +98,18 @@ def test_a_viber_handset_unsubscribing_and_subscribing_is_consent_and_capability
     ]
     assert capability(server, api, app_id, user)["capability_status"] == "CAPABILITY_FULL"
     assert len(payloads(server, app_id, "opt_out_notification")) == 1
+
+    # The handset's inbox shows both, each with chorus's answer to the channel's callback.
+    def answered() -> list[tuple[str, str, str]] | None:
+        inbox = httpx.get(f"{server.url}/simulator/v1/handsets/viber/{user}").json()["inbox"]
+        entries = [(e["direction"], e["text"], e["status"]) for e in inbox]
+        return entries if all(status != "queued" for *_, status in entries) else None
+
+    name = api.get(f"/apps/{app_id}").json()["display_name"]
+    assert wait_for(answered, what="chorus's answers in the inbox") == [
+        ("sent", f"(unsubscribed from {name})", "200"),
+        ("sent", f"(subscribed to {name})", "200"),
+    ]
     sent = send(api, app_id, identities(("VIBER", user)))
     wait_for_status(server, app_id, sent, "DELIVERED")
 

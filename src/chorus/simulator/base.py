@@ -95,9 +95,12 @@ async def queue_webhook(
     dedup_key: str,
     context: dict[str, Any] | None = None,
     ordering_key: str | None = None,
+    inbox_entry: int | None = None,
 ) -> None:
     """Post `native` to `url` later, durably, authenticated as `channel` does. Webhooks
-    sharing an `ordering_key` (one message's delivered and read) are posted in order."""
+    sharing an `ordering_key` (one message's delivered and read) are posted in order. The
+    handset's `inbox_entry` for what the webhook tells, if any, gets chorus's answer as its
+    status."""
     await enqueue(
         session,
         SEND_REPORT,
@@ -108,6 +111,7 @@ async def queue_webhook(
             "url": url,
             "body": encode(native).decode(),
             "context": context or {},
+            **({"inbox_entry": inbox_entry} if inbox_entry is not None else {}),
         },
         dedup_key=dedup_key,
         ordering_key=ordering_key,

@@ -111,6 +111,21 @@ async def update_handset(channel: str, identity: str, request: Request) -> dict[
             callback = simulator.subscription_callback(app, number, subscribed) if app else None
             if app is not None and callback is not None:
                 native, context = callback
+                # The handset's own record of it, as for a message it sent; the report job
+                # fills in chorus's answer.
+                entry = await repository.add_message(
+                    session,
+                    SimulatedMessage(
+                        channel=simulated,
+                        identity=number,
+                        direction="sent",
+                        native_id=str(native.get("message_token", "")),
+                        text=f"({'subscribed to' if subscribed else 'unsubscribed from'} "
+                        f"{app.display_name or app.id})",
+                        request=native,
+                        status="queued",
+                    ),
+                )
                 await queue_webhook(
                     session,
                     app,
@@ -120,6 +135,7 @@ async def update_handset(channel: str, identity: str, request: Request) -> dict[
                     dedup_key=f"{SEND_REPORT}:subscription:{new_id()}",
                     context=context,
                     ordering_key=f"{SEND_REPORT}:subscription:{simulated.value}:{number}",
+                    inbox_entry=entry.id,
                 )
         await session.flush()
         inbox = await repository.inbox(session, simulated, number)

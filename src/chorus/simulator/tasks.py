@@ -32,9 +32,10 @@ async def send_report(runtime: Runtime, job: Job) -> None:
     headers = {"content-type": "application/json"}
     if simulator is not None:
         headers.update(simulator.webhook_headers(app, body, payload.get("context") or {}))
+    answer = "unreachable"  # what the handset's inbox shows, as for a message it sent
     try:
         response = await runtime.http.post(payload["url"], content=body, headers=headers)
-        outcome = f"HTTP {response.status_code}"
+        outcome, answer = f"HTTP {response.status_code}", str(response.status_code)
         delivered = 200 <= response.status_code < 300
     except httpx.HTTPError as exc:
         outcome, delivered = repr(exc), False
@@ -48,6 +49,8 @@ async def send_report(runtime: Runtime, job: Job) -> None:
             outcome,
         )
     async with runtime.db.write_sessions() as session:
+        if payload.get("inbox_entry") is not None:
+            await repository.set_message_status(session, payload["inbox_entry"], answer)
         await job.complete(session)
         await session.commit()
 
