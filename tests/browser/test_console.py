@@ -533,5 +533,7 @@ def test_flow6_the_subscribed_switch_tells_the_to_app(
         wait_for(lambda: listed() == [number], what="the opt-out on the app's consent list")
         handset = page.get_by_role("region", name=f"Handset Viber Business {number}")
         expect(handset.get_by_label("Subscribed")).not_to_be_checked()
+        screen = handset.get_by_role("list", name=f"Screen of Viber Business {number}")
+        expect(screen).to_contain_text("(unsubscribed from Optouts")
         handset.get_by_label("Subscribed").check()
         wait_for(lambda: listed() == [], what="the opt-in to clear the consent list")
