@@ -8,17 +8,35 @@ second. SQLite itself answers these statements in tens of microseconds, so runni
 inline costs the loop less than the hand-offs did.
 
 This keeps aiosqlite's connection API (SQLAlchemy's aiosqlite dialect drives it, through
-`create_async_engine(..., async_creator=...)`) and replaces only the thread. The trade:
-a statement that must wait for a lock another *process* holds blocks the loop for up to
-the busy timeout — rare in the embedded single-process mode this serves (e.g. `chorus
-project create` against the running server's file).
+`create_async_engine(..., async_creator=...)`) and replaces only the thread. One wait
+remains that SQLite would otherwise do on the caller's thread: a write transaction's
+`BEGIN IMMEDIATE` while another *process* (a `chorus worker`, a `chorus project create`
+against the running server's file) holds the write lock. SQLite's own busy handler would
+sleep there with the whole event loop stopped, and with it every request of the process —
+including, possibly, the one the other process is waiting for. So write connections open
+with no busy timeout, and a refused `BEGIN` is retried here after an `asyncio.sleep`, up to
+`LOCK_WAIT`: the loop serves others meanwhile.
 """
 
+import asyncio
 import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 import aiosqlite
+
+LOCK_WAIT = 30.0  # seconds a transaction waits for another process's write lock
+FIRST_RETRY, LAST_RETRY = 0.0005, 0.02  # seconds between tries, doubling
+
+
+def _begin_refused(exc: sqlite3.OperationalError, args: tuple[Any, ...]) -> bool:
+    """A `BEGIN` that found the database locked: nothing was done, so it can be retried."""
+    return (
+        bool(args)
+        and isinstance(args[0], str)
+        and args[0].startswith("BEGIN")
+        and exc.sqlite_errorcode == sqlite3.SQLITE_BUSY
+    )
 
 
 class InlineConnection(aiosqlite.Connection):
@@ -27,7 +45,25 @@ class InlineConnection(aiosqlite.Connection):
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if not _begin_refused(exc, args):
+                raise
+        return await self._retry_begin(fn, *args, **kwargs)
+
+    async def _retry_begin(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LOCK_WAIT
+        delay = FIRST_RETRY
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if not _begin_refused(exc, args) or loop.time() >= deadline:
+                    raise
+            delay = min(delay * 2, LAST_RETRY)
 
     async def _connect(self) -> "InlineConnection":
         if self._connection is None:
