@@ -377,6 +377,8 @@ def test_a_full_app_queue_is_429_resource_exhausted_with_retry_after(backend: st
         refused = api.post("/messages:send", json=body)
         assert_error(refused, 429, "RESOURCE_EXHAUSTED")
         assert int(refused.headers["retry-after"]) >= 1
+        stats = api.get(f"/apps/{full_app}").json()["queue_stats"]
+        assert stats == {"outbound_size": 3, "outbound_limit": 3}
         # The cap is per app: another app of the project still sends.
         send(api, sms_app(api), TEXT, to_sms(msisdn()))
 

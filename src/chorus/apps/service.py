@@ -20,8 +20,6 @@ from chorus.kit.ids import new_id
 from chorus.models import App
 from chorus.wire.enums import Channel, ProcessingMode, ReportView
 
-QUEUE_LIMIT = 500_000
-
 DEFAULTS: dict[str, Any] = {
     "conversation_metadata_report_view": ReportView.NONE.value,
     "retention_policy": RetentionPolicy().model_dump(mode="json"),
@@ -108,8 +106,9 @@ async def queue_sizes(session: AsyncSession, apps: Sequence[App]) -> dict[str, i
     return await repository.queue_sizes(session, [app.id for app in apps])
 
 
-def app_view(app: App, queue_size: int = 0) -> dict[str, Any]:
-    """The App resource as every endpoint returns it (order as the public API's)."""
+def app_view(app: App, queue_limit: int, queue_size: int = 0) -> dict[str, Any]:
+    """The App resource as every endpoint returns it (order as the public API's);
+    `queue_limit` is the server's cap on an app's waiting messages."""
     view: dict[str, Any] = {
         "id": app.id,
         "channel_credentials": [credential_view(c) for c in app.channel_credentials],
@@ -120,7 +119,7 @@ def app_view(app: App, queue_size: int = 0) -> dict[str, Any]:
         "dispatch_retention_policy": app.dispatch_retention_policy,
         "processing_mode": app.processing_mode,
         "smart_conversation": app.smart_conversation,
-        "queue_stats": {"outbound_size": queue_size, "outbound_limit": QUEUE_LIMIT},
+        "queue_stats": {"outbound_size": queue_size, "outbound_limit": queue_limit},
         "persist_message_status": {"enabled": False},
         "message_search": {"enabled": False},
     }
