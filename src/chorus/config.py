@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     project_request_rate: float = Field(default=800.0, gt=0)
     app_queue_limit: int = Field(default=500_000, ge=1)
 
-    # Multiplies every callback retry delay (tests shrink the 24-hour schedule).
+    # Multiplies every callback retry delay (tests shrink the 28-hour schedule).
     callback_retry_scale: float = Field(default=1.0, ge=0)
     retention_sweep_seconds: float = Field(default=600.0, gt=0)
 
