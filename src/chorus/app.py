@@ -27,7 +27,7 @@ from chorus.kit.http import WireCompatibility
 from chorus.kit.load import CountApiRequests, RequestLoad
 from chorus.kit.ratelimit import ProjectRequestLimiter
 from chorus.messages.routes import router as messages_router
-from chorus.outbox.worker import release_abandoned
+from chorus.outbox.worker import release_abandoned, worker_name
 from chorus.projects.service import Credentials
 from chorus.projects.settings.routes import router as project_settings_router
 from chorus.runtime import Runtime, http_client
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
         app.state.group_committer = GroupCommitter(db)
         app.state.group_committer.start()
         if settings.run_workers:
-            await release_abandoned(db)
+            await release_abandoned(db, worker_name())
         stop = asyncio.Event()
         workers = (
             asyncio.create_task(worker_for(runtime).run(stop)) if settings.run_workers else None

@@ -97,7 +97,7 @@ def worker(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
         if db.dialect == "sqlite":
             typer.echo(
                 "note: `chorus serve` already runs the workers on SQLite; a worker process "
-                "beside it takes turns at the file's one write lock and scales nothing "
+                "beside it takes turns at the file's one write lock and scales little "
                 "(README, Scale-out). Use PostgreSQL to scale out.",
                 err=True,
             )

@@ -73,6 +73,11 @@ class Job:
 Handler = Callable[[Job], Awaitable[None]]
 
 
+def worker_name() -> str:
+    """This process's name on the jobs it holds: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def backoff(attempts: int, *, base: float = 1.0, cap: float = 300.0) -> float:
     """Exponential backoff with full jitter."""
     return random.uniform(base / 2, min(cap, base * 2 ** max(attempts - 1, 0)))
@@ -91,7 +96,7 @@ class Worker:
     # (`kit/load.py`).
     load: RequestLoad | None = None
     busy_concurrency: int = 1
-    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    name: str = field(default_factory=worker_name)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
@@ -291,15 +296,37 @@ def next_run(moment: datetime | None) -> float:
     return max(0.0, (moment - utcnow()).total_seconds())
 
 
-async def release_abandoned(db: Database) -> None:
-    """SQLite: one process runs the workers, so at its start every job still marked running
-    belongs to a process that died; they are claimable at once instead of after a lease."""
+async def release_abandoned(db: Database, name: str) -> None:
+    """SQLite: the database is a file on this machine, so a job still marked running by a
+    process of this host that is gone (or by this process's name, from an earlier life under
+    the same pid, as in a restarted container) was abandoned: it is claimable at once instead
+    of after its lease. Jobs of live processes (a `chorus worker` beside this one) are left
+    to them; those of other hosts, to their leases."""
     if db.dialect != "sqlite":
         return
     async with db.write_sessions() as session:
-        await session.execute(
-            update(OutboxJob)
-            .where(OutboxJob.status == "running")
-            .values(status="pending", lease_until=None, locked_by=None)
+        holders = await session.scalars(
+            select(OutboxJob.locked_by).where(OutboxJob.status == "running").distinct()
         )
+        gone = [holder for holder in holders if holder == name or _gone(holder)]
+        if gone:
+            await session.execute(
+                update(OutboxJob)
+                .where(OutboxJob.status == "running", OutboxJob.locked_by.in_(gone))
+                .values(status="pending", lease_until=None, locked_by=None)
+            )
         await session.commit()
+
+
+def _gone(holder: str | None) -> bool:
+    """Whether the worker named `holder` was a process of this host that no longer runs."""
+    host, _, pid = (holder or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
