@@ -11,8 +11,8 @@ receiver, then measures:
    process (`chorus serve`) and once for an API process alone (`CHORUS_RUN_WORKERS=false`, the
    scale-out topology where workers run as separate `chorus worker` processes); the accepted
    messages wait, durably, in the outbox; and how many messages reached the webhook meanwhile;
-3. with `--worker-processes N` (PostgreSQL): end to end again, with an API-only `chorus serve`
-   and N `chorus worker` processes.
+3. with `--worker-processes N`: end to end again, with an API-only `chorus serve` and N
+   `chorus worker` processes (the scale-out topology; on SQLite they share the file's lock).
 
 The load tool is `wrk` when installed (`apt-get install wrk`), else a Python asyncio client
 (which itself uses a good share of the 2 cores, so it reports lower figures).
@@ -85,16 +85,13 @@ def start_chorus(
 
 
 def start_workers(
-    database_url: str, data_dir: Path, port: int, count: int
+    database_url: str | None, data_dir: Path, port: int, count: int
 ) -> list[subprocess.Popen[bytes]]:
-    """`chorus worker` processes: the scale-out topology's workers (PostgreSQL). They reach
-    the simulated channels at the serving process's port."""
-    env = {
-        **os.environ,
-        "CHORUS_DATABASE_URL": database_url,
-        "CHORUS_DATA_DIR": str(data_dir),
-        "CHORUS_PORT": str(port),
-    }
+    """`chorus worker` processes on the serving process's database. They reach the simulated
+    channels at the serving process's port."""
+    env = {**os.environ, "CHORUS_DATA_DIR": str(data_dir), "CHORUS_PORT": str(port)}
+    if database_url:
+        env["CHORUS_DATABASE_URL"] = database_url
     log = open(data_dir / "workers.log", "ab")  # noqa: SIM115
     return [
         subprocess.Popen(
@@ -320,11 +317,9 @@ def main() -> None:
         type=int,
         default=0,
         help="also measure end to end with the workers in N `chorus worker` processes "
-        "beside an API-only `chorus serve` (PostgreSQL only)",
+        "beside an API-only `chorus serve`",
     )
     args = parser.parse_args()
-    if args.worker_processes and not args.database_url:
-        parser.error("--worker-processes needs --database-url (SQLite runs its workers in serve)")
 
     data_dir = Path(tempfile.mkdtemp(prefix="chorus-bench-"))
     port, receiver_port = free_port(), free_port()
