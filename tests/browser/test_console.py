@@ -535,5 +535,6 @@ def test_flow6_the_subscribed_switch_tells_the_to_app(
         expect(handset.get_by_label("Subscribed")).not_to_be_checked()
         screen = handset.get_by_role("list", name=f"Screen of Viber Business {number}")
         expect(screen).to_contain_text("(unsubscribed from Optouts")
+        expect(screen.locator("li").last).to_contain_text("· 200")  # chorus's answer, live
         handset.get_by_label("Subscribed").check()
         wait_for(lambda: listed() == [], what="the opt-in to clear the consent list")

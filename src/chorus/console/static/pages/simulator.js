@@ -43,7 +43,12 @@ export async function render(main) {
 
   // Loads overlap (a switch, a reply, a live change): only the latest one draws.
   let generation = 0;
+  // An (un)subscription waits in the inbox as `queued` until chorus has answered the
+  // channel's callback; that answer moves no live cursor, so the page looks again.
+  let recheck = null;
+  let left = false;
   const load = async () => {
+    if (left) return;
     const mine = ++generation;
     const { handsets: every = [] } = await sim('/handsets');
     // Grouped by channel, each channel's handsets in the order they appeared.
@@ -56,9 +61,12 @@ export async function render(main) {
     const focused = document.activeElement?.dataset?.key;
     screens.replaceChildren(...(full.length ? full.map((hs) => handset(hs, apps, load, typing)) : [h('p', {}, 'No handsets yet: send a message to one, or add one above.')]));
     if (focused) screens.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
+    clearTimeout(recheck);
+    if (full.some((hs) => hs.inbox.some((m) => m.status === 'queued'))) recheck = setTimeout(load, 1000);
   };
   await load();
-  return onChange('handsets', load);
+  const stopLive = onChange('handsets', load);
+  return () => { left = true; clearTimeout(recheck); stopLive(); };
 }
 
 // What the handset's app shows for one inbox entry: what it received drawn the way that
