@@ -23,7 +23,7 @@ from chorus.kit.errors import (
     not_found,
 )
 from chorus.kit.ids import new_id
-from chorus.models import App, SimulatedMessage
+from chorus.models import App
 from chorus.runtime import Runtime
 from chorus.simulator import repository
 from chorus.simulator.base import SEND_REPORT, encode, queue_webhook
@@ -113,18 +113,15 @@ async def update_handset(channel: str, identity: str, request: Request) -> dict[
                 native, context = callback
                 # The handset's own record of it, as for a message it sent; the report job
                 # fills in chorus's answer.
-                entry = await repository.add_message(
+                entry_id = await repository.add_sent(
                     session,
-                    SimulatedMessage(
-                        channel=simulated,
-                        identity=number,
-                        direction="sent",
-                        native_id=str(native.get("message_token", "")),
-                        text=f"({'subscribed to' if subscribed else 'unsubscribed from'} "
-                        f"{app.display_name or app.id})",
-                        request=native,
-                        status="queued",
-                    ),
+                    simulated,
+                    number,
+                    native_id=str(native.get("message_token", "")),
+                    text=f"({'subscribed to' if subscribed else 'unsubscribed from'} "
+                    f"{app.display_name or app.id})",
+                    request=native,
+                    status="queued",
                 )
                 await queue_webhook(
                     session,
@@ -135,7 +132,7 @@ async def update_handset(channel: str, identity: str, request: Request) -> dict[
                     dedup_key=f"{SEND_REPORT}:subscription:{new_id()}",
                     context=context,
                     ordering_key=f"{SEND_REPORT}:subscription:{simulated.value}:{number}",
-                    inbox_entry=entry.id,
+                    inbox_entry=entry_id,
                 )
         await session.flush()
         inbox = await repository.inbox(session, simulated, number)
@@ -200,19 +197,15 @@ async def send_from_handset(channel: str, identity: str, request: Request) -> di
     # Committed before chorus is called: chorus's inbound handling writes too.
     async with runtime.db.write_sessions() as session:
         await repository.handset_for_update(session, simulated, number)
-        entry = await repository.add_message(
+        entry_id = await repository.add_sent(
             session,
-            SimulatedMessage(
-                channel=simulated,
-                identity=number,
-                direction="sent",
-                native_id=sent.native_id,
-                text=text,
-                request=native,
-                status="sending",
-            ),
+            simulated,
+            number,
+            native_id=sent.native_id,
+            text=text,
+            request=native,
+            status="sending",
         )
-        entry_id = entry.id
         await session.commit()
 
     status_code: int | None

@@ -107,6 +107,32 @@ async def add_message(session: AsyncSession, message: SimulatedMessage) -> Simul
     return message
 
 
+async def add_sent(
+    session: AsyncSession,
+    channel: str,
+    identity: str,
+    *,
+    native_id: str,
+    text: str,
+    request: dict[str, Any],
+    status: str,
+) -> int:
+    """What a handset sent (a message, an (un)subscription): its new inbox entry's id."""
+    entry = await add_message(
+        session,
+        SimulatedMessage(
+            channel=channel,
+            identity=identity,
+            direction="sent",
+            native_id=native_id,
+            text=text,
+            request=request,
+            status=status,
+        ),
+    )
+    return entry.id
+
+
 async def set_message_status(session: AsyncSession, message_id: int, status: str) -> None:
     await session.execute(
         update(SimulatedMessage).where(SimulatedMessage.id == message_id).values(status=status)
