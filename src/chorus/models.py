@@ -328,6 +328,22 @@ class ConversationEvent(Base):
     )
 
 
+class EventStatus(Base):
+    """Every status an app event passed through, with the channel and reason: its history
+    (as `MessageStatus` for messages)."""
+
+    __tablename__ = "event_statuses"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(
+        ForeignKey("conversation_events.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reason: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class CallbackDelivery(Base):
     """One callback to one target: the exact body, and where delivery stands."""
 

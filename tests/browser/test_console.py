@@ -217,8 +217,10 @@ def test_flow3_contacts_search_and_conversation_timeline(
             },
         ).raise_for_status()
     event = timeline.locator("li.entry.event").filter(has_text="composing_event")
-    expect(event).to_contain_text("FAILED")
-    expect(event).to_contain_text("UNSUPPORTED_OPERATION")
+    event_history = event.get_by_role("list", name="Status history")
+    expect(event_history).to_contain_text("QUEUED")
+    expect(event_history).to_contain_text("FAILED on")
+    expect(event_history).to_contain_text("UNSUPPORTED_OPERATION")
     expect(reply).to_contain_text("SMS")
     reply.get_by_text("Details").click()
     expect(reply).to_contain_text("Metadata")

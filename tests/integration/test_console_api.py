@@ -77,6 +77,28 @@ def test_status_history_lists_each_status_with_channel_and_reason(
     assert conversation["statuses"][sent["message_id"]] == history
     assert conversation["events"] == {}
 
+    # An app event's history: SMS carries no events, so it fails on SMS with the reason.
+    event_id = api.post(
+        "/events:send",
+        json={
+            "app_id": app_id,
+            "recipient": {
+                "contact_id": api.get(f"/messages/{sent['message_id']}").json()["contact_id"]
+            },
+            "event": {"composing_event": {}},
+        },
+    ).json()["event_id"]
+
+    def event_history() -> list[dict] | None:
+        events = httpx.get(
+            f"{extension}/conversations/{conversation_id}/statuses", auth=auth
+        ).json()["events"]
+        return events.get(event_id)
+
+    [failed] = wait_for(event_history, what="the event's status history")
+    assert (failed["status"], failed["channel"]) == ("FAILED", "SMS")
+    assert failed["reason"]["code"] == "UNSUPPORTED_OPERATION"
+
     other = server.other
     refused = httpx.get(
         f"{server.url}/chorus/v1/projects/{other.project_id}/messages/{sent['message_id']}/statuses",

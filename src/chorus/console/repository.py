@@ -1,4 +1,5 @@
-"""The console's SQL: a message's status history, and the cursors the live stream watches."""
+"""The console's SQL: the status histories of messages and events, and the cursors the live
+stream watches."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ from chorus.models import (
     CallbackAttempt,
     CallbackDelivery,
     ConversationEvent,
+    EventStatus,
     Message,
     MessageStatus,
     OutboxJob,
@@ -18,6 +20,15 @@ from chorus.models import (
     SimulatedHandset,
     SimulatedMessage,
 )
+
+
+def _entry(status: MessageStatus | EventStatus) -> dict[str, Any]:
+    return {
+        "status": status.status,
+        "channel": status.channel,
+        "reason": status.reason,
+        "at": status.at.isoformat().replace("+00:00", "Z"),
+    }
 
 
 async def statuses_of_conversation(
@@ -32,14 +43,7 @@ async def statuses_of_conversation(
     )
     history: dict[str, list[dict[str, Any]]] = {}
     for status in rows.scalars():
-        history.setdefault(status.message_id, []).append(
-            {
-                "status": status.status,
-                "channel": status.channel,
-                "reason": status.reason,
-                "at": status.at.isoformat().replace("+00:00", "Z"),
-            }
-        )
+        history.setdefault(status.message_id, []).append(_entry(status))
     return history
 
 
@@ -54,28 +58,27 @@ async def statuses_of_message(
         .where(MessageStatus.message_id == message_id)
         .order_by(MessageStatus.id)
     )
-    return [
-        {
-            "status": s.status,
-            "channel": s.channel,
-            "reason": s.reason,
-            "at": s.at.isoformat().replace("+00:00", "Z"),
-        }
-        for s in rows.scalars()
-    ]
+    return [_entry(s) for s in rows.scalars()]
 
 
 async def event_statuses_of_conversation(
     session: AsyncSession, project_id: str, conversation_id: str
-) -> dict[str, dict[str, Any]]:
-    """Where each event of the conversation stands (events keep no history, only a status)."""
+) -> dict[str, list[dict[str, Any]]]:
+    """Every status each app event of the conversation passed through, oldest first
+    (contact events have none)."""
     rows = await session.execute(
-        select(ConversationEvent.id, ConversationEvent.status, ConversationEvent.reason).where(
+        select(EventStatus)
+        .join(ConversationEvent, ConversationEvent.id == EventStatus.event_id)
+        .where(
             ConversationEvent.project_id == project_id,
             ConversationEvent.conversation_id == conversation_id,
         )
+        .order_by(EventStatus.id)
     )
-    return {id_: {"status": status, "reason": reason} for id_, status, reason in rows}
+    history: dict[str, list[dict[str, Any]]] = {}
+    for status in rows.scalars():
+        history.setdefault(status.event_id, []).append(_entry(status))
+    return history
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ async def cursors(session: AsyncSession) -> Cursors:
             await newest(Message.id),
             await newest(MessageStatus.id),
             await newest(ConversationEvent.id),
+            await newest(EventStatus.id),
             await newest(OutboxJob.id),
         ),
         deliveries=(await newest(CallbackDelivery.id), await newest(CallbackAttempt.id)),

@@ -81,7 +81,7 @@ async def conversation_statuses(
 ) -> dict[str, Any]:
     """Each message's status history, `{"statuses": {message_id: [{status, channel,
     reason, at}]}}`, oldest first (fallbacks show as SWITCHING_CHANNEL with their reason),
-    and each event's status, `{"events": {event_id: {status, reason}}}`."""
+    and each app event's, `{"events": {event_id: [{status, channel, reason, at}]}}`."""
     return {
         "statuses": await repository.statuses_of_conversation(session, project_id, conversation_id),
         "events": await repository.event_statuses_of_conversation(

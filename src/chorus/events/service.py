@@ -14,7 +14,7 @@ from chorus.kit.errors import invalid, invalid_fields, not_found
 from chorus.kit.ids import new_id
 from chorus.kit.pagination import PageRequest, newest_first, newest_first_page, time_cursor
 from chorus.messages.service import processing_mode, recipient_violations
-from chorus.models import ConversationEvent
+from chorus.models import ConversationEvent, EventStatus
 from chorus.outbox.service import Priority, enqueue
 from chorus.wire.enums import WebhookTrigger
 
@@ -78,6 +78,9 @@ async def report(
         return
     event.status = status
     event.reason = failure
+    session.add(
+        EventStatus(event_id=event.id, status=status, channel=event.channel, reason=failure)
+    )
     payload: dict[str, Any] = {
         "event_id": event.id,
         "status": status,

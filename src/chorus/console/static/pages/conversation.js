@@ -50,7 +50,7 @@ export async function render(main, { id }) {
     limit.hidden = !more || shown < PAGE_MAX;
     describe(current);
     list.replaceChildren(...items.map(({ kind, item }) => (kind === 'message'
-      ? messageItem(item, statuses[item.id] || []) : eventItem(item, eventStatuses[item.id]))));
+      ? messageItem(item, statuses[item.id] || []) : eventItem(item, eventStatuses[item.id] || []))));
   };
   await load();
   return onChange('messages', load);
@@ -70,22 +70,30 @@ function messageItem(message, stored) {
       time(message.accept_time),
       last ? [' · ', badge(last.status)] : null),
     h('div', { class: 'bubble' }, summary(message)),
-    history.length ? h('ol', { class: 'history', 'aria-label': 'Status history' }, history.map((s) => h('li', {},
-      badge(s.status), s.channel ? ` on ${s.channel}` : '', ' ', time(s.at),
-      s.reason ? h('span', { class: 'reason' }, ` — ${s.reason.code || ''} ${s.reason.description || ''}`) : null))) : null,
+    historyList(history),
     h('details', {}, h('summary', {}, 'Details'),
       message.metadata ? h('p', {}, 'Metadata: ', h('code', {}, message.metadata)) : null,
       pretty(message)));
 }
 
-function eventItem(event, state) {
+function eventItem(event, stored) {
   const body = event.app_event || event.contact_event || event.contact_message_event || {};
   const outbound = event.direction === 'TO_CONTACT';
-  return h('li', { class: `entry event ${outbound ? 'app' : 'contact'}` },
+  // As for messages: acceptance is QUEUED, the stored history is what followed it.
+  const history = outbound ? [{ status: 'QUEUED', at: event.accept_time }, ...stored] : stored;
+  const last = history[history.length - 1];
+  return h('li', { class: `entry event ${outbound ? 'app' : 'contact'}`, dataset: { eventId: event.id } },
     h('div', { class: 'meta' }, h('strong', {}, outbound ? 'App event' : 'Contact event'), ' · ',
       h('span', { class: 'channel' }, event.channel_identity?.channel || 'no channel'), ' · ', time(event.accept_time),
-      state ? [' · ', badge(state.status)] : null),
+      last ? [' · ', badge(last.status)] : null),
     h('div', { class: 'bubble event' }, Object.keys(body)[0] || 'event'),
-    state?.reason ? h('p', { class: 'reason' }, `${state.reason.code || ''} ${state.reason.description || ''}`) : null,
+    historyList(history),
     h('details', {}, h('summary', {}, 'Details'), pretty(event)));
+}
+
+// Each status with its channel, time and reason, oldest first.
+function historyList(history) {
+  return history.length ? h('ol', { class: 'history', 'aria-label': 'Status history' }, history.map((s) => h('li', {},
+    badge(s.status), s.channel ? ` on ${s.channel}` : '', ' ', time(s.at),
+    s.reason ? h('span', { class: 'reason' }, ` — ${s.reason.code || ''} ${s.reason.description || ''}`) : null))) : null;
 }
