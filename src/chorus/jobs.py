@@ -3,6 +3,7 @@
 import functools
 
 from chorus import retention
+from chorus.callbacks import service as callback_service
 from chorus.callbacks import tasks as callback_tasks
 from chorus.capability import tasks as capability_tasks
 from chorus.consents import tasks as consent_tasks
@@ -30,10 +31,14 @@ def worker_for(runtime: Runtime) -> Worker:
     on_dead: dict[str, Handler] = {
         kind: functools.partial(handler, runtime) for kind, handler in message_tasks.ON_DEAD.items()
     }
+    concurrency = runtime.settings.worker_concurrency
     return Worker(
         runtime.db,
         bound,
         on_dead=on_dead,
-        concurrency=runtime.settings.worker_concurrency,
+        concurrency=concurrency,
         load=runtime.load,
+        # Callbacks wait on other parties' servers: at most half the slots, so that slow
+        # receivers never hold up dispatch.
+        lanes={callback_service.DELIVER: max(1, concurrency // 2)},
     )

@@ -11,6 +11,7 @@ poll with a deadline."""
 import json
 import socket
 import subprocess
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -423,3 +424,91 @@ def test_a_channel_webhook_whose_body_is_slow_to_arrive_stalls_no_other_write(
         assert created.status_code == 200, created.text
         slow.sendall(body[10:])
         assert slow.recv(64).startswith(b"HTTP/1.1 ")
+
+
+# --- 6. a webhook receiver that never answers ---------------------------------------------
+
+
+class Blackhole:
+    """A webhook receiver that accepts connections and never answers: each attempt at it
+    waits for the callback timeout. Counts the connections it holds at once."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=256)
+        self._held: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self.most_at_once = 0
+        self.accepted = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}/hook"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                self._held = [c for c in self._held if not _closed(c)] + [connection]
+                self.accepted += 1
+                self.most_at_once = max(self.most_at_once, len(self._held))
+
+    def close(self) -> None:
+        self._listener.close()
+        with self._lock:
+            for connection in self._held:
+                connection.close()
+
+
+def _closed(connection: socket.socket) -> bool:
+    """Whether the client hung up (it gave up waiting); reads the request, never answered."""
+    connection.setblocking(False)
+    try:
+        return connection.recv(65536) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_webhook_that_never_answers_holds_up_neither_sends_nor_other_webhooks(
+    backend: str, receiver: Receiver
+) -> None:
+    """Callbacks take at most half of the worker's 32 slots, and a receiver that keeps
+    timing out rests (`callbacks/breaker.py`): another app's messages are dispatched and
+    its callbacks delivered while callbacks to the silent one are still pending."""
+    hole = Blackhole()
+    try:
+        with (
+            # Retries and rests at a tenth of their length (0.01 would have the silent hook's
+            # callbacks come back faster than a worker defers them).
+            instance(backend, {"CHORUS_CALLBACK_RETRY_SCALE": "0.1"}) as chorus,
+            chorus.api() as api,
+        ):
+            silent = sms_app(api)
+            add_webhook(api, silent, hole.url, MESSAGE_TRIGGERS, secret="silent")
+            for index in range(40):
+                send(api, silent, new_msisdn(), f"to a silent webhook {index}")
+            poll(lambda: hole.accepted >= 16, seconds=60, what="attempts at the silent hook")
+
+            app_id = sms_app(api)
+            add_webhook(api, app_id, receiver.url(), MESSAGE_TRIGGERS, secret="heard")
+            message_ids = [send(api, app_id, new_msisdn(), f"heard {i}") for i in range(3)]
+
+            def delivered() -> bool:
+                reports = delivery_reports(receiver)
+                return all(
+                    "DELIVERED" in {r.status for r in distinct_reports(reports, message_id)}
+                    for message_id in message_ids
+                )
+
+            # Generous: this takes a callback timeout (10 s) or so; with the silent hook's
+            # callbacks in every slot it would take their whole retry schedule.
+            poll(delivered, seconds=90, what="the other app's DELIVERED callbacks")
+            assert hole.most_at_once <= 16
+    finally:
+        hole.close()

@@ -71,3 +71,28 @@ def test_the_next_channel_of_a_high_priority_send_is_dispatched_with_high_priori
             await db.dispose()
 
     assert asyncio.run(run()) == [Priority.SEND_HIGH, Priority.SEND, Priority.SEND]
+
+
+def test_a_laned_kind_never_takes_more_than_its_lane(tmp_path: Path) -> None:
+    async def run() -> list[list[str]]:
+        db = connect(f"sqlite+aiosqlite:///{tmp_path / 'chorus.db'}")
+        try:
+            await migrate(db.write_engine)
+            async with db.write_sessions() as session:
+                for index in range(6):
+                    for kind, priority in (("callback", Priority.FOLLOW_UP), ("send", 0)):
+                        await enqueue(
+                            session, kind, project_id="p", payload={"n": index}, priority=priority
+                        )
+                await session.commit()
+            handlers = {"callback": None, "send": None}
+            worker = Worker(db, handlers=handlers, lanes={"callback": 2})  # type: ignore[arg-type]
+            worker._running["callback"] = 1  # one is running already
+            first = await worker._claim_within_lanes(4)
+            worker._running["callback"] = 2  # the lane is full
+            second = await worker._claim_within_lanes(4)
+            return [sorted(job.kind for job in first), sorted(job.kind for job in second)]
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(run()) == [["callback", "send", "send", "send"], ["send"] * 3]

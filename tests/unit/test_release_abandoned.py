@@ -49,7 +49,7 @@ def test_only_the_jobs_of_processes_that_are_gone_are_released(tmp_path: Path) -
             await release_abandoned(db, worker_name())
             async with db.read_sessions() as session:
                 rows = await session.execute(select(OutboxJob.kind, OutboxJob.status))
-                return dict(rows.tuples().all())
+                return {kind: status for kind, status in rows}
         finally:
             await db.dispose()
 

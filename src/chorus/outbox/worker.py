@@ -9,15 +9,21 @@
   so the job disappears together with the state it wrote. A handler that returns without
   doing so has its job completed for it.
 - `Retry(delay)` reschedules; any other exception is retried with exponential backoff
-  until `MAX_ATTEMPTS`, then the job is kept as `dead` with its error.
+  until `MAX_ATTEMPTS`, then the job is kept as `dead` with its error. `job.defer(session,
+  until)` puts a job back without counting the attempt (it did nothing).
+- Lanes: a kind given a lane never holds more than that many of the worker's slots, so work
+  that waits on other parties' servers (callbacks to webhooks) cannot take them all and
+  stall the rest (dispatch).
 """
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import random
 import socket
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -69,6 +75,23 @@ class Job:
         )
         self.completed = True
 
+    async def defer(self, session: AsyncSession, until: datetime, reason: str) -> None:
+        """Put the job back, to run at `until`, in the caller's transaction, without
+        counting this run as an attempt: it did nothing."""
+        await session.execute(
+            update(OutboxJob)
+            .where(OutboxJob.id == self.id, OutboxJob.locked_by == self.worker)
+            .values(
+                status="pending",
+                run_after=until,
+                lease_until=None,
+                locked_by=None,
+                attempts=OutboxJob.attempts - 1,
+                last_error=reason,
+            )
+        )
+        self.completed = True
+
 
 Handler = Callable[[Job], Awaitable[None]]
 
@@ -96,8 +119,11 @@ class Worker:
     # (`kit/load.py`).
     load: RequestLoad | None = None
     busy_concurrency: int = 1
+    # Kinds that may hold at most this many slots at once.
+    lanes: dict[str, int] = field(default_factory=dict)
     name: str = field(default_factory=worker_name)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+    _running: Counter[str] = field(default_factory=Counter, init=False)
 
     def __post_init__(self) -> None:
         self._room = asyncio.Event()
@@ -115,9 +141,10 @@ class Worker:
                 free = limit - len(self._tasks)
                 claimed = await self._claim_safely(min(self.batch, free)) if free > 0 else []
                 for job in claimed:
+                    self._running[job.kind] += 1
                     task = asyncio.create_task(self._run(job))
                     self._tasks.add(task)
-                    task.add_done_callback(self._finished)
+                    task.add_done_callback(functools.partial(self._finished, job.kind))
                 if len(self._tasks) >= limit:
                     self._room.clear()
                 elif not claimed:
@@ -134,26 +161,45 @@ class Worker:
             return min(self.busy_concurrency, self.concurrency)
         return self.concurrency
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, kind: str, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        self._running[kind] -= 1
         self._room.set()
 
     async def _claim_safely(self, limit: int) -> list[Job]:
         try:
-            return await self.claim(limit)
+            return await self._claim_within_lanes(limit)
         except Exception:
             log.exception("claiming jobs failed")
             await asyncio.sleep(POLL_SECONDS)
             return []
 
-    async def claim(self, limit: int) -> list[Job]:
+    async def _claim_within_lanes(self, limit: int) -> list[Job]:
+        """Up to `limit` jobs, none beyond its kind's lane. One claim when the lanes have
+        room for a whole batch; else the laned kinds' share first, then the others'."""
+        rooms = {
+            kind: cap - self._running[kind]
+            for kind, cap in self.lanes.items()
+            if kind in self.handlers
+        }
+        laned = [kind for kind, room in rooms.items() if room > 0]
+        others = [kind for kind in self.handlers if kind not in rooms]
+        if all(room >= limit for room in rooms.values()):
+            return await self.claim(limit)
+        jobs: list[Job] = []
+        for kind in laned:
+            jobs += await self.claim(min(rooms[kind], limit - len(jobs)), [kind])
+        if limit > len(jobs) and others:
+            jobs += await self.claim(limit - len(jobs), others)
+        return jobs
+
+    async def claim(self, limit: int, kinds: list[str] | None = None) -> list[Job]:
         now = utcnow()
+        kinds = list(self.handlers) if kinds is None else kinds
         async with self.db.write_sessions() as session:
             ids = list(
                 (
-                    await session.scalars(
-                        _CLAIMABLE, {"now": now, "kinds": list(self.handlers), "limit": limit}
-                    )
+                    await session.scalars(_CLAIMABLE, {"now": now, "kinds": kinds, "limit": limit})
                 ).all()
             )
             if not ids:
