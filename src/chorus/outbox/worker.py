@@ -188,7 +188,8 @@ class Worker:
             return await self.claim(limit)
         jobs: list[Job] = []
         for kind in laned:
-            jobs += await self.claim(min(rooms[kind], limit - len(jobs)), [kind])
+            if len(jobs) < limit:
+                jobs += await self.claim(min(rooms[kind], limit - len(jobs)), [kind])
         if limit > len(jobs) and others:
             jobs += await self.claim(limit - len(jobs), others)
         return jobs
