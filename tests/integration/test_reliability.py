@@ -484,9 +484,7 @@ def test_a_webhook_that_never_answers_holds_up_neither_sends_nor_other_webhooks(
     hole = Blackhole()
     try:
         with (
-            # Retries and rests at a tenth of their length (0.01 would have the silent hook's
-            # callbacks come back faster than a worker defers them).
-            instance(backend, {"CHORUS_CALLBACK_RETRY_SCALE": "0.1"}) as chorus,
+            instance(backend, {"CHORUS_CALLBACK_RETRY_SCALE": RETRY_SCALE}) as chorus,
             chorus.api() as api,
         ):
             silent = sms_app(api)

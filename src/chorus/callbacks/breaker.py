@@ -4,27 +4,22 @@ An attempt at a receiver that does not answer holds a worker slot until it times
 (`delivery.TIMEOUT_SECONDS`), so a few dead receivers with callbacks queued could keep
 every callback slot busy waiting, and everybody else's callbacks behind them. After
 `FAILURES_TO_OPEN` failed attempts in a row at one origin (scheme, host and port: no answer,
-or a 5xx), the circuit opens: that origin's deliveries are not attempted but deferred, their
-attempts not counted, for a cool-down (`COOL_DOWN`, doubling after each failed probe up to
-`MAX_COOL_DOWN`, both times `CHORUS_CALLBACK_RETRY_SCALE`). Then one attempt goes through as
-a probe: an answer closes the circuit, a failure opens it again. Deferred deliveries come back
-spread over at least a cool-down, and over longer the more of them there are (about
-`DEFERRALS_PER_SECOND` come back each second): a receiver with ten thousand callbacks
-waiting costs a few cheap deferrals a second while it rests, not a storm of them, and gets
-its backlog back gradually when it answers again.
+or a 5xx), the origin rests for a cool-down (`COOL_DOWN`, doubling after each failed probe
+up to `MAX_COOL_DOWN`, both times `CHORUS_CALLBACK_RETRY_SCALE`): its deliveries' attempts
+fail at once, without a request, recorded as such, and follow the retry schedule as any
+failed attempt does. Then one attempt goes through as a probe: an answer ends the rest, a
+failure starts a longer one.
 
 In memory, per process: each process learns about a receiver on its own, and a restart
 forgets (the first failures teach it again).
 """
 
-import random
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 FAILURES_TO_OPEN = 5
 COOL_DOWN = 30.0
 MAX_COOL_DOWN = 600.0
-DEFERRALS_PER_SECOND = 5.0
 
 
 @dataclass
@@ -33,15 +28,14 @@ class Circuit:
     open_until: float = 0.0  # monotonic time
     cool_down: float = 0.0
     probing: bool = False
-    deferred: int = 0  # deliveries deferred since it opened
 
 
 @dataclass(frozen=True)
 class Admission:
-    """Attempt now (`probe` when it is the one attempt a resting origin gets), or `wait`
-    seconds first."""
+    """Whether to make the attempt (`probe` when it is the one a resting origin gets); when
+    not, `resting` says why."""
 
-    wait: float | None = None
+    resting: str | None = None
     probe: bool = False
 
 
@@ -54,15 +48,16 @@ class Breakers:
     def __init__(self) -> None:
         self._circuits: dict[str, Circuit] = {}
 
-    def admit(self, url: str, now: float, scale: float) -> Admission:
-        circuit = self._circuits.get(origin(url))
+    def admit(self, url: str, now: float) -> Admission:
+        key = origin(url)
+        circuit = self._circuits.get(key)
         if circuit is None or circuit.failures < FAILURES_TO_OPEN:
             return Admission()
         if now < circuit.open_until or circuit.probing:
-            rest = max(circuit.open_until - now, 0.0)
-            spread = max(circuit.cool_down, circuit.deferred * scale / DEFERRALS_PER_SECOND)
-            circuit.deferred += 1
-            return Admission(wait=rest + random.uniform(0.1, 1.0) * spread)
+            return Admission(
+                resting=f"not attempted: {key} is resting after {circuit.failures} failed "
+                "attempts in a row"
+            )
         circuit.probing = True
         return Admission(probe=True)
 

@@ -211,16 +211,6 @@ async def record_attempt(
     return True
 
 
-async def defer_delivery(session: AsyncSession, delivery_id: str, until: datetime) -> None:
-    """A pending delivery waits for its target to rest (`breaker`): only its next attempt
-    time moves."""
-    await session.execute(
-        update(CallbackDelivery)
-        .where(CallbackDelivery.id == delivery_id, CallbackDelivery.status == PENDING)
-        .values(next_attempt_at=until)
-    )
-
-
 async def stop_delivery(session: AsyncSession, delivery_id: str, reason: str, status: str) -> None:
     """A delivery that cannot go anywhere any more is kept, with the reason."""
     delivery = await repository.delivery(session, delivery_id, for_update=True)

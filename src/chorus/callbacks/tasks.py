@@ -5,15 +5,14 @@
   rescheduled with `Retry` after the delay of `schedule.RETRY_DELAYS`; after the last one the
   delivery is kept as dead. Delivery failures never raise anything else, so the worker's own
   retry limit for crashing handlers does not apply to them. While the target's origin rests
-  (`breaker`), the delivery is deferred instead, its attempt not counted.
+  (`breaker`), an attempt fails at once without a request, and is recorded as such.
 """
 
 import time
-from datetime import timedelta
 
 from chorus.callbacks import delivery as http_delivery
 from chorus.callbacks import service
-from chorus.callbacks.breaker import BREAKERS, origin
+from chorus.callbacks.breaker import BREAKERS
 from chorus.callbacks.schedule import delay_after, retry_scale
 from chorus.kit.clock import utcnow
 from chorus.outbox.worker import Job, Retry
@@ -34,23 +33,19 @@ async def deliver(runtime: Runtime, job: Job) -> None:
             await session.commit()
         return
     scale = retry_scale(runtime.settings)
-    admission = BREAKERS.admit(plan.target.url, time.monotonic(), scale)
-    if admission.wait is not None:
-        until = utcnow() + timedelta(seconds=admission.wait)
-        async with runtime.db.write_sessions() as session:
-            await service.defer_delivery(session, delivery_id, until)
-            await job.defer(session, until, f"{origin(plan.target.url)} is not answering: resting")
-            await session.commit()
-        return
     attempted_at = utcnow()
-    outcome = await http_delivery.attempt(runtime.http, plan.target, plan.body, plan.event_id)
-    BREAKERS.record(
-        plan.target.url,
-        answered=outcome.status_code is not None and outcome.status_code < 500,
-        probe=admission.probe,
-        now=time.monotonic(),
-        scale=scale,
-    )
+    admission = BREAKERS.admit(plan.target.url, time.monotonic())
+    if admission.resting is not None:
+        outcome = http_delivery.Outcome(None, 0.0, admission.resting)
+    else:
+        outcome = await http_delivery.attempt(runtime.http, plan.target, plan.body, plan.event_id)
+        BREAKERS.record(
+            plan.target.url,
+            answered=outcome.status_code is not None and outcome.status_code < 500,
+            probe=admission.probe,
+            now=time.monotonic(),
+            scale=scale,
+        )
     retry_in = None
     if not outcome.delivered:
         retry_in = delay_after(job.attempts, scale)

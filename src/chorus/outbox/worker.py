@@ -9,8 +9,7 @@
   so the job disappears together with the state it wrote. A handler that returns without
   doing so has its job completed for it.
 - `Retry(delay)` reschedules; any other exception is retried with exponential backoff
-  until `MAX_ATTEMPTS`, then the job is kept as `dead` with its error. `job.defer(session,
-  until)` puts a job back without counting the attempt (it did nothing).
+  until `MAX_ATTEMPTS`, then the job is kept as `dead` with its error.
 - Lanes: a kind given a lane never holds more than that many of the worker's slots, so work
   that waits on other parties' servers (callbacks to webhooks) cannot take them all and
   stall the rest (dispatch).
@@ -72,23 +71,6 @@ class Job:
         """Delete the job in the caller's transaction (only if this worker still holds it)."""
         await session.execute(
             delete(OutboxJob).where(OutboxJob.id == self.id, OutboxJob.locked_by == self.worker)
-        )
-        self.completed = True
-
-    async def defer(self, session: AsyncSession, until: datetime, reason: str) -> None:
-        """Put the job back, to run at `until`, in the caller's transaction, without
-        counting this run as an attempt: it did nothing."""
-        await session.execute(
-            update(OutboxJob)
-            .where(OutboxJob.id == self.id, OutboxJob.locked_by == self.worker)
-            .values(
-                status="pending",
-                run_after=until,
-                lease_until=None,
-                locked_by=None,
-                attempts=OutboxJob.attempts - 1,
-                last_error=reason,
-            )
         )
         self.completed = True
 
