@@ -1,9 +1,14 @@
 """A webhook receiver for tests: a small threaded HTTP server on 127.0.0.1 that records every
 request and can be told to fail (answer 500 for the next N requests, or always) or to be down
 (its port closed), then to come back on the same port. `/token` answers as an OAuth2
-client-credentials endpoint."""
+client-credentials endpoint.
+
+Each receiver listens on a port no earlier receiver of the test run had: a server remembers
+for a while which webhook origins stopped answering (`callbacks/breaker.py`), and a new
+receiver must not inherit the rest of a closed one that happened to have its port."""
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +16,29 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
+
+# Ports receivers of this test run have listened on.
+_USED_PORTS: set[int] = set()
+
+
+def fresh_port() -> int:
+    """A free port no receiver of this run has had, now counted as had, for a receiver in
+    another process (the Node tests'). Ports refused stay bound until one is found, so that
+    the system does not offer them again."""
+    refused: list[socket.socket] = []
+    try:
+        while True:
+            probe = socket.socket()
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+            if port not in _USED_PORTS:
+                probe.close()
+                _USED_PORTS.add(port)
+                return port
+            refused.append(probe)
+    finally:
+        for probe in refused:
+            probe.close()
 
 
 @dataclass
@@ -55,10 +83,27 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = self._listen(Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
+        _USED_PORTS.add(self.port)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def _listen(self, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+        """On this receiver's port when it comes back up; else on a port no receiver of
+        this run had (bound at once, so that nothing else takes it meanwhile)."""
+        if self.port:
+            return ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        refused: list[ThreadingHTTPServer] = []
+        try:
+            while True:
+                server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+                if server.server_address[1] not in _USED_PORTS:
+                    return server
+                refused.append(server)
+        finally:
+            for server in refused:
+                server.server_close()
 
     def down(self) -> None:
         """Close the port: attempts get a connection error."""

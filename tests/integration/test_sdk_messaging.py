@@ -24,7 +24,7 @@ import httpx
 import pytest
 from sinch import SinchClient
 
-from tests.callbacks.receiver import Receiver
+from tests.callbacks.receiver import Receiver, fresh_port
 from tests.conftest import Server
 from tests.integration.pipeline_helpers import (
     GENERIC_MESSAGES,
@@ -267,6 +267,7 @@ def test_node_sdk_messaging_end_to_end(server: Server) -> None:
         "CHORUS_PROJECT_ID": server.project_id,
         "CHORUS_KEY_ID": server.key_id,
         "CHORUS_KEY_SECRET": server.key_secret,
+        "CHORUS_TEST_RECEIVER_PORT": str(fresh_port()),
     }
     try:
         result = subprocess.run(

@@ -61,7 +61,10 @@ const receiver = createServer((request, response) => {
     response.end('{}');
   });
 });
-await new Promise((resolve) => { receiver.listen(0, '127.0.0.1', resolve); });
+// On the port the Python side picked: one no earlier receiver of the run had (a server
+// remembers which webhook origins stopped answering).
+const receiverPort = Number(process.env.CHORUS_TEST_RECEIVER_PORT || 0);
+await new Promise((resolve) => { receiver.listen(receiverPort, '127.0.0.1', resolve); });
 const hookUrl = (path) => `http://127.0.0.1:${receiver.address().port}${path}`;
 
 const bodiesAt = (path) => received.filter((r) => r.path === path);
