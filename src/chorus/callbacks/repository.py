@@ -13,8 +13,11 @@ _WEBHOOKS = "chorus.webhooks"
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_webhooks(session: Session, _transaction: Any) -> None:
-    session.info.pop(_WEBHOOKS, None)
+def _forget_webhooks(session: Session, transaction: Any) -> None:
+    # Only at the outer transaction's end: a savepoint (a find-or-create) ending inside it
+    # changes no webhook.
+    if transaction.parent is None:
+        session.info.pop(_WEBHOOKS, None)
 
 
 async def webhooks_for(

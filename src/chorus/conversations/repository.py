@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, and_, delete, func, literal, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.clock import EPOCH
@@ -49,6 +49,18 @@ async def get(
     if for_update:
         statement = statement.with_for_update()
     return await session.scalar(statement)
+
+
+async def touch(
+    session: AsyncSession, conversation_id: str, *, active_channel: str, at: datetime
+) -> None:
+    """Traffic went out on `active_channel` at `at`: one UPDATE, no read (every dispatch)."""
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(active_channel=active_channel, last_received=at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def active_for_pair(

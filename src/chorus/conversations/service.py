@@ -245,6 +245,20 @@ async def active_conversation(
     existing = await repository.active_for_pair(session, app_id, contact_id)
     if existing is not None:
         return existing
+    return await start_conversation(session, project_id, app_id, contact_id, channel)
+
+
+async def start_conversation(
+    session: AsyncSession,
+    project_id: str,
+    app_id: str,
+    contact_id: str,
+    channel: str | None,
+    *,
+    last_received: datetime | None = None,
+) -> Conversation:
+    """A new active conversation of a pair that the caller found without one (or the one a
+    concurrent transaction started meanwhile)."""
     conversation = Conversation(
         id=new_id(),
         project_id=project_id,
@@ -252,6 +266,7 @@ async def active_conversation(
         contact_id=contact_id,
         active=True,
         active_channel=channel,
+        last_received=last_received,
     )
     try:
         async with session.begin_nested():

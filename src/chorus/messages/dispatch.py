@@ -214,6 +214,7 @@ async def _resolve(session: AsyncSession, message: Message, app: App | None) -> 
         message.candidate_index = 0
         return None if message.candidates else _none_left(contact=False)
 
+    created = False
     if recipient.get("contact_id"):
         contact = await contacts_repository.get(
             session, message.project_id, recipient["contact_id"]
@@ -223,7 +224,9 @@ async def _resolve(session: AsyncSession, message: Message, app: App | None) -> 
                 ReasonCode.CONTACT_NOT_FOUND, f"no contact {recipient['contact_id']}"
             )
     else:
-        contact, _ = await contacts.resolve_contact(session, message.project_id, app.id, given)
+        contact, created = await contacts.resolve_contact(
+            session, message.project_id, app.id, given
+        )
     known = (
         []
         if given
@@ -232,7 +235,11 @@ async def _resolve(session: AsyncSession, message: Message, app: App | None) -> 
             for i in await contacts.identities_for_app(session, contact, app.id)
         ]
     )
-    existing = await conversations_repository.active_for_pair(session, app.id, contact.id)
+    existing = (
+        None  # a contact created just now has no conversation yet
+        if created
+        else await conversations_repository.active_for_pair(session, app.id, contact.id)
+    )
     pool = given if given else known
     message.candidates = order_candidates(
         pool,
@@ -245,8 +252,13 @@ async def _resolve(session: AsyncSession, message: Message, app: App | None) -> 
     message.contact_id = contact.id
     if not message.candidates:
         return _none_left(contact=not given)
-    conversation = existing or await conversations.active_conversation(
-        session, message.project_id, app.id, contact.id, message.candidates[0]["channel"]
+    conversation = existing or await conversations.start_conversation(
+        session,
+        message.project_id,
+        app.id,
+        contact.id,
+        message.candidates[0]["channel"],
+        last_received=message.accept_time,
     )
     if options.get("conversation_metadata") is not None:
         conversations.apply_metadata(
@@ -350,12 +362,9 @@ async def _accepted(
     ] or None
     await status.submitted(session, message, attempt.index)
     if message.conversation_id:
-        conversation = await conversations_repository.get(
-            session, message.project_id, message.conversation_id
+        await conversations_repository.touch(
+            session, message.conversation_id, active_channel=channel, at=utcnow()
         )
-        if conversation is not None:
-            conversation.active_channel = channel
-            conversation.last_received = utcnow()
     await _watch_for_report(session, message, attempt)
 
 
