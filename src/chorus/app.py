@@ -30,7 +30,7 @@ from chorus.messages.routes import router as messages_router
 from chorus.outbox.worker import release_abandoned, worker_name
 from chorus.projects.service import Credentials
 from chorus.projects.settings.routes import router as project_settings_router
-from chorus.runtime import Runtime, http_client
+from chorus.runtime import Runtime
 from chorus.simulator.routes import router as simulator_router
 from chorus.startup import prepare
 from chorus.templates.routes import v1_router as templates_v1_router
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = connect(settings.resolved_database_url)
         prepared = await prepare(db, settings, create_dev=announce)
-        runtime = Runtime(settings, db, http_client(), load)
+        runtime = Runtime.create(settings, db, load)
         app.state.db = db
         app.state.settings = settings
         app.state.runtime = runtime
@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
             if workers is not None:
                 await workers
             await checkpoints
-            await runtime.http.aclose()
+            await runtime.aclose()
             await db.dispose()
 
     app = FastAPI(

@@ -82,13 +82,13 @@ def worker(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     import signal
 
     from chorus.jobs import worker_for
-    from chorus.runtime import Runtime, http_client
+    from chorus.runtime import Runtime
 
     settings = settings_from(database_url=database_url, data_dir=data_dir)
 
     async def run() -> None:
         db = await _prepared_db(settings)
-        runtime = Runtime(settings, db, http_client())
+        runtime = Runtime.create(settings, db)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -104,7 +104,7 @@ def worker(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
         try:
             await worker_for(runtime).run(stop)
         finally:
-            await runtime.http.aclose()
+            await runtime.aclose()
             await db.dispose()
 
     asyncio.run(run())

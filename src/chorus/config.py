@@ -49,6 +49,8 @@ class Settings(BaseSettings):
 
     # Multiplies every callback retry delay (tests shrink the 28-hour schedule).
     callback_retry_scale: float = Field(default=1.0, ge=0)
+    # Multiplies how long a channel API that stopped answering rests (`kit/breaker.py`).
+    channel_rest_scale: float = Field(default=1.0, ge=0)
     retention_sweep_seconds: float = Field(default=600.0, gt=0)
 
     enforce_sending_windows: bool = True

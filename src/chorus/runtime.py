@@ -1,4 +1,4 @@
-"""What background work needs at hand: settings, the database, an HTTP client, and where
+"""What background work needs at hand: settings, the database, HTTP clients, and where
 each channel lives. One per process; handed to every job handler."""
 
 from collections.abc import Awaitable, Callable
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from chorus.config import Settings
+from chorus.kit.breaker import Breakers, BreakerTransport
 from chorus.kit.db import Database
 from chorus.kit.load import RequestLoad
 from chorus.outbox.worker import Job
@@ -17,9 +18,29 @@ from chorus.wire.enums import Channel
 class Runtime:
     settings: Settings
     db: Database
+    # Webhook receivers and the simulator's own webhooks.
     http: httpx.AsyncClient
+    # Channel APIs (sends, media, capability): origins that stop answering rest
+    # (`kit/breaker.py`), so a dead channel does not hold every dispatch slot in timeouts.
+    channels: httpx.AsyncClient
     # The API requests this process serves (none in a `chorus worker` process).
     load: RequestLoad = field(default_factory=RequestLoad)
+
+    @classmethod
+    def create(cls, settings: Settings, db: Database, load: RequestLoad | None = None) -> "Runtime":
+        return cls(
+            settings,
+            db,
+            http_client(),
+            http_client(
+                BreakerTransport(_transport(), Breakers(), scale=settings.channel_rest_scale)
+            ),
+            load or RequestLoad(),
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        await self.channels.aclose()
 
     def channel_base_url(self, channel: Channel | str, production: str) -> str:
         name = Channel(channel).value.lower()
@@ -37,10 +58,16 @@ class Runtime:
 JobHandler = Callable[[Runtime, Job], Awaitable[None]]
 
 
-def http_client() -> httpx.AsyncClient:
+def http_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=httpx.Timeout(10.0, connect=5.0),
-        # httpcore scans its whole pool on every request: a modest pool is faster.
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        transport=transport or _transport(),
         follow_redirects=False,
+    )
+
+
+def _transport() -> httpx.AsyncHTTPTransport:
+    # httpcore scans its whole pool on every request: a modest pool is faster.
+    return httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32)
     )

@@ -4,7 +4,7 @@ request and can be told to fail (answer 500 for the next N requests, or always) 
 client-credentials endpoint.
 
 Each receiver listens on a port no earlier receiver of the test run had: a server remembers
-for a while which webhook origins stopped answering (`callbacks/breaker.py`), and a new
+for a while which webhook origins stopped answering (`kit/breaker.py`), and a new
 receiver must not inherit the rest of a closed one that happened to have its port."""
 
 import json

@@ -479,7 +479,7 @@ def test_a_webhook_that_never_answers_holds_up_neither_sends_nor_other_webhooks(
     backend: str, receiver: Receiver
 ) -> None:
     """Callbacks take at most half of the worker's 32 slots, and a receiver that keeps
-    timing out rests (`callbacks/breaker.py`): another app's messages are dispatched and
+    timing out rests (`kit/breaker.py`): another app's messages are dispatched and
     its callbacks delivered while callbacks to the silent one are still pending."""
     hole = Blackhole()
     try:
@@ -508,5 +508,61 @@ def test_a_webhook_that_never_answers_holds_up_neither_sends_nor_other_webhooks(
             # callbacks in every slot it would take their whole retry schedule.
             poll(delivered, seconds=90, what="the other app's DELIVERED callbacks")
             assert hole.most_at_once <= 16
+    finally:
+        hole.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_channel_api_that_never_answers_rests_and_is_not_called_meanwhile(
+    backend: str,
+) -> None:
+    """Each attempt at an SMS API that accepts connections and never answers holds a
+    dispatch slot for the connector's timeout. After five such attempts in a row its origin
+    rests (`kit/breaker.py`): later attempts, of any app, fail at once without a request and
+    are retried as any transient failure is; the messages wait, QUEUED."""
+    hole = Blackhole()
+    api_url = hole.url.removesuffix("/hook")
+    env = {"CHORUS_SMS_BASE_URL": api_url, "CHORUS_CHANNEL_REST_SCALE": "100"}
+    try:
+        with instance(backend, env) as chorus, chorus.api() as api:
+
+            def dispatch_errors(app_id: str) -> list[str]:
+                rows = chorus.query(
+                    "SELECT last_error FROM outbox_jobs"
+                    " WHERE app_id = :a AND kind = 'messages.dispatch'",
+                    a=app_id,
+                )
+                return [row["last_error"] or "" for row in rows]
+
+            first = sms_app(api)
+            for index in range(8):
+                send(api, first, new_msisdn(), f"into the void {index}")
+            poll(
+                lambda: any("is resting" in e for e in dispatch_errors(first)),
+                seconds=90,
+                what="an attempt refused while the SMS API rests",
+            )
+            reached = hole.accepted
+            assert reached >= 5
+
+            other = sms_app(api)
+            message_ids = [send(api, other, new_msisdn(), f"later {i}") for i in range(3)]
+            errors = poll(
+                lambda: (
+                    (e := dispatch_errors(other))
+                    and len(e) == 3
+                    and all(f"{api_url} is resting" in error for error in e)
+                    and e
+                ),
+                seconds=60,
+                what="the other app's attempts refused while the SMS API rests",
+            )
+            assert "not attempted" in errors[0]
+            assert hole.accepted == reached, "a resting channel API was called"
+            for message_id in message_ids:
+                message = api.get(f"/messages/{message_id}").json()
+                assert message["app_message"] is not None or message
+                statuses = chorus.query("SELECT status FROM messages WHERE id = :m", m=message_id)
+                assert statuses == [{"status": "QUEUED"}]
     finally:
         hole.close()

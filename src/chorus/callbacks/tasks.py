@@ -5,18 +5,21 @@
   rescheduled with `Retry` after the delay of `schedule.RETRY_DELAYS`; after the last one the
   delivery is kept as dead. Delivery failures never raise anything else, so the worker's own
   retry limit for crashing handlers does not apply to them. While the target's origin rests
-  (`breaker`), an attempt fails at once without a request, and is recorded as such.
+  (`kit/breaker.py`), an attempt fails at once without a request, and is recorded as such.
 """
 
 import time
 
 from chorus.callbacks import delivery as http_delivery
 from chorus.callbacks import service
-from chorus.callbacks.breaker import BREAKERS
 from chorus.callbacks.schedule import delay_after, retry_scale
+from chorus.kit.breaker import Breakers
 from chorus.kit.clock import utcnow
 from chorus.outbox.worker import Job, Retry
 from chorus.runtime import JobHandler, Runtime
+
+# This process's rests of webhook receivers' origins (a failure: no answer, or a 5xx).
+RECEIVERS = Breakers()
 
 
 async def deliver(runtime: Runtime, job: Job) -> None:
@@ -34,12 +37,12 @@ async def deliver(runtime: Runtime, job: Job) -> None:
         return
     scale = retry_scale(runtime.settings)
     attempted_at = utcnow()
-    admission = BREAKERS.admit(plan.target.url, time.monotonic())
+    admission = RECEIVERS.admit(plan.target.url, time.monotonic())
     if admission.resting is not None:
         outcome = http_delivery.Outcome(None, 0.0, admission.resting)
     else:
         outcome = await http_delivery.attempt(runtime.http, plan.target, plan.body, plan.event_id)
-        BREAKERS.record(
+        RECEIVERS.record(
             plan.target.url,
             answered=outcome.status_code is not None and outcome.status_code < 500,
             probe=admission.probe,

@@ -101,7 +101,7 @@ async def _ask(runtime: Runtime, lookup: Lookup) -> Capability:
         return Capability(CAPABILITY_UNKNOWN)
     base_url = runtime.channel_base_url(plugin.channel, plugin.production_base_url)
     try:
-        return await plugin.capability(runtime.http, base_url, lookup.query)
+        return await plugin.capability(runtime.channels, base_url, lookup.query)
     except Exception:
         log.exception("the %s capability lookup failed", lookup.channel)
         return Capability(

@@ -49,7 +49,7 @@ async def run_event_dispatch(runtime: Runtime, job: Job) -> None:
     plugin, dispatch = prepared
     base_url = runtime.channel_base_url(plugin.channel, plugin.production_base_url)
     try:
-        outcome: Accepted | ChannelFailure = await plugin.send(runtime.http, base_url, dispatch)
+        outcome: Accepted | ChannelFailure = await plugin.send(runtime.channels, base_url, dispatch)
     except ChannelFailure as failure:
         outcome = failure
     async with runtime.db.write_sessions() as session:

@@ -122,7 +122,7 @@ async def media(
         return _refused(404, f"no {channel} media for app {app_id}")
     runtime = request.app.state.runtime
     base_url = runtime.channel_base_url(plugin.channel, plugin.production_base_url)
-    found = await plugin.media(runtime.http, base_url, credential, media_id)
+    found = await plugin.media(runtime.channels, base_url, credential, media_id)
     if found is None:
         return _refused(404, f"the channel knows no media {media_id}")
     content_type, content = found

@@ -57,7 +57,7 @@ async def run_dispatch(runtime: Runtime, job: Job) -> None:
     base_url = runtime.channel_base_url(attempt.plugin.channel, attempt.plugin.production_base_url)
     try:
         outcome: Accepted | ChannelFailure = await attempt.plugin.send(
-            runtime.http, base_url, attempt.dispatch
+            runtime.channels, base_url, attempt.dispatch
         )
     except ChannelFailure as failure:
         outcome = failure
