@@ -3,6 +3,7 @@
 import functools
 
 from chorus import retention
+from chorus.apps import tasks as app_tasks
 from chorus.callbacks import service as callback_service
 from chorus.callbacks import tasks as callback_tasks
 from chorus.capability import tasks as capability_tasks
@@ -14,6 +15,7 @@ from chorus.runtime import JobHandler, Runtime
 from chorus.simulator import tasks as simulator_tasks
 
 HANDLERS: dict[str, JobHandler] = {
+    **app_tasks.HANDLERS,
     **callback_tasks.HANDLERS,
     **capability_tasks.HANDLERS,
     **consent_tasks.HANDLERS,

@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Server
+from tests.conftest import BACKENDS, Server
 from tests.integration.helpers import recording_webhook, wait_for
+from tests.integration.reliability_helpers import instance
 
 
 @pytest.fixture(scope="module")
@@ -448,3 +449,150 @@ def test_messages_transcode_returns_the_viber_payload(server: Server, api: httpx
     native = json.loads(response.json()["transcoded_message"]["VIBER"])
     assert native["type"] == "text" and native["text"] == "Hello"
     assert native["min_api_version"] == 1
+
+
+# --- webhook registration (§3.2) ---------------------------------------------------------
+
+
+def credential_state(api: httpx.Client, app_id: str) -> dict[str, str]:
+    app = api.get(f"/apps/{app_id}").json()
+    return next(c for c in app["channel_credentials"] if c["channel"] == "VIBER")["state"]
+
+
+def test_a_new_viber_credential_registers_its_webhook_with_the_simulator(
+    api: httpx.Client,
+) -> None:
+    response = api.post(
+        "/apps",
+        json={
+            "display_name": "Registered Bot",
+            "channel_credentials": [
+                {"channel": "VIBER", "static_token": {"token": f"viber-{uuid.uuid4().hex}"}}
+            ],
+        },
+    )
+    assert response.status_code == 200, response.text
+    created = response.json()
+    assert created["channel_credentials"][0]["state"]["status"] == "PENDING"
+    state = wait_for(
+        lambda: (s := credential_state(api, created["id"]))["status"] != "PENDING" and s,
+        what="the webhook registration",
+    )
+    assert state == {"status": "ACTIVE", "description": ""}
+
+
+class ViberApi:
+    """A stand-in for the Viber REST Bot API's `set_webhook`: records each call, and
+    refuses tokens that contain "bad" as Viber refuses a URL it cannot reach."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                token = self.headers.get("x-viber-auth-token", "")
+                api.calls.append((token, body))
+                answer = (
+                    {"status": 1, "status_message": "invalidUrl"}
+                    if "bad" in token
+                    else {"status": 0, "status_message": "ok", "event_types": body["event_types"]}
+                )
+                data = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_webhook_registration_follows_the_token_and_shows_the_channels_refusal(
+    backend: str,
+) -> None:
+    viber = ViberApi()
+    try:
+        with (
+            instance(backend, {"CHORUS_VIBER_BASE_URL": viber.url}) as chorus,
+            chorus.api() as api,
+        ):
+
+            def settled(app_id: str) -> dict[str, str]:
+                return wait_for(
+                    lambda: (s := credential_state(api, app_id))["status"] != "PENDING" and s,
+                    what="the webhook registration",
+                )
+
+            def with_token(token: str) -> list[dict[str, Any]]:
+                return [{"channel": "VIBER", "static_token": {"token": token}}]
+
+            created = api.post(
+                "/apps",
+                json={"display_name": "Bot", "channel_credentials": with_token("good-1")},
+            )
+            assert created.status_code == 200, created.text
+            app_id = created.json()["id"]
+            assert settled(app_id) == {"status": "ACTIVE", "description": ""}
+            assert viber.calls == [
+                (
+                    "good-1",
+                    {
+                        "url": f"{chorus.url}/inbound/viber/{app_id}",
+                        "event_types": [
+                            "delivered",
+                            "seen",
+                            "failed",
+                            "subscribed",
+                            "unsubscribed",
+                            "conversation_started",
+                        ],
+                        "send_name": True,
+                        "send_photo": True,
+                    },
+                )
+            ]
+
+            # The token changes: registered again, and the channel's refusal is shown.
+            patched = api.patch(
+                f"/apps/{app_id}", json={"channel_credentials": with_token("bad-2")}
+            )
+            assert patched.status_code == 200, patched.text
+            assert patched.json()["channel_credentials"][0]["state"]["status"] == "PENDING"
+            failing = settled(app_id)
+            assert failing["status"] == "FAILING"
+            assert "invalidUrl" in failing["description"]
+            assert [token for token, _ in viber.calls] == ["good-1", "bad-2"]
+
+            # Saved again with the same token (and another change): no new registration;
+            # the state stays what the last one found.
+            again = api.patch(
+                f"/apps/{app_id}",
+                json={"display_name": "Bot 2", "channel_credentials": with_token("bad-2")},
+            )
+            assert again.status_code == 200, again.text
+            assert again.json()["channel_credentials"][0]["state"] == failing
+            renamed = api.patch(f"/apps/{app_id}", json={"display_name": "Bot 3"})
+            assert renamed.json()["channel_credentials"][0]["state"] == failing
+            # A later registration's outcome would have arrived with its own job; the
+            # outbox holds none.
+            assert chorus.query(
+                "SELECT count(*) AS n FROM outbox_jobs WHERE kind = 'apps.register_webhook'"
+            ) == [{"n": 0}]
+            assert len(viber.calls) == 2
+    finally:
+        viber.close()

@@ -15,10 +15,17 @@ from chorus.apps.schemas import (
     RetentionPolicy,
     SmartConversation,
 )
+from chorus.channels.registry import plugin_for
 from chorus.kit.errors import not_found
 from chorus.kit.ids import new_id
 from chorus.models import App
+from chorus.outbox.service import Priority, enqueue
 from chorus.wire.enums import Channel, ProcessingMode, ReportView
+
+# Registers chorus's inbound URL with a channel whose credential needs it (Viber Bot).
+REGISTER_WEBHOOK_JOB = "apps.register_webhook"
+ACTIVE = {"status": "ACTIVE", "description": ""}
+PENDING = {"status": "PENDING", "description": "registering chorus's webhook with the channel"}
 
 DEFAULTS: dict[str, Any] = {
     "conversation_metadata_report_view": ReportView.NONE.value,
@@ -78,6 +85,7 @@ async def create_app(session: AsyncSession, project_id: str, body: AppCreate) ->
     app = App(id=new_id(), project_id=project_id, display_name=body.display_name, **values)
     session.add(app)
     await session.flush()
+    await _register_webhooks(session, app, [])
     return app
 
 
@@ -86,6 +94,7 @@ async def update_app(
 ) -> App:
     app = await get_app(session, project_id, app_id)
     cache.forget(app_id)
+    before = app.channel_credentials
     for field, value in changes.items():
         if field == "display_name":
             if value is not None:
@@ -93,7 +102,39 @@ async def update_app(
             continue
         setattr(app, field, stored_value(field, value))
     await session.flush()
+    if "channel_credentials" in changes:
+        await _register_webhooks(session, app, before)
     return app
+
+
+async def _register_webhooks(
+    session: AsyncSession, app: App, before: Sequence[dict[str, Any]]
+) -> None:
+    """Queue the webhook registration of each credential that needs one (new, or its token
+    changed), shown PENDING until the channel answers; a credential saved unchanged keeps the
+    state its registration left."""
+    old = {c["channel"]: c for c in before}
+    credentials = []
+    for stored in app.channel_credentials:
+        plugin = plugin_for(stored["channel"])
+        previous = old.get(stored["channel"])
+        credential = dict(stored)
+        if plugin is not None and plugin.registers_webhook(previous, stored):
+            credential["state"] = PENDING
+            await enqueue(
+                session,
+                REGISTER_WEBHOOK_JOB,
+                project_id=app.project_id,
+                app_id=app.id,
+                payload={"channel": stored["channel"]},
+                priority=Priority.FOLLOW_UP,
+            )
+        elif previous is not None and "state" in previous:
+            credential["state"] = previous["state"]
+        credentials.append(credential)
+    if credentials != app.channel_credentials:
+        app.channel_credentials = credentials
+        await session.flush()
 
 
 async def delete_app(session: AsyncSession, project_id: str, app_id: str) -> None:
@@ -132,7 +173,9 @@ def app_view(app: App, queue_limit: int, queue_size: int = 0) -> dict[str, Any]:
 
 def credential_view(stored: dict[str, Any]) -> dict[str, Any]:
     view = dict(stored)
-    view["state"] = {"status": "ACTIVE", "description": ""}
+    # Syntactically valid credentials are ACTIVE: chorus cannot check them against the
+    # channel, except where it registers a webhook with it (`_register_webhooks`).
+    view["state"] = stored.get("state") or ACTIVE
     bearer = stored.get("static_bearer")
     if bearer:
         view["channel_known_id"] = bearer["claimed_identity"]

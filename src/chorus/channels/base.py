@@ -331,6 +331,20 @@ class ChannelPlugin(ABC):
         """The option a typed reply names, for channels that render choices as text."""
         return None
 
+    def registers_webhook(self, old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+        """Whether saving credential `new` (in place of `old`; None when the app had none of
+        this channel) must register chorus's inbound URL with the channel
+        (`register_webhook`). Most channels are pointed at chorus by their user, in the
+        channel's own console: never."""
+        return False
+
+    async def register_webhook(
+        self, http: httpx.AsyncClient, base_url: str, credential: Mapping[str, Any], url: str
+    ) -> None:
+        """Register `url` as where the channel posts its webhooks for `credential`; raise
+        ChannelFailure when the channel refuses."""
+        raise NotImplementedError
+
     async def capability(
         self, http: httpx.AsyncClient, base_url: str, query: CapabilityQuery
     ) -> Capability:

@@ -21,7 +21,7 @@ from chorus.channels.base import (
     ReplyOption,
     Transcoded,
 )
-from chorus.channels.viber.connector import USER_ID, send_message
+from chorus.channels.viber.connector import USER_ID, auth_token, send_message, set_webhook
 from chorus.channels.viber.inbound import parse_callback, verify_callback
 from chorus.channels.viber.transcode import transcode_viber
 from chorus.wire.enums import Channel
@@ -74,6 +74,16 @@ class ViberChannel(ChannelPlugin):
         self, request: NativeRequest, credential: Mapping[str, Any], *, simulator_on: bool
     ) -> None:
         verify_callback(request, credential, simulator_on=simulator_on)
+
+    def registers_webhook(self, old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+        """A bot's webhook is set through the API with its token (§3.2): again whenever the
+        token changes."""
+        return old is None or auth_token(old) != auth_token(new)
+
+    async def register_webhook(
+        self, http: httpx.AsyncClient, base_url: str, credential: Mapping[str, Any], url: str
+    ) -> None:
+        await set_webhook(http, base_url, credential, url)
 
     def parse_inbound(self, request: NativeRequest) -> list[InboundItem]:
         return parse_callback(request)

@@ -59,6 +59,7 @@ function priorityCard(app) {
     h('span', { class: 'rank' }, `${index + 1}.`),
     h('strong', {}, label),
     h('span', { class: 'mono muted' }, credential.channel_known_id || ''),
+    stateBadge(credential.state),
     h('span', { class: 'spacer' }),
     h('button', { type: 'button', class: 'icon', 'aria-label': `Move ${label} up`, disabled: index === 0, onclick: () => move(index, index - 1) }, '↑'),
     h('button', { type: 'button', class: 'icon', 'aria-label': `Move ${label} down`, disabled: index === credentials.length - 1, onclick: () => move(index, index + 1) }, '↓'),
@@ -71,6 +72,14 @@ function priorityCard(app) {
     h('h2', { id: 'priority-title' }, 'Channels'),
     h('p', { class: 'muted' }, 'Tried in this order when a contact has several channels. Drag to reorder, or use the arrows.'),
     credentials.length ? list : h('p', {}, 'No channel credentials yet.'));
+}
+
+// A credential that is not simply ACTIVE: a webhook registration under way (PENDING) or
+// refused by the channel (FAILING, with the channel's reason).
+function stateBadge(state) {
+  if (!state || state.status === 'ACTIVE') return null;
+  const tone = state.status === 'FAILING' ? 'bad' : 'warn';
+  return h('span', { class: `badge ${tone}`, title: state.description }, state.status);
 }
 
 function credentialForm(app) {
