@@ -216,6 +216,15 @@ def test_every_message_type_is_delivered_and_read_in_the_handset(
     )
 
 
+def test_a_new_contact_takes_the_senders_whatsapp_profile_name(
+    server: Server, api: httpx.Client, app: WhatsAppApp
+) -> None:
+    number = msisdn()
+    first = open_window(server, app, number)
+    contact = api.get(f"/contacts/{first['message']['contact_id']}").json()
+    assert contact["display_name"] == f"Handset {number}"  # the simulator's profile name
+
+
 def test_replies_and_choice_responses_come_back_on_the_same_conversation(
     server: Server, api: httpx.Client, app: WhatsAppApp
 ) -> None:

@@ -123,6 +123,7 @@ def test_text_message() -> None:
     assert item.native_id == "4912661846655238145"
     assert item.at == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
     assert item.reply_text is None
+    assert item.profile_name == "Jane"
 
 
 def test_a_text_carrying_the_full_envelope_is_a_choice_response() -> None:

@@ -153,6 +153,19 @@ def test_text() -> None:
     assert item.sender_id == NUMBER_ID
     assert item.at == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
     assert item.reply_text == "hello"
+    assert item.profile_name == "Ann"
+
+
+def test_the_profile_name_is_the_senders_own() -> None:
+    payload = message("text", {"body": "hi"})
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["contacts"] = [
+        {"profile": {"name": "Bo"}, "wa_id": "46700000009"},
+        {"profile": {"name": "  "}, "wa_id": "46732000000"},
+    ]
+    assert only(PLUGIN.parse_inbound(request(payload))).profile_name is None
+    del value["contacts"]
+    assert only(PLUGIN.parse_inbound(request(payload))).profile_name is None
 
 
 def test_media_without_caption_is_a_media_message_served_by_chorus() -> None:

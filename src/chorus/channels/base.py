@@ -137,6 +137,9 @@ class InboundMessage:
     # The channel's id of the message this one answers (becomes `reply_to`, and names the
     # app message of a choice response).
     context_native_id: str | None = None
+    # The contact's name as the channel shows it (WhatsApp profile, Viber sender): a new
+    # contact's display name, and what `contacts:getChannelProfile` answers.
+    profile_name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import delete, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chorus.kit.clock import utcnow
+from chorus.kit.db import upsert
 from chorus.models import ChannelProfile, Contact, ContactIdentity, Conversation
 from chorus.wire.enums import SIM_CHANNELS
 
@@ -192,6 +194,27 @@ async def repoint_conversations(session: AsyncSession, source_id: str, destinati
 async def delete_contact(session: AsyncSession, contact: Contact) -> None:
     # Identities and conversations go with it (ON DELETE CASCADE).
     await session.execute(delete(Contact).where(Contact.id == contact.id))
+
+
+async def remember_profile_name(
+    session: AsyncSession, project_id: str, app_id: str, channel: str, identity: str, name: str
+) -> None:
+    """The name the channel showed with the identity's latest traffic."""
+    await session.execute(
+        upsert(
+            session,
+            ChannelProfile.__table__,
+            {
+                "project_id": project_id,
+                "app_id": app_id,
+                "channel": channel,
+                "identity": identity,
+                "profile_name": name[:256],
+                "updated_at": utcnow(),
+            },
+            key=["project_id", "app_id", "channel", "identity"],
+        )
+    )
 
 
 async def profile_name(

@@ -417,7 +417,7 @@ async def channel_profile(
             raise invalid(
                 "recipient.identified_by.channel_identities", f"has no {channel} identity"
             )
-        identity = given[0].identity
+        identity = normalise_identity(channel, given[0].identity)
     name = await repository.profile_name(session, project_id, body.app_id, channel, identity)
     if name is None:
         raise not_found(f"{channel} profile of", identity)
@@ -428,10 +428,16 @@ async def channel_profile(
 
 
 async def resolve_contact(
-    session: AsyncSession, project_id: str, app_id: str, identities: Sequence[tuple[str, str]]
+    session: AsyncSession,
+    project_id: str,
+    app_id: str,
+    identities: Sequence[tuple[str, str]],
+    *,
+    display_name: str | None = None,
 ) -> tuple[Contact, bool]:
     """The contact of the first `(channel, identity)` some contact holds (the oldest holder
-    when several do), or a new contact with all of them. Returns (contact, created)."""
+    when several do), or a new contact with all of them, named `display_name` (the channel's
+    profile name of the sender) or "Unknown". Returns (contact, created)."""
     keys = [
         (
             channel,
@@ -470,7 +476,7 @@ async def resolve_contact(
     contact = Contact(
         id=new_id(),
         project_id=project_id,
-        display_name=UNKNOWN_NAME,
+        display_name=(display_name or UNKNOWN_NAME)[:128],
         language=ContactLanguage.UNSPECIFIED.value,
         channel_priority=list(dict.fromkeys(channel for channel, _, _ in unique)),
     )

@@ -135,10 +135,14 @@ async def receive_message(
         or bool(app.dispatch_retention_policy.get("ttl_days")),
         updated_at=now,
     )
+    if item.profile_name:
+        await contacts_repository.remember_profile_name(
+            session, app.project_id, app.id, channel, identity, item.profile_name
+        )
     conversation: Conversation | None = None
     if app.processing_mode == ProcessingMode.CONVERSATION.value:
         contact, _ = await contacts.resolve_contact(
-            session, app.project_id, app.id, [(channel, identity)]
+            session, app.project_id, app.id, [(channel, identity)], display_name=item.profile_name
         )
         conversation = await conversations.active_conversation(
             session, app.project_id, app.id, contact.id, channel

@@ -173,6 +173,20 @@ def insert_ignoring_conflicts(session: AsyncSession, table: Any, values: dict[st
     return insert(table).values(**values).on_conflict_do_nothing()
 
 
+def upsert(session: AsyncSession, table: Any, values: dict[str, Any], *, key: list[str]) -> Any:
+    """INSERT … ON CONFLICT (`key`) DO UPDATE the other given columns, spelled for the
+    session's database."""
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table).values(**values)
+    return statement.on_conflict_do_update(
+        index_elements=key,
+        set_={column: statement.excluded[column] for column in values if column not in key},
+    )
+
+
 async def lock_name(session: AsyncSession, name: str) -> None:
     """Serialise transactions over one name until this transaction ends: a PostgreSQL
     advisory lock (SQLite serialises its writers anyway). For find-or-create on values that

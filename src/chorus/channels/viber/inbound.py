@@ -165,12 +165,14 @@ def _message(payload: dict[str, Any], raw: str, at: datetime | None) -> InboundI
         }
     if content is None:
         return Unmapped(raw, identity=identity, description=f"Viber {kind!r} message")
+    name = sender.get("name") if isinstance(sender, dict) else None
     return InboundMessage(
         identity=identity,
         contact_message=content,
         native_id=str(token),
         at=at,
         reply_text=reply_text,
+        profile_name=name.strip() if isinstance(name, str) and name.strip() else None,
     )
 
 

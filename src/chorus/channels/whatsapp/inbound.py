@@ -15,6 +15,7 @@ import hmac
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -126,9 +127,16 @@ def _change(
             )
         ]
     items: list[InboundItem] = []
+    names = _profile_names(value.get("contacts"))
     for message in value.get("messages") or []:
         if isinstance(message, dict):
-            items.append(_message(request, message, business, public_base_url))
+            item = _message(request, message, business, public_base_url)
+            name = names.get(str(message.get("from") or ""))
+            items.append(
+                replace(item, profile_name=name)
+                if name and isinstance(item, InboundMessage)
+                else item
+            )
     for status in value.get("statuses") or []:
         if isinstance(status, dict):
             items.append(_status(status))
@@ -206,6 +214,18 @@ def _message(
         reply_text=reply_text,
         context_native_id=(message.get("context") or {}).get("id") or None,
     )
+
+
+def _profile_names(contacts: Any) -> dict[str, str]:
+    """`contacts[].profile.name` by `wa_id`: who wrote, as their WhatsApp profile names them."""
+    names: dict[str, str] = {}
+    for contact in contacts if isinstance(contacts, list) else []:
+        if not isinstance(contact, dict) or not isinstance(contact.get("profile"), dict):
+            continue
+        name = contact["profile"].get("name")
+        if isinstance(name, str) and name.strip() and contact.get("wa_id"):
+            names[str(contact["wa_id"])] = name.strip()
+    return names
 
 
 def _choice_response(postback: str) -> dict[str, Any]:
