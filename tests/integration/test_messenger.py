@@ -439,3 +439,33 @@ def test_fail_next_takes_only_messenger_codes(server: Server) -> None:
         f"{server.url}/simulator/v1/handsets/messenger/{new_psid()}", json={"fail_next": 999}
     )
     assert_error(response, 400, "INVALID_ARGUMENT", field="fail_next")
+
+
+def test_get_channel_profile_asks_the_graph_api_for_the_users_name(
+    api: httpx.Client, app: MessengerApp
+) -> None:
+    """Messenger webhooks carry no name: chorus asks the (simulated) Graph API's user
+    profile, which knows only people who wrote to the Page."""
+    psid = new_psid()
+
+    def profile() -> httpx.Response:
+        return api.post(
+            "/contacts:getChannelProfile",
+            json={
+                "app_id": app.id,
+                "channel": "MESSENGER",
+                "recipient": {
+                    "identified_by": {
+                        "channel_identities": [{"channel": "MESSENGER", "identity": psid}]
+                    }
+                },
+            },
+        )
+
+    unknown = profile()
+    assert unknown.status_code == 404, unknown.text
+    assert unknown.json()["error"]["status"] == "NOT_FOUND"
+    app.handset_writes(psid, {"text_message": {"text": "hi"}})
+    known = profile()
+    assert known.status_code == 200, known.text
+    assert known.json() == {"profile_name": "Simulated user"}

@@ -281,3 +281,44 @@ def test_a_success_without_message_id_is_retried() -> None:
     with pytest.raises(ChannelFailure) as failure:
         send(dispatch(), handler)
     assert failure.value.transient
+
+
+# --- the user profile (contacts:getChannelProfile) -------------------------------------------
+
+
+def profile_name(handler: Any, psid: str = PSID) -> str | None:
+    async def run() -> str | None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+            return await PLUGIN.profile_name(http, BASE, CREDENTIAL, psid)
+
+    return asyncio.run(run())
+
+
+def test_the_user_profile_is_asked_with_the_page_token_and_joined() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"first_name": "Ann", "last_name": " Lee ", "id": PSID})
+
+    assert profile_name(handler) == "Ann Lee"
+    assert str(seen[0].url) == f"{BASE}/{PSID}?fields=first_name%2Clast_name"
+    assert seen[0].headers["authorization"] == "Bearer page-token"
+
+
+def test_no_profile_when_the_graph_refuses_or_has_no_name() -> None:
+    assert profile_name(graph_error(400, 100, 2018218)) is None
+    assert profile_name(lambda _: httpx.Response(200, json={"id": PSID})) is None
+    assert profile_name(lambda _: pytest.fail("asked"), psid="not-a-psid") is None
+
+
+def test_a_graph_api_that_fails_or_does_not_answer_is_a_channel_failure() -> None:
+    with pytest.raises(ChannelFailure):
+        profile_name(graph_error(500, 2))
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    with pytest.raises(ChannelFailure) as failure:
+        profile_name(refuse)
+    assert failure.value.transient

@@ -334,6 +334,14 @@ class ChannelPlugin(ABC):
         """The option a typed reply names, for channels that render choices as text."""
         return None
 
+    async def profile_name(
+        self, http: httpx.AsyncClient, base_url: str, credential: Mapping[str, Any], identity: str
+    ) -> str | None:
+        """The user's name asked of the channel, for channels whose webhooks do not carry it
+        (`contacts:getChannelProfile`); None when the channel has no such lookup or does not
+        know the user. Raise ChannelFailure when the channel does not answer."""
+        return None
+
     def registers_webhook(self, old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
         """Whether saving credential `new` (in place of `old`; None when the app had none of
         this channel) must register chorus's inbound URL with the channel

@@ -72,9 +72,12 @@ async def list_identity_conflicts(
 
 @router.post("/projects/{project_id}/contacts:getChannelProfile")
 async def get_channel_profile(
-    project_id: str, body: ChannelProfileRequest, session: AsyncSession = ReadSession
+    project_id: str,
+    body: ChannelProfileRequest,
+    request: Request,
+    session: AsyncSession = ReadSession,
 ) -> dict[str, str]:
-    return await service.channel_profile(session, project_id, body)
+    return await service.channel_profile(session, request.app.state.runtime, project_id, body)
 
 
 @router.post("/projects/{project_id}/contacts:merge")

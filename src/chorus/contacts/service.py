@@ -8,15 +8,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.apps import repository as apps
 from chorus.callbacks.events import record_event
+from chorus.channels.base import ChannelFailure
+from chorus.channels.registry import plugin_for
 from chorus.contacts import repository
 from chorus.contacts.repository import IdentityKey
 from chorus.contacts.schemas import ChannelProfileRequest, ContactCreate
 from chorus.kit.db import lock_name
-from chorus.kit.errors import FieldViolation, invalid, invalid_fields, not_found
+from chorus.kit.errors import ApiError, FieldViolation, invalid, invalid_fields, not_found
 from chorus.kit.ids import new_id
 from chorus.kit.pagination import PageRequest, page_result
-from chorus.models import Contact, ContactIdentity, Conversation
+from chorus.models import App, Contact, ContactIdentity, Conversation
 from chorus.projects.settings import repository as project_settings
+from chorus.runtime import Runtime
 from chorus.wire.enums import (
     APP_SCOPED_CHANNELS,
     SIM_CHANNELS,
@@ -396,9 +399,12 @@ def _conflict_of(identity: str, rows: Sequence[ContactIdentity]) -> dict[str, An
 
 
 async def channel_profile(
-    session: AsyncSession, project_id: str, body: ChannelProfileRequest
+    session: AsyncSession, runtime: Runtime, project_id: str, body: ChannelProfileRequest
 ) -> dict[str, str]:
-    if await apps.get(session, project_id, body.app_id) is None:
+    """The name the channel last sent with the user's own traffic, else the one the channel
+    answers when asked (`ChannelPlugin.profile_name`)."""
+    app = await apps.get(session, project_id, body.app_id)
+    if app is None:
         raise invalid("app_id", f"no app {body.app_id} in this project")
     channel = body.channel.value
     if body.recipient.contact_id is not None:
@@ -420,8 +426,24 @@ async def channel_profile(
         identity = normalise_identity(channel, given[0].identity)
     name = await repository.profile_name(session, project_id, body.app_id, channel, identity)
     if name is None:
+        name = await _ask_channel(runtime, app, channel, identity)
+    if name is None:
         raise not_found(f"{channel} profile of", identity)
     return {"profile_name": name}
+
+
+async def _ask_channel(runtime: Runtime, app: App, channel: str, identity: str) -> str | None:
+    plugin = plugin_for(channel)
+    credential = next((c for c in app.channel_credentials if c["channel"] == channel), None)
+    if plugin is None or credential is None:
+        return None
+    base_url = runtime.channel_base_url(channel, plugin.production_base_url)
+    try:
+        return await plugin.profile_name(runtime.channels, base_url, credential, identity)
+    except ChannelFailure as failure:
+        raise ApiError(
+            503, f"the {channel} API could not be asked: {failure.description}"
+        ) from None
 
 
 # --- resolution for traffic (API.md Part B §3.3) -----------------------------------------

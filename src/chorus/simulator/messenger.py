@@ -52,7 +52,7 @@ from chorus.channels.messenger.transcode import (
     attachment_type,
 )
 from chorus.kit.clock import utcnow
-from chorus.kit.db import WriteSession
+from chorus.kit.db import ReadSession, WriteSession
 from chorus.kit.errors import invalid
 from chorus.kit.ids import new_id
 from chorus.models import App, SimulatedMessage
@@ -350,6 +350,27 @@ def fail_next_error(value: Any) -> GraphError:
     return GraphError(
         number, ERROR_TEXTS.get(number, f"(#{number}) Error"), int(subcode) if subcode else None
     )
+
+
+@router.get("/{psid}")
+@router.get("/{version}/{psid}")
+async def user_profile(
+    psid: str, request: Request, session: AsyncSession = ReadSession
+) -> JSONResponse:
+    """The Graph API's user profile of a PSID: its name for a Page whose token is given,
+    once the user has written to it (the handset exists). Only `first_name` and
+    `last_name`, as chorus asks for."""
+    token = access_token(request)
+    if token is None:
+        return GraphError(2500, "An active access token must be used.").response()
+    if await app_for_token(session, token) is None:
+        return GraphError(190, ERROR_TEXTS[190]).response()
+    if (
+        not PSID.match(psid)
+        or await repository.get_handset(session, Channel.MESSENGER, psid) is None
+    ):
+        return GraphError(100, f"(#100) No profile available for {psid}", 2018218).response()
+    return JSONResponse({"first_name": "Simulated", "last_name": "user", "id": psid})
 
 
 @router.post("/me/messages")

@@ -102,6 +102,32 @@ async def send_message(http: httpx.AsyncClient, base_url: str, dispatch: Dispatc
     return Accepted(native_id=first)
 
 
+async def user_name(
+    http: httpx.AsyncClient, base_url: str, credential: Mapping[str, Any], psid: str
+) -> str | None:
+    """The Graph API's user profile of a PSID (`GET /{psid}?fields=first_name,last_name`);
+    None when the Page may not see it (an unknown PSID, a bad token: Graph answers 400)."""
+    token = page_token(credential)
+    if token is None or not PSID.match(psid):
+        return None
+    try:
+        response = await http.get(
+            f"{base_url.rstrip('/')}/{psid}",
+            params={"fields": "first_name,last_name"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    except httpx.TransportError as exc:
+        raise ChannelFailure(
+            ReasonCode.CHANNEL_FAILURE, f"the Graph API did not answer: {exc!r}", transient=True
+        ) from exc
+    if response.status_code >= 500:
+        raise failure_from_response(response)
+    profile = _json_object(response) if response.status_code == 200 else {}
+    parts = [profile.get("first_name"), profile.get("last_name")]
+    name = " ".join(str(part).strip() for part in parts if isinstance(part, str) and part.strip())
+    return name or None
+
+
 async def _post(http: httpx.AsyncClient, url: str, token: str, body: dict[str, Any]) -> str:
     try:
         response = await http.post(url, json=body, headers={"Authorization": f"Bearer {token}"})

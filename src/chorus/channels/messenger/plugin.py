@@ -18,7 +18,7 @@ from chorus.channels.base import (
     NativeRequest,
     Transcoded,
 )
-from chorus.channels.messenger.connector import PSID, send_message
+from chorus.channels.messenger.connector import PSID, send_message, user_name
 from chorus.channels.messenger.inbound import (
     parse_webhook,
     subscription_challenge,
@@ -60,6 +60,12 @@ class MessengerChannel(ChannelPlugin):
 
     async def send(self, http: httpx.AsyncClient, base_url: str, dispatch: Dispatch) -> Accepted:
         return await send_message(http, base_url, dispatch)
+
+    async def profile_name(
+        self, http: httpx.AsyncClient, base_url: str, credential: Mapping[str, Any], identity: str
+    ) -> str | None:
+        """Messenger webhooks carry no name: the Graph API's user profile has it."""
+        return await user_name(http, base_url, credential, identity)
 
     async def capability(
         self, http: httpx.AsyncClient, base_url: str, query: CapabilityQuery
