@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from sinch import SinchClient
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("CHORUS_TEST_DATABASE_URL") else [])
 
@@ -205,3 +206,17 @@ def api(server: Server) -> Iterator[httpx.Client]:
     """An HTTP client on the test project's API, authenticated with HTTP Basic."""
     with server.client() as client:
         yield client
+
+
+@pytest.fixture
+def sinch(server: Server) -> SinchClient:
+    """The official Python SDK on the test project, pointed at the server."""
+    client = SinchClient(
+        project_id=server.project_id,
+        key_id=server.key_id,
+        key_secret=server.key_secret,
+        conversation_region="eu",
+    )
+    client.configuration.auth_origin = server.url
+    client.configuration.conversation_domain = server.url
+    return client

@@ -547,7 +547,7 @@ def test_viber_subscriptions_are_consent_and_capability(server: Server, api: htt
 
 
 def test_python_sdk_marketing_send_to_a_marketing_opt_out_is_refused(
-    server: Server, api: httpx.Client
+    server: Server, api: httpx.Client, sinch: SinchClient
 ) -> None:
     """The Python SDK (sinch 2.3.0) has no consent methods; its sends carry
     message_content_type, which VIBERBM's consent rule reads."""
@@ -557,15 +557,7 @@ def test_python_sdk_marketing_send_to_a_marketing_opt_out_is_refused(
         server, app_id, {"type": "opt_out", "sender": number, "list_type": "OPT_OUT_MARKETING"}
     )
     wait_for_payloads(server, app_id, "opt_out_notification")
-    client = SinchClient(
-        project_id=server.project_id,
-        key_id=server.key_id,
-        key_secret=server.key_secret,
-        conversation_region="eu",
-    )
-    client.configuration.auth_origin = server.url
-    client.configuration.conversation_domain = server.url
-    sent = client.conversation.messages.send_text_message(
+    sent = sinch.conversation.messages.send_text_message(
         app_id=app_id,
         text="20% off today",
         recipient_identities=[{"channel": "VIBERBM", "identity": number}],

@@ -1,24 +1,10 @@
 """The official Python SDK (PyPI `sinch` 2.3.0), unchanged, against a chorus server."""
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from sinch import SinchClient
 from sinch.domains.conversation.api.v1.exceptions import ConversationException
-
-
-@pytest.fixture
-def sinch(server) -> Iterator[SinchClient]:
-    client = SinchClient(
-        project_id=server.project_id,
-        key_id=server.key_id,
-        key_secret=server.key_secret,
-        conversation_region="eu",
-    )
-    client.configuration.auth_origin = server.url
-    client.configuration.conversation_domain = server.url
-    yield client
 
 
 def phone() -> str:

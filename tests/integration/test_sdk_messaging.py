@@ -42,19 +42,6 @@ NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 
 
 @pytest.fixture
-def sinch(server: Server) -> Iterator[SinchClient]:
-    client = SinchClient(
-        project_id=server.project_id,
-        key_id=server.key_id,
-        key_secret=server.key_secret,
-        conversation_region="eu",
-    )
-    client.configuration.auth_origin = server.url
-    client.configuration.conversation_domain = server.url
-    yield client
-
-
-@pytest.fixture
 def hook(api: httpx.Client) -> Iterator[Hook]:
     receiver = Receiver()
     yield Hook(receiver, api)

@@ -604,23 +604,15 @@ def test_webhook_registration_follows_the_token_and_shows_the_channels_refusal(
 
 
 def test_a_users_viber_name_names_the_new_contact_and_answers_get_channel_profile(
-    server: Server, api: httpx.Client
+    server: Server, api: httpx.Client, sinch: SinchClient
 ) -> None:
     """Viber sends the user's name with each message (`sender.name`): a contact created by
     the message takes it, and `contacts:getChannelProfile` answers it (asked here with the
     official Python SDK, by contact id and by identity)."""
     app_id, _ = viber_app(api)
     user = viber_user()
-    sdk = SinchClient(
-        project_id=server.project_id,
-        key_id=server.key_id,
-        key_secret=server.key_secret,
-        conversation_region="eu",
-    )
-    sdk.configuration.auth_origin = server.url
-    sdk.configuration.conversation_domain = server.url
     with pytest.raises(ConversationException) as unknown:
-        sdk.conversation.contacts.get_channel_profile_by_channel_identity(
+        sinch.conversation.contacts.get_channel_profile_by_channel_identity(
             app_id=app_id,
             channel="VIBER",
             recipient_identities=[{"channel": "VIBER", "identity": user}],
@@ -631,10 +623,10 @@ def test_a_users_viber_name_names_the_new_contact_and_answers_get_channel_profil
     message = wait_for(lambda: next(iter(inbound(server, app_id)), None), what="the inbound")
     contact = api.get(f"/contacts/{message['contact_id']}").json()
     assert contact["display_name"] == "Simulated user"
-    by_contact = sdk.conversation.contacts.get_channel_profile_by_contact_id(
+    by_contact = sinch.conversation.contacts.get_channel_profile_by_contact_id(
         app_id=app_id, channel="VIBER", contact_id=contact["id"]
     )
-    by_identity = sdk.conversation.contacts.get_channel_profile_by_channel_identity(
+    by_identity = sinch.conversation.contacts.get_channel_profile_by_channel_identity(
         app_id=app_id,
         channel="VIBER",
         recipient_identities=[{"channel": "VIBER", "identity": user}],
