@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     channel_rest_scale: float = Field(default=1.0, ge=0)
     retention_sweep_seconds: float = Field(default=600.0, gt=0)
 
+    # Seconds RCS keeps trying to deliver before chorus revokes the message and falls back
+    # (CHANNELS.md §3.3); none by default. Read as `<channel>_delivery_timeout`.
+    rcs_delivery_timeout: float | None = Field(default=None, gt=0)
+
     enforce_sending_windows: bool = True
     sms_stop_keywords: bool = True
 

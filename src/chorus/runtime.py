@@ -51,6 +51,13 @@ class Runtime:
             return f"{self.settings.base_url}/simulator/{name}"
         return production
 
+    def delivery_timeout(self, channel: Channel | str) -> float | None:
+        """How long the channel may try to deliver before chorus revokes the message (only
+        channels that can revoke have the setting)."""
+        name = Channel(channel).value.lower()
+        timeout: float | None = getattr(self.settings, f"{name}_delivery_timeout", None)
+        return timeout
+
     def inbound_url(self, channel: Channel | str, app_id: str) -> str:
         return f"{self.settings.base_url}/inbound/{Channel(channel).value.lower()}/{app_id}"
 

@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Server
+from tests.conftest import BACKENDS, Server
 from tests.integration.helpers import assert_error, recording_webhook, wait_for
+from tests.integration.reliability_helpers import instance
 
 SECRET = "rcs-client-token"
 TOKEN = "rbm-access-token"
@@ -404,3 +405,101 @@ def test_the_webhook_handshake_echoes_rbms_secret(server: Server, api: httpx.Cli
         f"{server.url}/inbound/rcs/{app.id}", json={"clientToken": "wrong", "secret": "s3cr3t"}
     )
     assert refused.status_code == 403
+
+
+# --- delivery timeout and revocation (§3.3) ---------------------------------------------------
+
+
+def reason_code(stored: Any) -> str | None:
+    """The `code` of a status's stored reason (JSON text on SQLite)."""
+    reason = json.loads(stored) if isinstance(stored, str) else stored
+    return (reason or {}).get("code")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_undelivered_rcs_message_is_revoked_at_the_delivery_timeout_and_falls_back(
+    backend: str,
+) -> None:
+    with (
+        instance(backend, {"CHORUS_RCS_DELIVERY_TIMEOUT": "1"}) as chorus,
+        chorus.api() as api,
+        chorus.control() as control,
+    ):
+        agent = f"agent_{uuid.uuid4().hex[:10]}"
+        created = api.post(
+            "/apps",
+            json={
+                "display_name": "rcs then sms",
+                "channel_credentials": [
+                    {
+                        "channel": "RCS",
+                        "static_bearer": {"claimed_identity": agent, "token": TOKEN},
+                        "callback_secret": SECRET,
+                    },
+                    {
+                        "channel": "SMS",
+                        "static_bearer": {"claimed_identity": "46700000000", "token": "t"},
+                    },
+                ],
+            },
+        )
+        assert created.status_code == 200, created.text
+        app_id = created.json()["id"]
+
+        def send(number: str) -> str:
+            response = api.post(
+                "/messages:send",
+                json={
+                    "app_id": app_id,
+                    "recipient": {
+                        "identified_by": {
+                            "channel_identities": [
+                                {"channel": "RCS", "identity": number},
+                                {"channel": "SMS", "identity": number},
+                            ]
+                        }
+                    },
+                    "message": {"text_message": {"text": "Your parcel is here"}},
+                },
+            )
+            assert response.status_code == 200, response.text
+            return response.json()["message_id"]
+
+        def history(message_id: str) -> list[tuple[str, str, str | None]]:
+            rows = chorus.query(
+                "SELECT status, channel, reason FROM message_statuses"
+                " WHERE message_id = :m ORDER BY id",
+                m=message_id,
+            )
+            return [(row["status"], row["channel"], reason_code(row["reason"])) for row in rows]
+
+        silent, heard = msisdn(), msisdn()
+        assert control.patch(f"/handsets/rcs/{silent}", json={"auto_deliver": False}).is_success
+
+        late = send(silent)
+        assert wait_for(
+            lambda: (h := history(late)) and h[-1][0] == "DELIVERED" and h,
+            what="the fallback's DELIVERED",
+        ) == [
+            ("QUEUED_ON_CHANNEL", "RCS", None),
+            ("SWITCHING_CHANNEL", "RCS", "DELIVERY_TIMED_OUT"),
+            ("QUEUED_ON_CHANNEL", "SMS", None),
+            ("DELIVERED", "SMS", None),
+        ]
+        entry = inbox_entry(control, silent, late)
+        assert entry["status"] == "revoked"
+        assert entry["request"]["ttl"] == "1s"
+
+        # Delivered in time: the revocation finds nothing to take back.
+        prompt = send(heard)
+        wait_for(
+            lambda: (
+                not chorus.query(
+                    "SELECT id FROM outbox_jobs WHERE kind = 'messages.revoke_undelivered'"
+                )
+                and "READ" in [status for status, _, _ in history(prompt)]
+            ),
+            what="the revocation check",
+        )
+        assert [channel for _, channel, _ in history(prompt)] == ["RCS"] * 3
+        assert inbox_entry(control, heard, prompt)["status"] == "read"

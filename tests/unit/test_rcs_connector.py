@@ -4,6 +4,7 @@ it refuses without a call, and how every native answer maps to a reason."""
 import asyncio
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -78,6 +79,34 @@ def test_a_message_is_posted_to_agent_messages_with_the_bearer_token() -> None:
     assert dict(request.url.params) == {"messageId": "MSGID", "agentId": AGENT}
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
     assert json.loads(request.content) == BODY
+
+
+def test_a_delivery_timeout_is_sent_as_the_messages_ttl() -> None:
+    fake = FakeRbm(lambda _: httpx.Response(200, json={"name": "x"}))
+    send(fake, replace(dispatch(), delivery_timeout=90.5))
+    assert json.loads(fake.requests[0].content) == {**BODY, "ttl": "90.5s"}
+
+
+def revoke(fake: FakeRbm) -> bool:
+    async def run() -> bool:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(fake)) as http:
+            return await PLUGIN.revoke(http, BASE, CREDENTIAL, "46700000001", "MSGID")
+
+    return asyncio.run(run())
+
+
+def test_revocation_deletes_the_agent_message_and_tells_revoked_from_delivered() -> None:
+    fake = FakeRbm(lambda _: httpx.Response(200, json={}))
+    assert revoke(fake) is True
+    (request,) = fake.requests
+    assert request.method == "DELETE"
+    assert request.url.path == "/v1/phones/+46700000001/agentMessages/MSGID"
+    assert dict(request.url.params) == {"agentId": AGENT}
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert revoke(google_error(404, "NOT_FOUND", "Requested entity was not found.")) is False
+    with pytest.raises(ChannelFailure) as unavailable:
+        revoke(google_error(503, "UNAVAILABLE", "The service is unavailable."))
+    assert unavailable.value.transient
 
 
 def test_an_event_is_posted_to_agent_events() -> None:

@@ -67,6 +67,9 @@ class Dispatch:
     message_content_type: str | None = None
     # The app's display name (a default sender name where the channel shows one).
     app_display_name: str = ""
+    # Seconds the channel should keep trying to deliver (RCS `ttl`); chorus revokes the
+    # message if it is undelivered by then (`ChannelPlugin.revoke`). None: no limit.
+    delivery_timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -333,6 +336,19 @@ class ChannelPlugin(ABC):
     def match_reply(self, text: str, options: Sequence[ReplyOption]) -> ReplyOption | None:
         """The option a typed reply names, for channels that render choices as text."""
         return None
+
+    async def revoke(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        credential: Mapping[str, Any],
+        identity: str,
+        native_id: str,
+    ) -> bool:
+        """Take back a message the channel has not delivered: True when revoked, False when
+        it was delivered meanwhile. Raise ChannelFailure when the channel does not answer.
+        Only channels with a `<channel>_delivery_timeout` setting are asked."""
+        raise NotImplementedError
 
     async def profile_name(
         self, http: httpx.AsyncClient, base_url: str, credential: Mapping[str, Any], identity: str

@@ -25,7 +25,7 @@ from chorus.conversations import service as conversations
 from chorus.kit.clock import utcnow
 from chorus.kit.ratelimit import take_token
 from chorus.messages import repository as messages_repository
-from chorus.messages import status
+from chorus.messages import revocation, status
 from chorus.messages.transcoding import TranscodingFailed, transcode_message
 from chorus.models import App, ChannelMessageRef, Message
 from chorus.outbox.service import Priority, enqueue
@@ -192,6 +192,7 @@ async def _attempt(
             enforce_windows=runtime.settings.enforce_sending_windows,
             message_content_type=options.get("message_content_type"),
             app_display_name=app.display_name,
+            delivery_timeout=runtime.delivery_timeout(channel),
         ),
     )
 
@@ -366,6 +367,11 @@ async def _accepted(
             session, message.conversation_id, active_channel=channel, at=utcnow()
         )
     await _watch_for_report(session, message, attempt)
+    timeout = attempt.dispatch.delivery_timeout
+    if timeout is not None:
+        await revocation.watch_for_delivery(
+            session, message, attempt.index, accepted.native_id, timeout
+        )
 
 
 async def _watch_for_report(session: AsyncSession, message: Message, attempt: Attempt) -> None:

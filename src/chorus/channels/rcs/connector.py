@@ -161,6 +161,9 @@ async def send_agent_message(
     if not isinstance(body, dict):
         raise ChannelFailure(ReasonCode.BAD_REQUEST, "the RCS payload must be a JSON object")
     token = await TOKENS.access_token(http, secret)
+    if dispatch.delivery_timeout is not None and dispatch.kind != "event":
+        # RBM stops trying at the ttl; chorus then revokes the message (`revoke_message`).
+        body = {**body, "ttl": f"{dispatch.delivery_timeout:g}s"}
     if dispatch.kind == "event":
         url = f"{base_url.rstrip('/')}/v1/phones/+{dispatch.identity}/agentEvents"
         params = {"eventId": dispatch.message_id, "agentId": agent_id}
@@ -183,6 +186,39 @@ async def send_agent_message(
         return Accepted(native_id=dispatch.message_id)
     if response.status_code == 409 and _status_of(response) in ("ALREADY_EXISTS", "409"):
         return Accepted(native_id=dispatch.message_id)  # sent before: that send stands
+    raise failure_from_response(response)
+
+
+async def revoke_message(
+    http: httpx.AsyncClient,
+    base_url: str,
+    credential: Mapping[str, Any],
+    phone: str,
+    message_id: str,
+) -> bool:
+    """`DELETE …/agentMessages/{messageId}` (§3.3): True when revoked (200), False when RBM
+    no longer has it to revoke (404: delivered meanwhile)."""
+    found = agent_and_token(credential)
+    if found is None:
+        raise ChannelFailure(
+            ReasonCode.CHANNEL_BAD_CONFIGURATION, "the app's RCS credential has no agent id"
+        )
+    agent_id, secret = found
+    token = await TOKENS.access_token(http, secret)
+    try:
+        response = await http.delete(
+            f"{base_url.rstrip('/')}/v1/phones/+{phone}/agentMessages/{message_id}",
+            params={"agentId": agent_id},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    except httpx.TransportError as exc:
+        raise ChannelFailure(
+            ReasonCode.CHANNEL_FAILURE, f"RBM did not answer: {exc!r}", transient=True
+        ) from exc
+    if response.status_code == 200:
+        return True
+    if response.status_code == 404:
+        return False
     raise failure_from_response(response)
 
 

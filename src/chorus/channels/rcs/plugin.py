@@ -18,7 +18,12 @@ from chorus.channels.base import (
     ReplyOption,
     Transcoded,
 )
-from chorus.channels.rcs.connector import MSISDN, lookup_capability, send_agent_message
+from chorus.channels.rcs.connector import (
+    MSISDN,
+    lookup_capability,
+    revoke_message,
+    send_agent_message,
+)
 from chorus.channels.rcs.inbound import parse_webhook, verify_webhook
 from chorus.channels.rcs.transcode import transcode_rcs
 from chorus.wire.enums import Channel
@@ -53,6 +58,16 @@ class RcsChannel(ChannelPlugin):
 
     async def send(self, http: httpx.AsyncClient, base_url: str, dispatch: Dispatch) -> Accepted:
         return await send_agent_message(http, base_url, dispatch)
+
+    async def revoke(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        credential: Mapping[str, Any],
+        identity: str,
+        native_id: str,
+    ) -> bool:
+        return await revoke_message(http, base_url, credential, identity, native_id)
 
     async def capability(
         self, http: httpx.AsyncClient, base_url: str, query: CapabilityQuery
