@@ -69,7 +69,10 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
         app.state.settings = settings
         app.state.runtime = runtime
         app.state.authenticator = Authenticator(
-            db.read_sessions, prepared.signing_key, settings.token_ttl_seconds
+            db.read_sessions,
+            prepared.signing_key,
+            settings.token_ttl_seconds,
+            settings.key_cache_seconds,
         )
         app.state.request_limiter = ProjectRequestLimiter(
             settings.project_request_rate,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from chorus.config import Settings
+from chorus.kit.clock import rfc3339
 from chorus.kit.db import connect
 from chorus.projects import service as projects
 from chorus.store import migrate as run_migrations
@@ -153,6 +154,33 @@ def project_create(
     _print_credentials(asyncio.run(run()), as_json)
 
 
+@project_cli.command("list")
+def project_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """List projects with how many access keys each has."""
+
+    async def run() -> list[dict[str, Any]]:
+        db = await _prepared_db(settings_from(database_url=database_url, data_dir=data_dir))
+        try:
+            async with db.read_sessions() as session:
+                return [
+                    {
+                        "project_id": project.id,
+                        "name": project.name,
+                        "created_at": rfc3339(project.created_at),
+                        "keys": keys,
+                    }
+                    for project, keys in await projects.list_projects(session)
+                ]
+        finally:
+            await db.dispose()
+
+    _print_rows(asyncio.run(run()), as_json)
+
+
 @key_cli.command("create")
 def key_create(
     project: Annotated[str, typer.Option("--project", help="Project id.")],
@@ -179,6 +207,68 @@ def key_create(
         typer.echo(f"no project {project}", err=True)
         raise typer.Exit(code=1)
     _print_credentials(credentials, as_json)
+
+
+@key_cli.command("list")
+def key_list(
+    project: Annotated[str, typer.Option("--project", help="Project id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """List a project's access keys (ids and creation times: secrets are never stored)."""
+
+    async def run() -> list[dict[str, Any]] | None:
+        db = await _prepared_db(settings_from(database_url=database_url, data_dir=data_dir))
+        try:
+            async with db.read_sessions() as session:
+                if await projects.get_project(session, project) is None:
+                    return None
+                return [
+                    {"key_id": key.id, "created_at": rfc3339(key.created_at)}
+                    for key in await projects.list_keys(session, project)
+                ]
+        finally:
+            await db.dispose()
+
+    rows = asyncio.run(run())
+    if rows is None:
+        typer.echo(f"no project {project}", err=True)
+        raise typer.Exit(code=1)
+    _print_rows(rows, as_json)
+
+
+@key_cli.command("revoke")
+def key_revoke(
+    key_id: Annotated[str, typer.Argument(help="The access key's id.")],
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke an access key: its credentials and the tokens issued for it stop working
+    (in running servers within CHORUS_KEY_CACHE_SECONDS, 30 s by default)."""
+
+    async def run() -> bool:
+        db = await _prepared_db(settings_from(database_url=database_url, data_dir=data_dir))
+        try:
+            async with db.write_sessions() as session:
+                revoked = await projects.revoke_key(session, key_id)
+                await session.commit()
+                return revoked
+        finally:
+            await db.dispose()
+
+    if not asyncio.run(run()):
+        typer.echo(f"no access key {key_id}", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"revoked {key_id}")
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(rows))
+    else:
+        for row in rows:
+            typer.echo("  ".join(str(value) for value in row.values()))
 
 
 def main() -> None:

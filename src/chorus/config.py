@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     project_request_rate: float = Field(default=800.0, gt=0)
     app_queue_limit: int = Field(default=500_000, ge=1)
 
+    # How long a process keeps an access key it has checked: a revoked key (and its
+    # tokens) may work that long in processes that had seen it.
+    key_cache_seconds: float = Field(default=30.0, ge=0)
+
     # Multiplies every callback retry delay (tests shrink the 28-hour schedule).
     callback_retry_scale: float = Field(default=1.0, ge=0)
     # Multiplies how long a channel API that stopped answering rests (`kit/breaker.py`).

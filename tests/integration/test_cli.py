@@ -88,3 +88,51 @@ def test_migrate_prepares_an_empty_database(tmp_path: Path) -> None:
     env = {"CHORUS_DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}", "PATH": ""}
     output = chorus("migrate", env={**env, "CHORUS_DATA_DIR": str(tmp_path)})
     assert "migrations applied" in output
+
+
+def test_keys_are_listed_and_a_revoked_key_and_its_tokens_stop_working(tmp_path: Path) -> None:
+    """`CHORUS_KEY_CACHE_SECONDS=0`: the server checks keys on every call, so revocation
+    shows at once (by default a running server notices within 30 s)."""
+    database = f"sqlite:///{tmp_path / 'chorus.db'}"
+    process, url, env = start_server(database, tmp_path, {"CHORUS_KEY_CACHE_SECONDS": "0"})
+    try:
+        first = json.loads(chorus("project", "create", "--name", "shop", "--json", env=env))
+        project = first["project_id"]
+        second = json.loads(chorus("key", "create", "--project", project, "--json", env=env))
+        listed = json.loads(chorus("key", "list", "--project", project, "--json", env=env))
+        assert [k["key_id"] for k in listed] == [first["key_id"], second["key_id"]]
+        assert all(set(k) == {"key_id", "created_at"} for k in listed)  # never a secret
+        projects = json.loads(chorus("project", "list", "--json", env=env))
+        assert {"project_id": project, "name": "shop", "keys": 2} in [
+            {k: p[k] for k in ("project_id", "name", "keys")} for p in projects
+        ]
+
+        token = httpx.post(
+            f"{url}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(second["key_id"], second["key_secret"]),
+        ).json()["access_token"]
+        apps = f"{url}/v1/projects/{project}/apps"
+        assert httpx.get(apps, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert works(url, Credentials(**second))
+
+        assert chorus("key", "revoke", second["key_id"], env=env).strip() == (
+            f"revoked {second['key_id']}"
+        )
+        assert not works(url, Credentials(**second))
+        refused = httpx.get(apps, headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 401
+        assert "revoked" in refused.json()["error"]["message"]
+        assert works(url, Credentials(**first))  # the project's other key is untouched
+        listed = json.loads(chorus("key", "list", "--project", project, "--json", env=env))
+        assert [k["key_id"] for k in listed] == [first["key_id"]]
+
+        again = subprocess.run(
+            [sys.executable, "-m", "chorus", "key", "revoke", second["key_id"]],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert again.returncode == 1 and f"no access key {second['key_id']}" in again.stderr
+    finally:
+        stop_server(process)

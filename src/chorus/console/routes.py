@@ -113,7 +113,7 @@ async def stream(project_id: str, request: Request, access_token: str = "") -> S
     auth = request.app.state.authenticator
     header = request.headers.get("authorization")
     if access_token:
-        caller = auth.check_token(access_token)
+        caller = await auth.check_token(access_token)
     elif header:
         caller = await auth.authenticate(header)
     else:

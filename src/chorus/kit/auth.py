@@ -35,14 +35,22 @@ def unauthenticated(message: str, *, expired: bool = False) -> ApiError:
 
 
 class Authenticator:
-    """Checks credentials. Keys are cached briefly so HTTP Basic costs no query per call."""
+    """Checks credentials. Keys are kept for `key_cache_seconds`, so that neither HTTP Basic
+    nor a bearer token costs a query per call: a revoked key (`chorus key revoke`), and the
+    tokens issued for it, stop working within that time."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], signing_key: str, token_ttl: int
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        signing_key: str,
+        token_ttl: int,
+        key_cache_seconds: float = KEY_CACHE_SECONDS,
     ) -> None:
         self._sessions = sessions
         self._signing_key = signing_key
         self.token_ttl = token_ttl
+        self.key_cache_seconds = key_cache_seconds
+        # key id -> (until, project id, secret hash)
         self._keys: dict[str, tuple[float, str, str]] = {}
 
     def issue_token(self, caller: Caller) -> str:
@@ -55,7 +63,8 @@ class Authenticator:
         }
         return jwt.encode(claims, self._signing_key, algorithm=ALGORITHM)
 
-    async def check_key(self, key_id: str, key_secret: str) -> Caller | None:
+    async def _key(self, key_id: str) -> tuple[str, str] | None:
+        """(project id, secret hash) of a key that exists."""
         cached = self._keys.get(key_id)
         if cached is None or cached[0] < time.monotonic():
             async with self._sessions() as session:
@@ -63,14 +72,17 @@ class Authenticator:
             if key is None:
                 self._keys.pop(key_id, None)
                 return None
-            cached = (time.monotonic() + KEY_CACHE_SECONDS, key.project_id, key.secret_hash)
+            cached = (time.monotonic() + self.key_cache_seconds, key.project_id, key.secret_hash)
             self._keys[key_id] = cached
-        _, project_id, secret_hash = cached
-        if not projects.secret_matches(key_secret, secret_hash):
-            return None
-        return Caller(key_id=key_id, project_id=project_id)
+        return cached[1], cached[2]
 
-    def check_token(self, token: str) -> Caller:
+    async def check_key(self, key_id: str, key_secret: str) -> Caller | None:
+        found = await self._key(key_id)
+        if found is None or not projects.secret_matches(key_secret, found[1]):
+            return None
+        return Caller(key_id=key_id, project_id=found[0])
+
+    async def check_token(self, token: str) -> Caller:
         try:
             claims = jwt.decode(
                 token, self._signing_key, algorithms=[ALGORITHM], options={"require": ["exp"]}
@@ -79,7 +91,11 @@ class Authenticator:
             raise unauthenticated("Access token expired", expired=True) from None
         except jwt.PyJWTError:
             raise unauthenticated("Access token is invalid") from None
-        return Caller(key_id=str(claims.get("sub", "")), project_id=str(claims.get("project_id")))
+        caller = Caller(key_id=str(claims.get("sub", "")), project_id=str(claims.get("project_id")))
+        found = await self._key(caller.key_id)
+        if found is None or found[0] != caller.project_id:
+            raise unauthenticated("Access token of an access key that was revoked")
+        return caller
 
     async def authenticate(self, authorization: str | None) -> Caller:
         if not authorization:
@@ -87,7 +103,7 @@ class Authenticator:
         scheme, _, value = authorization.partition(" ")
         scheme = scheme.lower()
         if scheme == "bearer" and value.strip():
-            return self.check_token(value.strip())
+            return await self.check_token(value.strip())
         if scheme == "basic":
             key_id, key_secret = decode_basic(value.strip())
             caller = await self.check_key(key_id, key_secret)

@@ -57,6 +57,42 @@ async def get_key(session: AsyncSession, key_id: str) -> AccessKey | None:
     return await session.get(AccessKey, key_id)
 
 
+async def list_projects(session: AsyncSession) -> list[tuple[Project, int]]:
+    """Every project, oldest first, with how many access keys it has."""
+    keys = (
+        select(AccessKey.project_id, func.count().label("keys"))
+        .group_by(AccessKey.project_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Project, func.coalesce(keys.c["keys"], 0))
+        .outerjoin(keys, keys.c.project_id == Project.id)
+        .order_by(Project.created_at, Project.id)
+    )
+    return [(project, count) for project, count in rows.all()]
+
+
+async def list_keys(session: AsyncSession, project_id: str) -> list[AccessKey]:
+    """The project's access keys (never their secrets, which are kept only hashed)."""
+    result = await session.scalars(
+        select(AccessKey)
+        .where(AccessKey.project_id == project_id)
+        .order_by(AccessKey.created_at, AccessKey.id)
+    )
+    return list(result.all())
+
+
+async def revoke_key(session: AsyncSession, key_id: str) -> bool:
+    """Delete the key: its Basic credentials and the tokens issued for it stop working
+    (at once in new processes; running ones notice within `CHORUS_KEY_CACHE_SECONDS`)."""
+    key = await get_key(session, key_id)
+    if key is None:
+        return False
+    await session.delete(key)
+    await session.flush()
+    return True
+
+
 async def count_projects(session: AsyncSession) -> int:
     return await session.scalar(select(func.count()).select_from(Project)) or 0
 
