@@ -135,3 +135,46 @@ def test_unified_contact_ids_make_one_contact_of_a_phone_number(
         ]
     else:
         assert contact_ids["RCS"] != contact_ids["SMS"]
+
+
+def test_with_unified_contact_ids_an_api_contact_cannot_take_anothers_number(
+    fresh: tuple[httpx.Client, str],
+) -> None:
+    api, _ = fresh
+    unified = {"contact_settings": {"unified_contact_id_enabled": True}}
+    assert api.post("/settings", json=unified).status_code == 200
+    number = msisdn()
+    ann = api.post(
+        "/contacts", json={"channel_identities": [{"channel": "RCS", "identity": number}]}
+    ).json()
+
+    bob = {
+        "channel_identities": [
+            {"channel": "WHATSAPP", "identity": number},  # not a SIM channel: allowed
+            {"channel": "SMS", "identity": f"+{number}"},
+        ]
+    }
+    refused = api.post("/contacts", json=bob)
+    assert_error(refused, 400, field="channel_identities[1].identity")
+    assert ann["id"] in refused.text  # names the contact that holds the number
+
+    other = api.post(
+        "/contacts", json={"channel_identities": [{"channel": "WHATSAPP", "identity": number}]}
+    ).json()
+    moved = api.patch(
+        f"/contacts/{other['id']}",
+        json={"channel_identities": [{"channel": "MMS", "identity": number}]},
+    )
+    assert_error(moved, 400, field="channel_identities[0].identity")
+    # The holder itself may add the number on another SIM channel.
+    kept = api.patch(
+        f"/contacts/{ann['id']}",
+        json={
+            "channel_identities": [
+                {"channel": "RCS", "identity": number},
+                {"channel": "SMS", "identity": number},
+            ]
+        },
+    )
+    assert kept.status_code == 200, kept.text
+    assert api.get("/contacts:identityConflicts").json()["conflicts"] == []

@@ -97,14 +97,18 @@ async def holders_of_key(
     return list(rows.all())
 
 
-async def sim_holder(session: AsyncSession, project_id: str, numbers: Sequence[str]) -> str | None:
-    """The oldest contact holding one of the phone numbers on a SIM channel."""
+async def sim_holder(
+    session: AsyncSession, project_id: str, numbers: Sequence[str], *, other_than: str = ""
+) -> ContactIdentity | None:
+    """The identity of the oldest contact (but `other_than`) holding one of the phone
+    numbers on a SIM channel."""
     return await session.scalar(
-        select(ContactIdentity.contact_id)
+        select(ContactIdentity)
         .where(
             ContactIdentity.project_id == project_id,
             ContactIdentity.identity.in_(numbers),
             ContactIdentity.channel.in_([c.value for c in SIM_CHANNELS]),
+            ContactIdentity.contact_id != other_than,
         )
         .order_by(ContactIdentity.contact_id)
         .limit(1)

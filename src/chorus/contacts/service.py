@@ -187,6 +187,7 @@ async def announce_duplicates(
 
 async def create_contact(session: AsyncSession, project_id: str, body: ContactCreate) -> Contact:
     keys = await identity_keys(session, project_id, body.channel_identities)
+    await _refuse_a_second_holder(session, project_id, keys)
     contact = Contact(
         id=new_id(),
         project_id=project_id,
@@ -214,6 +215,7 @@ async def update_contact(
         if not given:
             raise invalid("channel_identities", "must hold at least one channel identity")
         keys = await identity_keys(session, project_id, given)
+        await _refuse_a_second_holder(session, project_id, keys, contact.id)
         await repository.replace_identities(session, contact, keys)
         await announce_duplicates(session, contact, keys)
     else:
@@ -234,6 +236,31 @@ async def update_contact(
     await session.flush()
     await _record_contact_event(session, contact, WebhookTrigger.CONTACT_UPDATE, "contact_update")
     return contact
+
+
+async def _refuse_a_second_holder(
+    session: AsyncSession, project_id: str, keys: Sequence[IdentityKey], contact_id: str = ""
+) -> None:
+    """With unified contact ids (API.md §6.1) a phone number on SMS, RCS and MMS belongs to
+    one contact: an identity that would give another contact the number is refused."""
+    numbers = sorted({identity for channel, identity, _ in keys if channel in SIM_CHANNELS})
+    if not numbers or not await project_settings.unified_contact_ids(session, project_id):
+        return
+    for number in numbers:
+        await lock_name(session, f"phone-number:{project_id}:{number}")
+    held = await repository.sim_holder(session, project_id, numbers, other_than=contact_id)
+    if held is not None:
+        index = next(
+            i
+            for i, (channel, identity, _) in enumerate(keys)
+            if identity == held.identity and channel in SIM_CHANNELS
+        )
+        raise invalid(
+            f"channel_identities[{index}].identity",
+            f"{held.identity} is contact {held.contact_id}'s phone number ({held.channel}); "
+            "with unified contact ids a phone number belongs to one contact: add the "
+            "identity to that contact, or merge",
+        )
 
 
 def _set_scalar(contact: Contact, field: str, value: Any) -> None:
@@ -517,10 +544,10 @@ async def _phone_number_holder(
     numbers = sorted({identity for channel, identity, _ in keys if channel in SIM_CHANNELS})
     for number in numbers:
         await lock_name(session, f"phone-number:{project_id}:{number}")
-    holder = await repository.sim_holder(session, project_id, numbers) if numbers else None
-    if holder is None:
+    held = await repository.sim_holder(session, project_id, numbers) if numbers else None
+    if held is None:
         return None
-    contact = await repository.get(session, project_id, holder)
+    contact = await repository.get(session, project_id, held.contact_id)
     assert contact is not None
     held = (await repository.identities_of(session, [contact.id]))[contact.id]
     present = {(i.channel, i.identity, i.app_id) for i in held}
