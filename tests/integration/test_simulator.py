@@ -412,6 +412,7 @@ def test_identities_are_normalised_and_channels_case_insensitive(server: Server)
         ({"capability": "SOMETIMES"}, "capability"),
         ({"fail_next": "soon"}, "fail_next"),
         ({"fail_next": True}, "fail_next"),
+        ({"wa_id": "46701234567"}, "wa_id"),  # an SMS handset has none
         ([], "body"),
     ],
 )
@@ -419,6 +420,13 @@ def test_settings_are_type_checked(server: Server, settings: Any, field: str) ->
     with control(server) as client:
         response = client.patch(f"/handsets/sms/{new_msisdn()}", json=settings)
     assert_error(response, 400, "INVALID_ARGUMENT", field=field)
+
+
+@pytest.mark.parametrize("value", ["twelve", 4670, "+12"])
+def test_a_whatsapp_wa_id_is_an_msisdn(server: Server, value: Any) -> None:
+    with control(server) as client:
+        response = client.patch(f"/handsets/whatsapp/{new_msisdn()}", json={"wa_id": value})
+    assert_error(response, 400, "INVALID_ARGUMENT", field="wa_id")
 
 
 def test_settings_persist_and_fail_next_can_be_cleared(server: Server) -> None:

@@ -225,6 +225,30 @@ def test_a_new_contact_takes_the_senders_whatsapp_profile_name(
     assert contact["display_name"] == f"Handset {number}"  # the simulator's profile name
 
 
+def test_a_wa_id_other_than_the_number_becomes_a_second_identity_of_the_contact(
+    server: Server, api: httpx.Client, app: WhatsAppApp
+) -> None:
+    """WhatsApp answers a send with the number it knows the user by (CHANNELS.md §2.1): the
+    contact gains it, so the user's traffic from it reaches the same contact."""
+    number = msisdn()
+    first = open_window(server, app, number)
+    contact_id = first["message"]["contact_id"]
+    canonical = number + "1"  # as when a country inserts a digit
+    patch_handset(server, number, wa_id=f"+{canonical}")
+    statuses_until(server, app.id, send(api, app.id, number, MESSAGES[0][1]), "READ")
+    identities = api.get(f"/contacts/{contact_id}").json()["channel_identities"]
+    assert [(i["channel"], i["identity"]) for i in identities] == [
+        ("WHATSAPP", number),
+        ("WHATSAPP", canonical),
+    ]
+    # From the canonical number (another handset of the simulator, as WhatsApp would key it).
+    reply = open_window(server, app, canonical)
+    assert reply["message"]["contact_id"] == contact_id
+    # A second send learns nothing new.
+    statuses_until(server, app.id, send(api, app.id, number, MESSAGES[0][1]), "READ")
+    assert len(api.get(f"/contacts/{contact_id}").json()["channel_identities"]) == 2
+
+
 def test_replies_and_choice_responses_come_back_on_the_same_conversation(
     server: Server, api: httpx.Client, app: WhatsAppApp
 ) -> None:

@@ -74,10 +74,25 @@ def test_sends_to_the_phone_number_with_the_token_and_returns_the_wamid() -> Non
 
     accepted = send(handler)
     assert accepted.native_id == "wamid.X"
+    assert accepted.canonical_identity is None  # WhatsApp knows the number as sent
     request = seen[0]
     assert str(request.url) == f"{BASE}/v21.0/1065/messages"
     assert request.headers["authorization"] == "Bearer tok"
     assert json.loads(request.content) == {**TEXT, "to": "46732000000"}
+
+
+def test_a_wa_id_other_than_the_number_sent_to_is_the_canonical_identity() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            json={
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": "46732000000", "wa_id": "+467320000001"}],
+                "messages": [{"id": "wamid.Y"}],
+            },
+        )
+
+    assert send(handler).canonical_identity == "467320000001"
 
 
 @pytest.mark.parametrize(

@@ -78,6 +78,9 @@ class Accepted:
     # A message the channel took in several parts: the ids of the later parts, so their
     # reports find the message too.
     extra_native_ids: tuple[str, ...] = ()
+    # The channel's own form of the recipient when it differs from the identity used
+    # (WhatsApp's wa_id): the contact gains it as another identity on the channel.
+    canonical_identity: str | None = None
 
 
 class ChannelFailure(Exception):

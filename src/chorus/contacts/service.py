@@ -549,12 +549,20 @@ async def _phone_number_holder(
         return None
     contact = await repository.get(session, project_id, held.contact_id)
     assert contact is not None
+    await add_identities(session, contact, keys)
+    return contact
+
+
+async def add_identities(
+    session: AsyncSession, contact: Contact, keys: Sequence[IdentityKey]
+) -> None:
+    """Give the contact those of `keys` it does not hold yet, after the ones it has."""
     held = (await repository.identities_of(session, [contact.id]))[contact.id]
     present = {(i.channel, i.identity, i.app_id) for i in held}
     missing = [key for key in dict.fromkeys(keys) if key not in present]
     session.add_all(
         ContactIdentity(
-            project_id=project_id,
+            project_id=contact.project_id,
             contact_id=contact.id,
             channel=channel,
             identity=identity,
@@ -564,7 +572,6 @@ async def _phone_number_holder(
         for offset, (channel, identity, app_id) in enumerate(missing)
     )
     await session.flush()
-    return contact
 
 
 async def identities_for_app(

@@ -362,6 +362,8 @@ async def _accepted(
         for o in attempt.dispatch.transcoded.options
     ] or None
     await status.submitted(session, message, attempt.index)
+    if accepted.canonical_identity and message.contact_id:
+        await _learn_identity(session, message, channel, accepted.canonical_identity)
     if message.conversation_id:
         await conversations_repository.touch(
             session, message.conversation_id, active_channel=channel, at=utcnow()
@@ -372,6 +374,17 @@ async def _accepted(
         await revocation.watch_for_delivery(
             session, message, attempt.index, accepted.native_id, timeout
         )
+
+
+async def _learn_identity(
+    session: AsyncSession, message: Message, channel: str, identity: str
+) -> None:
+    """The channel knows the recipient by another identity (WhatsApp's wa_id): the contact
+    gains it, so that the user's own traffic, which comes from it, finds the same contact."""
+    contact = await contacts_repository.get(session, message.project_id, message.contact_id or "")
+    if contact is not None:
+        scope = message.app_id if channel in APP_SCOPED_CHANNELS else ""
+        await contacts.add_identities(session, contact, [(channel, identity, scope)])
 
 
 async def _watch_for_report(session: AsyncSession, message: Message, attempt: Attempt) -> None:

@@ -30,6 +30,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "auto_read": True,
     "subscribed": True,
     "fail_next": None,
+    # WhatsApp only: the number WhatsApp knows the user by (`wa_id`), when it differs from
+    # the one a business sends to (CHANNELS.md part 1 §2.1).
+    "wa_id": None,
 }
 BOOLEAN_SETTINGS = ("reachable", "auto_deliver", "auto_read", "subscribed")
 CAPABILITY_STATUSES = (
@@ -85,6 +88,12 @@ def validated_changes(channel: Channel, body: Any) -> dict[str, Any]:
                 violations.append(
                     FieldViolation(key, f"must be one of {', '.join(CAPABILITY_STATUSES)}")
                 )
+        elif key == "wa_id":
+            problem = _wa_id_problem(channel, value)
+            if problem:
+                violations.append(FieldViolation(key, problem))
+            else:
+                changes[key] = None if value is None else normalise_identity(channel, value)
         elif key == "fail_next":
             code = native_error_code(channel, value)
             if code is None and value is not None:
@@ -96,6 +105,16 @@ def validated_changes(channel: Channel, body: Any) -> dict[str, Any]:
     if violations:
         raise invalid_fields(violations)
     return changes
+
+
+def _wa_id_problem(channel: Channel, value: Any) -> str | None:
+    if channel != Channel.WHATSAPP:
+        return "only WhatsApp handsets have a wa_id"
+    if value is None:
+        return None
+    if not isinstance(value, str) or not MSISDN.match(normalise_identity(channel, value)):
+        return "must be an MSISDN (E.164, 7-15 digits), or null"
+    return None
 
 
 def native_error_code(channel: Channel, value: Any) -> Any:

@@ -459,7 +459,7 @@ async def send_message(
     return JSONResponse(
         {
             "messaging_product": "whatsapp",
-            "contacts": [{"input": body["to"], "wa_id": identity}],
+            "contacts": [{"input": body["to"], "wa_id": settings.get("wa_id") or identity}],
             "messages": [{"id": wamid}],
         }
     )

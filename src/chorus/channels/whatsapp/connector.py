@@ -18,6 +18,8 @@ import httpx
 
 from chorus.channels.base import Accepted, ChannelFailure, Dispatch
 from chorus.channels.sms.connector import retry_after
+from chorus.wire.enums import Channel
+from chorus.wire.identities import normalise_identity
 from chorus.wire.messages import ReasonCode
 
 MSISDN = re.compile(r"^[1-9][0-9]{6,14}$")
@@ -272,14 +274,10 @@ async def send_message(http: httpx.AsyncClient, base_url: str, dispatch: Dispatc
             ReasonCode.CHANNEL_FAILURE, f"the WhatsApp API is unreachable: {exc!r}", transient=True
         ) from exc
     if response.status_code == 200:
-        messages = _json_object(response).get("messages")
-        native_id = (
-            messages[0].get("id")
-            if isinstance(messages, list) and messages and isinstance(messages[0], dict)
-            else None
-        )
+        answer = _json_object(response)
+        native_id = _first(answer.get("messages")).get("id")
         if isinstance(native_id, str) and native_id:
-            return Accepted(native_id=native_id)
+            return Accepted(native_id=native_id, canonical_identity=_wa_id(answer, dispatch))
         raise ChannelFailure(
             ReasonCode.CHANNEL_FAILURE,
             "the WhatsApp API accepted the message but returned no message id",
@@ -287,6 +285,20 @@ async def send_message(http: httpx.AsyncClient, base_url: str, dispatch: Dispatc
             transient=True,
         )
     raise failure_from_response(response)
+
+
+def _first(items: Any) -> dict[str, Any]:
+    return items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
+
+
+def _wa_id(answer: dict[str, Any], dispatch: Dispatch) -> str | None:
+    """`contacts[0].wa_id` when WhatsApp knows the user by another number than the one sent
+    to (§2.1: some countries insert or drop a digit)."""
+    wa_id = _first(answer.get("contacts")).get("wa_id")
+    if not isinstance(wa_id, str) or not wa_id.strip():
+        return None
+    canonical = normalise_identity(Channel.WHATSAPP, wa_id)
+    return canonical if canonical != dispatch.identity else None
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:
