@@ -2,20 +2,22 @@
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from chorus.config import Settings
 from chorus.kit.clock import rfc3339
-from chorus.kit.db import connect
+from chorus.kit.db import Database, connect
 from chorus.projects import service as projects
 from chorus.store import migrate as run_migrations
 
 cli = typer.Typer(help="chorus: a self-hosted Conversation API.", no_args_is_help=True)
 project_cli = typer.Typer(help="Projects.", no_args_is_help=True)
 key_cli = typer.Typer(help="Access keys.", no_args_is_help=True)
+T = TypeVar("T")
 cli.add_typer(project_cli, name="project")
 cli.add_typer(key_cli, name="key")
 
@@ -42,11 +44,26 @@ def settings_from(**options: Any) -> Settings:
     return Settings(**{name: value for name, value in options.items() if value is not None})
 
 
-async def _prepared_db(settings: Settings):
+async def _prepared_db(settings: Settings) -> Database:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = connect(settings.resolved_database_url)
     await run_migrations(db.write_engine)
     return db
+
+
+def _with_db(
+    database_url: str | None, data_dir: Path | None, work: Callable[[Database], Awaitable[T]]
+) -> T:
+    """Run an administrative command's `work` on the (migrated) database, then close it."""
+
+    async def run() -> T:
+        db = await _prepared_db(settings_from(database_url=database_url, data_dir=data_dir))
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
 
 
 @cli.command()
@@ -115,11 +132,10 @@ def worker(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
 def migrate(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """Apply database migrations."""
 
-    async def run() -> None:
-        db = await _prepared_db(settings_from(database_url=database_url, data_dir=data_dir))
-        await db.dispose()
+    async def nothing_more(_db: Database) -> None:
+        return None
 
-    asyncio.run(run())
+    _with_db(database_url, data_dir, nothing_more)
     typer.echo("migrations applied")
 
 
@@ -140,18 +156,14 @@ def project_create(
 ) -> None:
     """Create a project and its first access key; the secret is shown only now."""
 
-    async def run() -> projects.Credentials:
-        db = await _prepared_db(settings_from(database_url=database_url, data_dir=data_dir))
-        try:
-            async with db.write_sessions() as session:
-                project = await projects.create_project(session, name=name)
-                credentials = await projects.create_key(session, project.id)
-                await session.commit()
-                return credentials
-        finally:
-            await db.dispose()
+    async def work(db: Database) -> projects.Credentials:
+        async with db.write_sessions() as session:
+            project = await projects.create_project(session, name=name)
+            credentials = await projects.create_key(session, project.id)
+            await session.commit()
+            return credentials
 
-    _print_credentials(asyncio.run(run()), as_json)
+    _print_credentials(_with_db(database_url, data_dir, work), as_json)
 
 
 @project_cli.command("list")
@@ -162,23 +174,19 @@ def project_list(
 ) -> None:
     """List projects with how many access keys each has."""
 
-    async def run() -> list[dict[str, Any]]:
-        db = await _prepared_db(settings_from(database_url=database_url, data_dir=data_dir))
-        try:
-            async with db.read_sessions() as session:
-                return [
-                    {
-                        "project_id": project.id,
-                        "name": project.name,
-                        "created_at": rfc3339(project.created_at),
-                        "keys": keys,
-                    }
-                    for project, keys in await projects.list_projects(session)
-                ]
-        finally:
-            await db.dispose()
+    async def work(db: Database) -> list[dict[str, Any]]:
+        async with db.read_sessions() as session:
+            return [
+                {
+                    "project_id": project.id,
+                    "name": project.name,
+                    "created_at": rfc3339(project.created_at),
+                    "keys": keys,
+                }
+                for project, keys in await projects.list_projects(session)
+            ]
 
-    _print_rows(asyncio.run(run()), as_json)
+    _print_rows(_with_db(database_url, data_dir, work), as_json)
 
 
 @key_cli.command("create")
@@ -190,19 +198,15 @@ def key_create(
 ) -> None:
     """Create an access key for a project; the secret is shown only now."""
 
-    async def run() -> projects.Credentials | None:
-        db = await _prepared_db(settings_from(database_url=database_url, data_dir=data_dir))
-        try:
-            async with db.write_sessions() as session:
-                if await projects.get_project(session, project) is None:
-                    return None
-                credentials = await projects.create_key(session, project)
-                await session.commit()
-                return credentials
-        finally:
-            await db.dispose()
+    async def work(db: Database) -> projects.Credentials | None:
+        async with db.write_sessions() as session:
+            if await projects.get_project(session, project) is None:
+                return None
+            credentials = await projects.create_key(session, project)
+            await session.commit()
+            return credentials
 
-    credentials = asyncio.run(run())
+    credentials = _with_db(database_url, data_dir, work)
     if credentials is None:
         typer.echo(f"no project {project}", err=True)
         raise typer.Exit(code=1)
@@ -218,20 +222,16 @@ def key_list(
 ) -> None:
     """List a project's access keys (ids and creation times: secrets are never stored)."""
 
-    async def run() -> list[dict[str, Any]] | None:
-        db = await _prepared_db(settings_from(database_url=database_url, data_dir=data_dir))
-        try:
-            async with db.read_sessions() as session:
-                if await projects.get_project(session, project) is None:
-                    return None
-                return [
-                    {"key_id": key.id, "created_at": rfc3339(key.created_at)}
-                    for key in await projects.list_keys(session, project)
-                ]
-        finally:
-            await db.dispose()
+    async def work(db: Database) -> list[dict[str, Any]] | None:
+        async with db.read_sessions() as session:
+            if await projects.get_project(session, project) is None:
+                return None
+            return [
+                {"key_id": key.id, "created_at": rfc3339(key.created_at)}
+                for key in await projects.list_keys(session, project)
+            ]
 
-    rows = asyncio.run(run())
+    rows = _with_db(database_url, data_dir, work)
     if rows is None:
         typer.echo(f"no project {project}", err=True)
         raise typer.Exit(code=1)
@@ -247,17 +247,13 @@ def key_revoke(
     """Revoke an access key: its credentials and the tokens issued for it stop working
     (in running servers within CHORUS_KEY_CACHE_SECONDS, 30 s by default)."""
 
-    async def run() -> bool:
-        db = await _prepared_db(settings_from(database_url=database_url, data_dir=data_dir))
-        try:
-            async with db.write_sessions() as session:
-                revoked = await projects.revoke_key(session, key_id)
-                await session.commit()
-                return revoked
-        finally:
-            await db.dispose()
+    async def work(db: Database) -> bool:
+        async with db.write_sessions() as session:
+            revoked = await projects.revoke_key(session, key_id)
+            await session.commit()
+            return revoked
 
-    if not asyncio.run(run()):
+    if not _with_db(database_url, data_dir, work):
         typer.echo(f"no access key {key_id}", err=True)
         raise typer.Exit(code=1)
     typer.echo(f"revoked {key_id}")
