@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from chorus import health, oauth
+from chorus import health, metrics, oauth
 from chorus.apps.routes import router as apps_router
 from chorus.callbacks.routes import router as callbacks_router
 from chorus.capability.routes import router as capability_router
@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
     )
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(oauth.router)
     app.include_router(api_router(), prefix="/v1")
     app.include_router(templates_v2_router, prefix="/v2")

@@ -21,20 +21,24 @@ class Runtime:
     # Webhook receivers and the simulator's own webhooks.
     http: httpx.AsyncClient
     # Channel APIs (sends, media, capability): origins that stop answering rest
-    # (`kit/breaker.py`), so a dead channel does not hold every dispatch slot in timeouts.
+    # (`kit/breaker.py`, `channel_breakers`), so a dead channel does not hold every dispatch
+    # slot in timeouts.
     channels: httpx.AsyncClient
+    channel_breakers: Breakers
     # The API requests this process serves (none in a `chorus worker` process).
     load: RequestLoad = field(default_factory=RequestLoad)
 
     @classmethod
     def create(cls, settings: Settings, db: Database, load: RequestLoad | None = None) -> "Runtime":
+        breakers = Breakers()
         return cls(
             settings,
             db,
             http_client(),
             http_client(
-                BreakerTransport(_transport(), Breakers(), scale=settings.channel_rest_scale)
+                BreakerTransport(_transport(), breakers, scale=settings.channel_rest_scale)
             ),
+            breakers,
             load or RequestLoad(),
         )
 

@@ -81,6 +81,16 @@ class Breakers:
             circuit.cool_down = COOL_DOWN * scale
             circuit.open_until = now + circuit.cool_down
 
+    def resting(self, now: float) -> dict[str, int]:
+        """The origins resting now (or waiting for their probe's outcome), with their failed
+        attempts in a row."""
+        return {
+            key: circuit.failures
+            for key, circuit in self._circuits.items()
+            if circuit.failures >= FAILURES_TO_OPEN
+            and (now < circuit.open_until or circuit.probing)
+        }
+
     def abandon(self, url: str, *, probe: bool) -> None:
         """An admitted attempt ended without an outcome (cancelled): a probe's turn passes
         to the next attempt instead of holding the origin resting for good."""

@@ -1,12 +1,15 @@
-"""Writing jobs to the outbox. Claiming and running them is `outbox.worker`'s business."""
+"""Writing jobs to the outbox, and reading its backlog (`/metrics`). Claiming and running
+them is `outbox.worker`'s business."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import and_, case, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chorus.kit.clock import utcnow
 from chorus.kit.group_commit import TableRow
 from chorus.kit.ids import new_id
 from chorus.models import OutboxJob
@@ -87,3 +90,36 @@ async def enqueue(
     # A Core insert, not `session.add`: every send, report and callback queues jobs, and
     # the unit of work costs several times the statement itself.
     await session.execute(_INSERT_JOB, row)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    kind: str
+    status: str  # pending | running | dead
+    jobs: int
+    # How long the oldest pending job that is due has waited to be claimed (0 when none).
+    lag_seconds: float
+
+
+async def backlog(session: AsyncSession) -> list[Backlog]:
+    """Jobs by kind and status (the outbox holds only work not yet done, so it stays small)."""
+    now = utcnow()
+    due = and_(OutboxJob.status == "pending", OutboxJob.run_after <= now)
+    rows = await session.execute(
+        select(
+            OutboxJob.kind,
+            OutboxJob.status,
+            func.count(),
+            func.min(case((due, OutboxJob.run_after))),
+        )
+        .group_by(OutboxJob.kind, OutboxJob.status)
+        .order_by(OutboxJob.kind, OutboxJob.status)
+    )
+    return [
+        Backlog(kind, status, count, _seconds_since(oldest, now))
+        for kind, status, count, oldest in rows.all()
+    ]
+
+
+def _seconds_since(moment: datetime | None, now: datetime) -> float:
+    return 0.0 if moment is None else max(0.0, (now - moment).total_seconds())

@@ -1,0 +1,83 @@
+"""Prometheus metrics at `GET /metrics`, for operators (no credentials, as `/healthz`; no
+project data: counts by job kind and status, and server origins).
+
+- `chorus_outbox_jobs{kind,status}`: the durable backlog, shared by every process on the
+  database (pending, running, dead jobs per kind);
+- `chorus_outbox_lag_seconds{kind}`: how long the oldest due job of each kind has waited to
+  be claimed, the figure to alert on when workers fall behind;
+- `chorus_resting_origin_failures{role,origin}`: the channel APIs (`role="channel_api"`) and
+  webhook receivers (`role="webhook_receiver"`) this process is resting (`kit/breaker.py`),
+  with their failed attempts in a row;
+- the process's own CPU, memory, file descriptors and garbage collection.
+"""
+
+import time
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from chorus.callbacks.tasks import RECEIVERS
+from chorus.outbox.service import Backlog, backlog
+from chorus.runtime import Runtime
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.db.read_sessions() as session:
+        jobs = await backlog(session)
+    now = time.monotonic()
+    resting = {
+        "channel_api": runtime.channel_breakers.resting(now),
+        "webhook_receiver": RECEIVERS.resting(now),
+    }
+    registry = CollectorRegistry(auto_describe=False)
+    for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR, Snapshot(jobs, resting)):
+        registry.register(collector)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class Snapshot(Collector):
+    """This scrape's figures, read once."""
+
+    def __init__(self, jobs: list[Backlog], resting: dict[str, dict[str, int]]) -> None:
+        self.jobs = jobs
+        self.resting = resting
+
+    def collect(self) -> Iterator[Metric]:
+        counts = GaugeMetricFamily(
+            "chorus_outbox_jobs", "Outbox jobs by kind and status.", labels=["kind", "status"]
+        )
+        lag = GaugeMetricFamily(
+            "chorus_outbox_lag_seconds",
+            "How long the oldest due job of the kind has waited to be claimed.",
+            labels=["kind"],
+        )
+        lags: dict[str, float] = {}
+        for row in self.jobs:
+            counts.add_metric([row.kind, row.status], row.jobs)
+            lags[row.kind] = max(lags.get(row.kind, 0.0), row.lag_seconds)
+        for kind, seconds in lags.items():
+            lag.add_metric([kind], seconds)
+        failures = GaugeMetricFamily(
+            "chorus_resting_origin_failures",
+            "Origins this process is resting, with their failed attempts in a row.",
+            labels=["role", "origin"],
+        )
+        for role, origins in self.resting.items():
+            for origin, count in origins.items():
+                failures.add_metric([role, origin], count)
+        yield from (counts, lag, failures)
