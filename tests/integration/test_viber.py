@@ -580,22 +580,29 @@ def test_webhook_registration_follows_the_token_and_shows_the_channels_refusal(
             assert "invalidUrl" in failing["description"]
             assert [token for token, _ in viber.calls] == ["good-1", "bad-2"]
 
-            # Saved again with the same token (and another change): no new registration;
-            # the state stays what the last one found.
-            again = api.patch(
-                f"/apps/{app_id}",
-                json={"display_name": "Bot 2", "channel_credentials": with_token("bad-2")},
-            )
+            # A refused registration is retried by saving the credential again.
+            again = api.patch(f"/apps/{app_id}", json={"channel_credentials": with_token("bad-2")})
             assert again.status_code == 200, again.text
-            assert again.json()["channel_credentials"][0]["state"] == failing
-            renamed = api.patch(f"/apps/{app_id}", json={"display_name": "Bot 3"})
-            assert renamed.json()["channel_credentials"][0]["state"] == failing
-            # A later registration's outcome would have arrived with its own job; the
-            # outbox holds none.
+            assert again.json()["channel_credentials"][0]["state"]["status"] == "PENDING"
+            assert settled(app_id)["status"] == "FAILING"
+            assert [token for token, _ in viber.calls] == ["good-1", "bad-2", "bad-2"]
+
+            # A registered credential saved unchanged, or an app change that leaves the
+            # credentials alone, registers nothing and keeps the state.
+            fixed = api.patch(f"/apps/{app_id}", json={"channel_credentials": with_token("good-3")})
+            assert fixed.status_code == 200, fixed.text
+            assert settled(app_id) == {"status": "ACTIVE", "description": ""}
+            for change in (
+                {"display_name": "Bot 2", "channel_credentials": with_token("good-3")},
+                {"display_name": "Bot 3"},
+            ):
+                saved = api.patch(f"/apps/{app_id}", json=change)
+                assert saved.json()["channel_credentials"][0]["state"]["status"] == "ACTIVE"
+            # A registration would have queued a job; the outbox holds none.
             assert chorus.query(
                 "SELECT count(*) AS n FROM outbox_jobs WHERE kind = 'apps.register_webhook'"
             ) == [{"n": 0}]
-            assert len(viber.calls) == 2
+            assert [token for token, _ in viber.calls] == ["good-1", "bad-2", "bad-2", "good-3"]
     finally:
         viber.close()
 

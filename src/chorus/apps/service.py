@@ -25,6 +25,7 @@ from chorus.wire.enums import Channel, ProcessingMode, ReportView
 # Registers chorus's inbound URL with a channel whose credential needs it (Viber Bot).
 REGISTER_WEBHOOK_JOB = "apps.register_webhook"
 ACTIVE = {"status": "ACTIVE", "description": ""}
+FAILING = "FAILING"
 PENDING = {"status": "PENDING", "description": "registering chorus's webhook with the channel"}
 
 DEFAULTS: dict[str, Any] = {
@@ -111,15 +112,16 @@ async def _register_webhooks(
     session: AsyncSession, app: App, before: Sequence[dict[str, Any]]
 ) -> None:
     """Queue the webhook registration of each credential that needs one (new, or its token
-    changed), shown PENDING until the channel answers; a credential saved unchanged keeps the
-    state its registration left."""
+    changed, or saved again after the channel refused it: the way to retry), shown PENDING
+    until the channel answers; a credential saved unchanged otherwise keeps its state."""
     old = {c["channel"]: c for c in before}
     credentials = []
     for stored in app.channel_credentials:
         plugin = plugin_for(stored["channel"])
         previous = old.get(stored["channel"])
         credential = dict(stored)
-        if plugin is not None and plugin.registers_webhook(previous, stored):
+        refused = previous is not None and (previous.get("state") or {}).get("status") == FAILING
+        if plugin is not None and (refused or plugin.registers_webhook(previous, stored)):
             credential["state"] = PENDING
             await enqueue(
                 session,

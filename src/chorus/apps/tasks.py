@@ -44,7 +44,7 @@ async def register_webhook(runtime: Runtime, job: Job) -> None:
                 failure.retry_after or backoff(job.attempts, base=2.0, cap=300.0),
                 failure.description,
             ) from None
-        state = {"status": "FAILING", "description": _described(failure)}
+        state = {"status": service.FAILING, "description": _described(failure)}
     async with runtime.db.write_sessions() as session:
         current = await session.scalar(select(App).where(App.id == app.id).with_for_update())
         stored = _credential(current, channel) if current is not None else None
