@@ -19,7 +19,7 @@ from chorus.models import App
 from chorus.outbox.worker import Job, Retry, backoff
 from chorus.runtime import JobHandler, Runtime
 
-ATTEMPTS = 8  # about 10 minutes of transient failures
+ATTEMPTS = 8  # about two minutes of a channel that does not answer (backoff from 2 s)
 
 
 async def register_webhook(runtime: Runtime, job: Job) -> None:

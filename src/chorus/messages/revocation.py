@@ -25,7 +25,7 @@ from chorus.runtime import Runtime
 from chorus.wire.messages import ReasonCode
 
 REVOKE_JOB = "messages.revoke_undelivered"
-ATTEMPTS = 8  # about ten minutes of a channel that does not answer
+ATTEMPTS = 8  # about two minutes of a channel that does not answer (backoff from 2 s)
 
 
 async def watch_for_delivery(
