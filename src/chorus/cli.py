@@ -4,7 +4,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -208,8 +208,7 @@ def key_create(
 
     credentials = _with_db(database_url, data_dir, work)
     if credentials is None:
-        typer.echo(f"no project {project}", err=True)
-        raise typer.Exit(code=1)
+        _refuse(f"no project {project}")
     _print_credentials(credentials, as_json)
 
 
@@ -233,8 +232,7 @@ def key_list(
 
     rows = _with_db(database_url, data_dir, work)
     if rows is None:
-        typer.echo(f"no project {project}", err=True)
-        raise typer.Exit(code=1)
+        _refuse(f"no project {project}")
     _print_rows(rows, as_json)
 
 
@@ -254,9 +252,14 @@ def key_revoke(
             return revoked
 
     if not _with_db(database_url, data_dir, work):
-        typer.echo(f"no access key {key_id}", err=True)
-        raise typer.Exit(code=1)
+        _refuse(f"no access key {key_id}")
     typer.echo(f"revoked {key_id}")
+
+
+def _refuse(message: str) -> NoReturn:
+    """An administrative command that cannot do what was asked: say why, exit 1."""
+    typer.echo(message, err=True)
+    raise typer.Exit(code=1)
 
 
 def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
