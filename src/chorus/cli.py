@@ -1,6 +1,7 @@
 """The `chorus` command (DESIGN.md, "Interfaces that scripts rely on")."""
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -95,14 +96,37 @@ def serve(
 
 
 @cli.command()
-def worker(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+def worker(
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            envvar="CHORUS_METRICS_PORT",
+            help="Serve /healthz, /readyz and /metrics on this port (default: none).",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CHORUS_METRICS_HOST",
+            help="Interface of --metrics-port (default 127.0.0.1).",
+        ),
+    ] = None,
+) -> None:
     """Run background workers only (scale-out: several processes can share PostgreSQL)."""
     import signal
 
     from chorus.jobs import worker_for
+    from chorus.probes import ProbesRefused, serving_probes
     from chorus.runtime import Runtime
 
-    settings = settings_from(database_url=database_url, data_dir=data_dir)
+    settings = settings_from(
+        database_url=database_url,
+        data_dir=data_dir,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
+    )
 
     async def run() -> None:
         db = await _prepared_db(settings)
@@ -111,7 +135,12 @@ def worker(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        typer.echo(f"chorus worker running on {db.dialect}", err=True)
+        probes = (
+            f"; probes on http://{settings.metrics_host}:{settings.metrics_port}"
+            if settings.metrics_port is not None
+            else ""
+        )
+        typer.echo(f"chorus worker running on {db.dialect}{probes}", err=True)
         if db.dialect == "sqlite":
             typer.echo(
                 "note: `chorus serve` already runs the workers on SQLite; a worker process "
@@ -120,12 +149,20 @@ def worker(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
                 err=True,
             )
         try:
-            await worker_for(runtime).run(stop)
+            async with contextlib.AsyncExitStack() as probes:
+                if settings.metrics_port is not None:
+                    await probes.enter_async_context(
+                        serving_probes(runtime, settings.metrics_host, settings.metrics_port)
+                    )
+                await worker_for(runtime).run(stop)
         finally:
             await runtime.aclose()
             await db.dispose()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except ProbesRefused as exc:
+        _refuse(f"chorus worker: the probes {exc}")
 
 
 @cli.command()

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # Workers run inside `chorus serve` unless turned off (then run `chorus worker`).
     run_workers: bool = True
     worker_concurrency: int = Field(default=32, ge=1)
+    # `chorus worker` serves /healthz, /readyz and /metrics here when a port is given.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     # Rate limits (API.md Decision 9).
     project_request_rate: float = Field(default=800.0, gt=0)

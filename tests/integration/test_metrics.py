@@ -6,8 +6,15 @@ import re
 import httpx
 import pytest
 
-from tests.conftest import BACKENDS
-from tests.integration.reliability_helpers import instance, new_msisdn, poll, send, sms_app
+from tests.conftest import BACKENDS, free_port
+from tests.integration.reliability_helpers import (
+    instance,
+    new_msisdn,
+    poll,
+    send,
+    sms_app,
+    start_worker,
+)
 
 
 def sample(text: str, name: str, **labels: str) -> float | None:
@@ -49,3 +56,54 @@ def test_metrics_show_the_backlog_and_how_long_it_has_waited(backend: str) -> No
         )
         assert (sample(text, "process_resident_memory_bytes") or 0) > 0
         assert app_id not in text  # no project data
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_worker_process_serves_its_probes_and_metrics(backend: str) -> None:
+    """`chorus worker --metrics-port`: liveness, readiness and the metrics of the backlog it
+    drains, on a port of its own (a worker serves no API); SIGTERM stops both."""
+    with instance(backend, {"CHORUS_RUN_WORKERS": "false"}) as chorus, chorus.api() as api:
+        app_id = sms_app(api)
+        for index in range(3):
+            send(api, app_id, new_msisdn(), f"for the worker {index}")
+        probes = f"http://127.0.0.1:{free_port()}"
+        worker = start_worker(
+            chorus.database_url,
+            chorus.data_dir,
+            {
+                "CHORUS_PORT": str(chorus.port),  # the simulated channels are served there
+                "CHORUS_METRICS_PORT": probes.rpartition(":")[2],
+            },
+            "worker-with-probes",
+        )
+        try:
+
+            def answers(path: str) -> httpx.Response | None:
+                assert worker.poll() is None, f"the worker exited with {worker.returncode}"
+                try:
+                    return httpx.get(f"{probes}{path}")
+                except httpx.TransportError:
+                    return None
+
+            ready = poll(lambda: answers("/readyz"), seconds=30, what="the worker's probes")
+            assert ready.status_code == 200, ready.text
+            assert httpx.get(f"{probes}/healthz").json() == {"status": "ok"}
+            api_path = f"/v1/projects/{chorus.credentials.project_id}/apps"
+            assert httpx.get(f"{probes}{api_path}").status_code == 404  # no API here
+            assert httpx.get(f"{probes}/docs").status_code == 404
+
+            def drained() -> str | None:
+                text = httpx.get(f"{probes}/metrics").text
+                pending = sample(
+                    text, "chorus_outbox_jobs", kind="messages.dispatch", status="pending"
+                )
+                return text if pending is None else None
+
+            text = poll(drained, seconds=60, what="the worker draining the backlog")
+            assert (sample(text, "process_resident_memory_bytes") or 0) > 0
+            worker.terminate()
+            assert worker.wait(timeout=30) == 0
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
