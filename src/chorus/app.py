@@ -32,7 +32,7 @@ from chorus.projects.service import Credentials
 from chorus.projects.settings.routes import router as project_settings_router
 from chorus.runtime import Runtime
 from chorus.simulator.routes import router as simulator_router
-from chorus.startup import prepare
+from chorus.startup import follow_inbound_urls, prepare
 from chorus.templates.routes import v1_router as templates_v1_router
 from chorus.templates.routes import v2_router as templates_v2_router
 from chorus.webhooks.routes import router as webhooks_router
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
         db = connect(settings.resolved_database_url)
         prepared = await prepare(db, settings, create_dev=announce)
         runtime = Runtime.create(settings, db, load)
+        await follow_inbound_urls(db, runtime)
         app.state.db = db
         app.state.settings = settings
         app.state.runtime = runtime

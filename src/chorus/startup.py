@@ -1,18 +1,22 @@
 """What happens before a process serves: schema, shared secrets, bootstrap credentials."""
 
+import logging
 import secrets
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
+from chorus.apps import service as apps
 from chorus.config import Settings
 from chorus.kit.db import Database
 from chorus.models import ServerSecret
 from chorus.projects import service as projects
 from chorus.retention import schedule_sweep
+from chorus.runtime import Runtime
 from chorus.store import migrate
 
 SIGNING_KEY = "token_signing_key"
+log = logging.getLogger("chorus.startup")
 
 
 @dataclass(frozen=True)
@@ -73,3 +77,14 @@ async def prepare(db: Database, settings: Settings, *, create_dev: bool = False)
         await schedule_sweep(session, settings.retention_sweep_seconds)
         await session.commit()
     return Prepared(signing_key=await signing_key(db, settings), dev_credentials=dev)
+
+
+async def follow_inbound_urls(db: Database, runtime: Runtime) -> None:
+    """Channels that were given chorus's webhook URL (Viber Bot) are given it again when this
+    server's public base URL differs from the one they know."""
+    async with db.write_sessions() as session:
+        queued = await apps.follow_inbound_urls(session, runtime.inbound_url)
+        await session.commit()
+    if queued:
+        url = runtime.settings.base_url
+        log.warning("registering %d channel webhooks again at %s", queued, url)

@@ -607,6 +607,76 @@ def test_webhook_registration_follows_the_token_and_shows_the_channels_refusal(
         viber.close()
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_server_started_on_another_public_url_registers_the_webhooks_again(
+    backend: str,
+) -> None:
+    viber = ViberApi()
+    try:
+        with instance(backend, {"CHORUS_VIBER_BASE_URL": viber.url}) as chorus:
+
+            def states() -> dict[str, str]:
+                with chorus.api() as api:
+                    return {app_id: credential_state(api, app_id)["status"] for app_id in apps}
+
+            def settled() -> dict[str, str]:
+                return wait_for(
+                    lambda: "PENDING" not in (s := states()).values() and s,
+                    what="the webhook registrations",
+                )
+
+            def queued_registrations() -> int:
+                rows = chorus.query(
+                    "SELECT count(*) AS n FROM outbox_jobs WHERE kind = 'apps.register_webhook'"
+                )
+                return rows[0]["n"]
+
+            with chorus.api() as api:
+                apps = [
+                    api.post(
+                        "/apps",
+                        json={
+                            "display_name": name,
+                            "channel_credentials": [
+                                {"channel": "VIBER", "static_token": {"token": token}}
+                            ],
+                        },
+                    ).json()["id"]
+                    for name, token in (("Good", "good-1"), ("Refused", "bad-1"))
+                ]
+            good, refused = apps
+            assert settled() == {good: "ACTIVE", refused: "FAILING"}
+            assert len(viber.calls) == 2
+
+            # Started again at the same URL: nothing to register, states kept.
+            chorus.stop()
+            chorus.start()
+            assert queued_registrations() == 0
+            assert states() == {good: "ACTIVE", refused: "FAILING"}
+
+            # Started at another public URL: each channel is given the new one (the refused
+            # credential gets its retry), and a later start at that URL registers nothing.
+            moved = f"http://localhost:{chorus.port}"
+            chorus.env["CHORUS_PUBLIC_BASE_URL"] = moved
+            chorus.stop()
+            chorus.start()
+            assert settled() == {good: "ACTIVE", refused: "FAILING"}
+            again = {token: body["url"] for token, body in viber.calls[2:]}
+            assert again == {
+                "good-1": f"{moved}/inbound/viber/{good}",
+                "bad-1": f"{moved}/inbound/viber/{refused}",
+            }
+            chorus.stop()
+            chorus.start()
+            assert queued_registrations() == 0
+            assert len(viber.calls) == 4
+            with chorus.api() as api:
+                shown = api.get(f"/apps/{good}").json()["channel_credentials"][0]
+            assert "webhook_url" not in shown  # kept for chorus, not part of the API
+    finally:
+        viber.close()
+
+
 # --- profile names (API.md §4.5) -------------------------------------------------------------
 
 

@@ -15,6 +15,11 @@ async def get(session: AsyncSession, project_id: str, app_id: str) -> App | None
     return app if app is not None and app.project_id == project_id else None
 
 
+async def all_apps(session: AsyncSession) -> Sequence[App]:
+    result = await session.scalars(select(App).order_by(App.id))
+    return result.all()
+
+
 async def list_for_project(session: AsyncSession, project_id: str) -> Sequence[App]:
     result = await session.scalars(select(App).where(App.project_id == project_id).order_by(App.id))
     return result.all()

@@ -1,7 +1,7 @@
 """Rules for apps (API.md §2)."""
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,8 @@ REGISTER_WEBHOOK_JOB = "apps.register_webhook"
 ACTIVE = {"status": "ACTIVE", "description": ""}
 FAILING = "FAILING"
 PENDING = {"status": "PENDING", "description": "registering chorus's webhook with the channel"}
+# Kept in a stored credential, never shown: the URL its last registration gave the channel.
+WEBHOOK_URL = "webhook_url"
 
 DEFAULTS: dict[str, Any] = {
     "conversation_metadata_report_view": ReportView.NONE.value,
@@ -122,21 +124,55 @@ async def _register_webhooks(
         credential = dict(stored)
         refused = previous is not None and (previous.get("state") or {}).get("status") == FAILING
         if plugin is not None and (refused or plugin.registers_webhook(previous, stored)):
-            credential["state"] = PENDING
-            await enqueue(
-                session,
-                REGISTER_WEBHOOK_JOB,
-                project_id=app.project_id,
-                app_id=app.id,
-                payload={"channel": stored["channel"]},
-                priority=Priority.FOLLOW_UP,
-            )
-        elif previous is not None and "state" in previous:
-            credential["state"] = previous["state"]
+            await _queue_registration(session, app, credential)
+        elif previous is not None:
+            for kept in ("state", WEBHOOK_URL):
+                if kept in previous:
+                    credential[kept] = previous[kept]
         credentials.append(credential)
     if credentials != app.channel_credentials:
         app.channel_credentials = credentials
         await session.flush()
+
+
+async def _queue_registration(session: AsyncSession, app: App, credential: dict[str, Any]) -> None:
+    """Mark the credential PENDING (the caller stores it) and queue its registration."""
+    credential["state"] = PENDING
+    await enqueue(
+        session,
+        REGISTER_WEBHOOK_JOB,
+        project_id=app.project_id,
+        app_id=app.id,
+        payload={"channel": credential["channel"]},
+        priority=Priority.FOLLOW_UP,
+    )
+
+
+async def follow_inbound_urls(session: AsyncSession, inbound_url: Callable[[str, str], str]) -> int:
+    """Register again every webhook a channel knows by another URL than `inbound_url(channel,
+    app_id)` gives now (`CHORUS_PUBLIC_BASE_URL` changed since), or by none recorded; run as
+    a server starts. Pending registrations are left to their jobs, which use the URL of
+    their time. Returns how many were queued."""
+    queued = 0
+    for app in await repository.all_apps(session):
+        credentials = []
+        for stored in app.channel_credentials:
+            credential = dict(stored)
+            plugin = plugin_for(stored["channel"])
+            if (
+                plugin is not None
+                and plugin.registers_webhook(None, stored)
+                and (stored.get("state") or {}).get("status") != PENDING["status"]
+                and stored.get(WEBHOOK_URL) != inbound_url(stored["channel"], app.id)
+            ):
+                await _queue_registration(session, app, credential)
+                queued += 1
+            credentials.append(credential)
+        if credentials != app.channel_credentials:
+            app.channel_credentials = credentials
+            cache.forget(app.id)
+    await session.flush()
+    return queued
 
 
 async def delete_app(session: AsyncSession, project_id: str, app_id: str) -> None:
@@ -175,6 +211,7 @@ def app_view(app: App, queue_limit: int, queue_size: int = 0) -> dict[str, Any]:
 
 def credential_view(stored: dict[str, Any]) -> dict[str, Any]:
     view = dict(stored)
+    view.pop(WEBHOOK_URL, None)
     # Syntactically valid credentials are ACTIVE: chorus cannot check them against the
     # channel, except where it registers a webhook with it (`_register_webhooks`).
     view["state"] = stored.get("state") or ACTIVE

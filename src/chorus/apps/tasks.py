@@ -1,11 +1,12 @@
 """Background jobs of apps: registering chorus's inbound URL with a channel.
 
 `apps.register_webhook` (queued when a credential that needs it is saved,
-`service._register_webhooks`) calls the channel with the app's credential as it is when the
-job runs, and records the outcome as that credential's state: ACTIVE, or FAILING with the
-channel's reason. Transient failures (the channel does not answer, or asks to retry) are
-retried with backoff first; a credential changed meanwhile keeps the state of its own,
-later registration.
+`service._register_webhooks`, and when a server starts with another public base URL than the
+one registered, `service.follow_inbound_urls`) calls the channel with the app's credential as
+it is when the job runs, and records the outcome as that credential's state: ACTIVE, or
+FAILING with the channel's reason, and the URL it gave. Transient failures (the channel does
+not answer, or asks to retry) are retried with backoff first; a credential changed meanwhile
+keeps the state of its own, later registration.
 """
 
 from typing import Any
@@ -30,12 +31,13 @@ async def register_webhook(runtime: Runtime, job: Job) -> None:
     credential = _credential(app, channel) if app is not None else None
     if plugin is None or app is None or credential is None:
         return  # the app or its credential is gone: nothing to register
+    url = runtime.inbound_url(channel, app.id)
     try:
         await plugin.register_webhook(
             runtime.channels,
             runtime.channel_base_url(channel, plugin.production_base_url),
             credential,
-            runtime.inbound_url(channel, app.id),
+            url,
         )
         state = service.ACTIVE
     except ChannelFailure as failure:
@@ -54,7 +56,7 @@ async def register_webhook(runtime: Runtime, job: Job) -> None:
             and not plugin.registers_webhook(credential, stored)
         ):
             current.channel_credentials = [
-                {**c, "state": state} if c["channel"] == channel else c
+                {**c, "state": state, service.WEBHOOK_URL: url} if c["channel"] == channel else c
                 for c in current.channel_credentials
             ]
         await job.complete(session)
