@@ -13,6 +13,7 @@ from tests.integration.consent_helpers import (
     consent_app,
     handset_writes,
     msisdn,
+    payloads,
     wait_for_payloads,
 )
 from tests.integration.helpers import assert_error
@@ -133,6 +134,13 @@ def test_unified_contact_ids_make_one_contact_of_a_phone_number(
             ("RCS", number),
             ("SMS", number),
         ]
+        # The contact gained the SMS identity: announced as an update.
+        updated = [
+            c["contact"]
+            for c in payloads(server, app_id, "contact_update_notification")
+            if c["contact"]["id"] == contact["id"]
+        ]
+        assert [u["channel_identities"] for u in updated] == [contact["channel_identities"]]
     else:
         assert contact_ids["RCS"] != contact_ids["SMS"]
 

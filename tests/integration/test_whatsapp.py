@@ -241,12 +241,26 @@ def test_a_wa_id_other_than_the_number_becomes_a_second_identity_of_the_contact(
         ("WHATSAPP", number),
         ("WHATSAPP", canonical),
     ]
+    # Announced as a contact update, with both identities.
+    updates = contact_updates(server, app.id, contact_id)
+    assert len(updates) == 1
+    assert updates[0]["channel_identities"] == identities
     # From the canonical number (another handset of the simulator, as WhatsApp would key it).
     reply = open_window(server, app, canonical)
     assert reply["message"]["contact_id"] == contact_id
     # A second send learns nothing new.
     statuses_until(server, app.id, send(api, app.id, number, MESSAGES[0][1]), "READ")
     assert len(api.get(f"/contacts/{contact_id}").json()["channel_identities"]) == 2
+    assert len(contact_updates(server, app.id, contact_id)) == 1
+
+
+def contact_updates(server: Server, app_id: str, contact_id: str) -> list[dict[str, Any]]:
+    return [
+        c["contact_update_notification"]["contact"]
+        for c in server.recorded_callbacks(app_id)
+        if c["trigger"] == "CONTACT_UPDATE"
+        and c["contact_update_notification"]["contact"]["id"] == contact_id
+    ]
 
 
 def test_replies_and_choice_responses_come_back_on_the_same_conversation(

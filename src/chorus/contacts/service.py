@@ -556,10 +556,13 @@ async def _phone_number_holder(
 async def add_identities(
     session: AsyncSession, contact: Contact, keys: Sequence[IdentityKey]
 ) -> None:
-    """Give the contact those of `keys` it does not hold yet, after the ones it has."""
+    """Give the contact those of `keys` it does not hold yet, after the ones it has; a
+    contact that gained any is announced as updated (CONTACT_UPDATE)."""
     held = (await repository.identities_of(session, [contact.id]))[contact.id]
     present = {(i.channel, i.identity, i.app_id) for i in held}
     missing = [key for key in dict.fromkeys(keys) if key not in present]
+    if not missing:
+        return
     session.add_all(
         ContactIdentity(
             project_id=contact.project_id,
@@ -572,6 +575,7 @@ async def add_identities(
         for offset, (channel, identity, app_id) in enumerate(missing)
     )
     await session.flush()
+    await _record_contact_event(session, contact, WebhookTrigger.CONTACT_UPDATE, "contact_update")
 
 
 async def identities_for_app(
