@@ -12,6 +12,8 @@ import typer
 from chorus.config import Settings
 from chorus.kit.clock import rfc3339
 from chorus.kit.db import Database, connect
+from chorus.logs import configure as configure_logs
+from chorus.logs import log_config
 from chorus.projects import service as projects
 from chorus.store import migrate as run_migrations
 
@@ -90,8 +92,8 @@ def serve(
         create_app(settings, announce=True),
         host=settings.host,
         port=settings.port,
-        log_level="warning",
-        access_log=False,
+        log_config=log_config(settings),
+        access_log=settings.access_log,
     )
 
 
@@ -127,6 +129,7 @@ def worker(
         metrics_port=metrics_port,
         metrics_host=metrics_host,
     )
+    configure_logs(settings)
 
     async def run() -> None:
         db = await _prepared_db(settings)

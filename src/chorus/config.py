@@ -2,8 +2,9 @@
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -14,6 +15,11 @@ class Settings(BaseSettings):
     port: int = 8080
     data_dir: Path = Path(".chorus")
     database_url: str | None = None
+
+    # Logs on stderr (`logs.py`).
+    log_level: Literal["debug", "info", "warning", "error"] = "warning"
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool = False
 
     bootstrap_project_id: str | None = None
     bootstrap_key_id: str | None = None
@@ -66,6 +72,11 @@ class Settings(BaseSettings):
 
     enforce_sending_windows: bool = True
     sms_stop_keywords: bool = True
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @property
     def base_url(self) -> str:

@@ -48,8 +48,12 @@ async def serving_probes(runtime: Runtime, host: str, port: int) -> AsyncIterato
     except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise ProbesRefused(f"cannot listen on {host}:{port}: {reason}") from None
+    # The worker configured the loggers (`logs.py`); uvicorn leaves them as they are.
     config = uvicorn.Config(
-        probes_app(runtime), log_level="warning", access_log=False, lifespan="off"
+        probes_app(runtime),
+        log_config=None,
+        access_log=runtime.settings.access_log,
+        lifespan="off",
     )
     server = _Embedded(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

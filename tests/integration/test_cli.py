@@ -136,3 +136,21 @@ def test_keys_are_listed_and_a_revoked_key_and_its_tokens_stop_working(tmp_path:
         assert again.returncode == 1 and f"no access key {second['key_id']}" in again.stderr
     finally:
         stop_server(process)
+
+
+def test_json_logs_with_an_access_log_that_keeps_tokens_out(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'chorus.db'}"
+    env = {"CHORUS_LOG_LEVEL": "info", "CHORUS_LOG_FORMAT": "json", "CHORUS_ACCESS_LOG": "true"}
+    process, url, _ = start_server(database, tmp_path, env)
+    try:
+        assert httpx.get(f"{url}/healthz", params={"access_token": "t0k3n-v4lue"}).is_success
+    finally:
+        stop_server(process)
+    log = (tmp_path / f"server-{url.rpartition(':')[2]}.log").read_text()
+    entries = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert {e["logger"] for e in entries} >= {"uvicorn.error", "uvicorn.access"}
+    access = [e for e in entries if e["logger"] == "uvicorn.access"]
+    assert [(e["method"], e["path"], e["status"]) for e in access if "healthz" in e["path"]] == [
+        ("GET", "/healthz?access_token=[redacted]", 200)
+    ]
+    assert "t0k3n-v4lue" not in log
