@@ -6,6 +6,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,7 +28,15 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def migrate(engine: AsyncEngine) -> None:
+    """Upgrade to the newest schema. Processes that start together (replicas of a release)
+    take turns: on PostgreSQL an advisory lock held until the migration's transaction ends
+    (the next one then finds the schema current); SQLite's writers queue anyway."""
     async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"),
+                {"name": "chorus:migrations"},
+            )
         await connection.run_sync(_upgrade)
 
 

@@ -1,14 +1,16 @@
 """The command line and the bootstrap interfaces of DESIGN.md."""
 
 import json
+import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import Credentials, chorus, start_server, stop_server
+from tests.conftest import BACKENDS, Credentials, chorus, fresh_database, start_server, stop_server
 
 
 def works(url: str, credentials: Credentials) -> bool:
@@ -154,3 +156,24 @@ def test_json_logs_with_an_access_log_that_keeps_tokens_out(tmp_path: Path) -> N
         ("GET", "/healthz?access_token=[redacted]", 200)
     ]
     assert "t0k3n-v4lue" not in log
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_processes_starting_together_migrate_one_at_a_time(backend: str, tmp_path: Path) -> None:
+    """Replicas of a release start at once on a fresh database: each applies the migrations
+    or finds them applied, none fails on the others' half-made schema."""
+    with fresh_database(backend, tmp_path) as (url, _):
+        env = {**os.environ, "CHORUS_DATABASE_URL": url, "CHORUS_DATA_DIR": str(tmp_path)}
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "chorus", "migrate"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for _ in range(4)
+        ]
+        outputs = [process.communicate(timeout=120)[0].decode() for process in processes]
+        assert [process.returncode for process in processes] == [0] * 4, "\n".join(outputs)
+        current = json.loads(chorus("project", "create", "--name", "after", "--json", env=env))
+        assert current["project_id"]
