@@ -138,12 +138,12 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        probes = (
+        where = (
             f"; probes on http://{settings.metrics_host}:{settings.metrics_port}"
             if settings.metrics_port is not None
             else ""
         )
-        typer.echo(f"chorus worker running on {db.dialect}{probes}", err=True)
+        typer.echo(f"chorus worker running on {db.dialect}{where}", err=True)
         if db.dialect == "sqlite":
             typer.echo(
                 "note: `chorus serve` already runs the workers on SQLite; a worker process "
@@ -152,9 +152,9 @@ def worker(
                 err=True,
             )
         try:
-            async with contextlib.AsyncExitStack() as probes:
+            async with contextlib.AsyncExitStack() as stack:
                 if settings.metrics_port is not None:
-                    await probes.enter_async_context(
+                    await stack.enter_async_context(
                         serving_probes(runtime, settings.metrics_host, settings.metrics_port)
                     )
                 await worker_for(runtime).run(stop)
