@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from chorus import health, metrics, oauth
+from chorus import health, metrics, oauth, rests
 from chorus.apps.routes import router as apps_router
 from chorus.callbacks.routes import router as callbacks_router
 from chorus.capability.routes import router as capability_router
@@ -84,6 +84,9 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
         if settings.run_workers:
             await release_abandoned(db, worker_name())
         stop = asyncio.Event()
+        breakers = rests.roles(runtime)
+        await rests.share(db, breakers)  # before any call: a restart remembers the rests
+        sharing = asyncio.create_task(rests.keep_sharing(db, breakers, stop))
         workers = (
             asyncio.create_task(worker_for(runtime).run(stop)) if settings.run_workers else None
         )
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
             await app.state.group_committer.stop()
             if workers is not None:
                 await workers
+            await sharing
             await checkpoints
             await runtime.aclose()
             await db.dispose()

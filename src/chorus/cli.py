@@ -119,6 +119,7 @@ def worker(
     """Run background workers only (scale-out: several processes can share PostgreSQL)."""
     import signal
 
+    from chorus import rests
     from chorus.jobs import worker_for
     from chorus.probes import ProbesRefused, serving_probes
     from chorus.runtime import Runtime
@@ -138,20 +139,12 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        where = (
-            f"; probes on http://{settings.metrics_host}:{settings.metrics_port}"
-            if settings.metrics_port is not None
-            else ""
-        )
-        typer.echo(f"chorus worker running on {db.dialect}{where}", err=True)
-        if db.dialect == "sqlite":
-            typer.echo(
-                "note: `chorus serve` already runs the workers on SQLite; a worker process "
-                "beside it takes turns at the file's one write lock and scales little "
-                "(README, Scale-out). Use PostgreSQL to scale out.",
-                err=True,
-            )
+        _announce_worker(settings, db.dialect)
+        breakers = rests.roles(runtime)
+        sharing = None
         try:
+            await rests.share(db, breakers)
+            sharing = asyncio.create_task(rests.keep_sharing(db, breakers, stop))
             async with contextlib.AsyncExitStack() as stack:
                 if settings.metrics_port is not None:
                     await stack.enter_async_context(
@@ -159,6 +152,9 @@ def worker(
                     )
                 await worker_for(runtime).run(stop)
         finally:
+            stop.set()
+            if sharing is not None:
+                await sharing
             await runtime.aclose()
             await db.dispose()
 
@@ -166,6 +162,22 @@ def worker(
         asyncio.run(run())
     except ProbesRefused as exc:
         _refuse(f"chorus worker: the probes {exc}")
+
+
+def _announce_worker(settings: Settings, dialect: str) -> None:
+    where = (
+        f"; probes on http://{settings.metrics_host}:{settings.metrics_port}"
+        if settings.metrics_port is not None
+        else ""
+    )
+    typer.echo(f"chorus worker running on {dialect}{where}", err=True)
+    if dialect == "sqlite":
+        typer.echo(
+            "note: `chorus serve` already runs the workers on SQLite; a worker process "
+            "beside it takes turns at the file's one write lock and scales little "
+            "(README, Scale-out). Use PostgreSQL to scale out.",
+            err=True,
+        )
 
 
 @cli.command()

@@ -6,8 +6,9 @@ project data: counts by job kind and status, and server origins).
 - `chorus_outbox_lag_seconds{kind}`: how long the oldest due job of each kind has waited to
   be claimed, the figure to alert on when workers fall behind;
 - `chorus_resting_origin_failures{role,origin}`: the channel APIs (`role="channel_api"`) and
-  webhook receivers (`role="webhook_receiver"`) this process is resting (`kit/breaker.py`),
-  with their failed attempts in a row;
+  webhook receivers (`role="webhook_receiver"`) that rest (`kit/breaker.py`; every process's
+  rests, shared within seconds through the database: `rests.py`), with their failed attempts
+  in a row;
 - the process's own CPU, memory, file descriptors and garbage collection.
 """
 
@@ -27,7 +28,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from chorus.callbacks.tasks import RECEIVERS
+from chorus import rests
 from chorus.outbox.service import Backlog, backlog
 from chorus.runtime import Runtime
 
@@ -40,10 +41,7 @@ async def metrics(request: Request) -> Response:
     async with runtime.db.read_sessions() as session:
         jobs = await backlog(session)
     now = time.monotonic()
-    resting = {
-        "channel_api": runtime.channel_breakers.resting(now),
-        "webhook_receiver": RECEIVERS.resting(now),
-    }
+    resting = {role: breakers.resting(now) for role, breakers in rests.roles(runtime).items()}
     registry = CollectorRegistry(auto_describe=False)
     for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR, Snapshot(jobs, resting)):
         registry.register(collector)
@@ -74,7 +72,7 @@ class Snapshot(Collector):
             lag.add_metric([kind], seconds)
         failures = GaugeMetricFamily(
             "chorus_resting_origin_failures",
-            "Origins this process is resting, with their failed attempts in a row.",
+            "Origins that rest, with their failed attempts in a row.",
             labels=["role", "origin"],
         )
         for role, origins in self.resting.items():

@@ -59,6 +59,19 @@ class ServerSecret(Base):
     value: Mapped[str] = mapped_column(String(256))
 
 
+class RestingOrigin(Base):
+    """A server chorus calls that stopped answering and rests (`kit/breaker.py`), shared by
+    every process on the database and kept across restarts (`rests.py`)."""
+
+    __tablename__ = "resting_origins"
+
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)  # channel_api | webhook_…
+    origin: Mapped[str] = mapped_column(String(512), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    cool_down: Mapped[float] = mapped_column(Float)  # seconds, doubling per failed probe
+    resting_until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class App(Base):
     __tablename__ = "apps"
 

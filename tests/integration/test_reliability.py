@@ -564,5 +564,25 @@ def test_a_channel_api_that_never_answers_rests_and_is_not_called_meanwhile(
                 assert message["app_message"] is not None or message
                 statuses = chorus.query("SELECT status FROM messages WHERE id = :m", m=message_id)
                 assert statuses == [{"status": "QUEUED"}]
+
+            # The rest is written to the database (`rests.py`): a restarted server keeps it.
+            poll(
+                lambda: (
+                    chorus.query("SELECT role, origin FROM resting_origins")
+                    == [{"role": "channel_api", "origin": api_url}]
+                ),
+                seconds=30,
+                what="the rest shared through the database",
+            )
+            chorus.stop()
+            chorus.start()
+            after_restart = sms_app(api)
+            send(api, after_restart, new_msisdn(), "after the restart")
+            poll(
+                lambda: any(f"{api_url} is resting" in e for e in dispatch_errors(after_restart)),
+                seconds=60,
+                what="an attempt refused after the restart",
+            )
+            assert hole.accepted == reached, "a restarted server called a resting channel API"
     finally:
         hole.close()

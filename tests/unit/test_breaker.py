@@ -11,6 +11,7 @@ from chorus.kit.breaker import (
     MAX_COOL_DOWN,
     Breakers,
     BreakerTransport,
+    Rest,
     Resting,
 )
 
@@ -180,3 +181,92 @@ def test_a_cancelled_probe_passes_its_turn_on() -> None:
             assert await post(client) == 200
 
     asyncio.run(scenario())
+
+
+# --- rests shared between processes (`rests.py`) -------------------------------------------
+
+ORIGIN = "https://hooks.example.com:8443"
+
+
+def opened_rest(now: float = 0.0) -> Breakers:
+    breakers = Breakers()
+    for _ in range(FAILURES_TO_OPEN):
+        fail(breakers, now)
+    return breakers
+
+
+def test_a_rest_begun_here_is_handed_over_once() -> None:
+    breakers = opened_rest()
+    opened, closed = breakers.changes(10.0)
+    assert opened == {ORIGIN: Rest(FAILURES_TO_OPEN, COOL_DOWN, COOL_DOWN - 10.0)}
+    assert closed == set()
+    assert breakers.changes(10.0) == ({}, set())
+    fail(breakers, 11.0)  # an attempt already under way: the rest is not extended
+    assert breakers.changes(11.0) == ({}, set())
+
+
+def test_a_failed_probe_hands_over_the_longer_rest_and_an_answer_the_end() -> None:
+    breakers = opened_rest()
+    breakers.changes(0.0)
+    assert breakers.admit(HOOK, COOL_DOWN).probe
+    fail(breakers, COOL_DOWN, probe=True)
+    opened, _ = breakers.changes(COOL_DOWN)
+    assert opened[ORIGIN].cool_down == 2 * COOL_DOWN
+    assert opened[ORIGIN].remaining == 2 * COOL_DOWN
+    breakers.record(HOOK, answered=True, probe=True, now=100.0, scale=1.0)
+    assert breakers.changes(100.0) == ({}, {ORIGIN})
+
+
+def test_an_answer_before_any_rest_ends_nothing_to_share() -> None:
+    breakers = Breakers()
+    fail(breakers, 0.0)
+    breakers.record(HOOK, answered=True, probe=False, now=0.0, scale=1.0)
+    assert breakers.changes(0.0) == ({}, set())
+
+
+def test_an_adopted_rest_refuses_at_once_and_ends_with_its_time() -> None:
+    breakers = Breakers()
+    breakers.adopt({ORIGIN: Rest(7, COOL_DOWN, 20.0)}, 100.0)
+    assert resting(breakers, SAME_ORIGIN, 119.0)
+    assert "after 7 failed attempts" in (breakers.admit(HOOK, 119.0).resting or "")
+    assert breakers.admit(HOOK, 120.0).probe
+    # Adopted rests are not handed back as this process's own.
+    assert breakers.changes(120.0) == ({}, set())
+
+
+def test_adopting_keeps_the_longer_of_two_rests() -> None:
+    breakers = opened_rest()  # rests until COOL_DOWN
+    breakers.changes(0.0)
+    breakers.adopt({ORIGIN: Rest(FAILURES_TO_OPEN, COOL_DOWN, 5.0)}, 0.0)
+    assert resting(breakers, HOOK, COOL_DOWN - 1)
+    breakers.adopt({ORIGIN: Rest(FAILURES_TO_OPEN, 4 * COOL_DOWN, 4 * COOL_DOWN)}, 0.0)
+    assert resting(breakers, HOOK, 4 * COOL_DOWN - 1)
+
+
+def test_a_rest_no_process_keeps_any_more_ends_here() -> None:
+    breakers = opened_rest()
+    breakers.changes(0.0)
+    breakers.adopt({}, 1.0)  # another process's probe was answered
+    assert not resting(breakers, HOOK, 1.0)
+    fail(breakers, 1.0)  # counting starts again
+    assert not resting(breakers, HOOK, 1.0)
+
+
+def test_a_rest_begun_while_the_shared_ones_were_read_is_kept() -> None:
+    breakers = Breakers()
+    breakers.changes(0.0)  # written: nothing
+    for _ in range(FAILURES_TO_OPEN):  # meanwhile, the rest begins here
+        fail(breakers, 0.0)
+    breakers.adopt({}, 0.0)  # what was read does not have it yet
+    assert resting(breakers, HOOK, 1.0)
+    assert ORIGIN in breakers.changes(1.0)[0]
+
+
+def test_a_probe_under_way_decides_for_itself() -> None:
+    breakers = opened_rest()
+    breakers.changes(0.0)
+    assert breakers.admit(HOOK, COOL_DOWN).probe
+    breakers.adopt({}, COOL_DOWN)
+    breakers.adopt({ORIGIN: Rest(9, COOL_DOWN, 500.0)}, COOL_DOWN)
+    breakers.record(HOOK, answered=True, probe=True, now=COOL_DOWN, scale=1.0)
+    assert not resting(breakers, HOOK, COOL_DOWN)

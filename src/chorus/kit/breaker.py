@@ -10,8 +10,10 @@ a failure starts a longer one. What counts as failed is the caller's business (w
 receivers: no answer or a 5xx, `callbacks/tasks.py`; channel APIs: no answer,
 `ChannelTransport`).
 
-In memory, per process: each process learns about a server on its own, and a restart
-forgets (the first failures teach it again).
+Each process counts failures in memory; the rests themselves are shared through the database
+(`rests.py`): `changes` hands over the rests this process began, extended or ended, and
+`adopt` takes in every process's, so that the others skip a server one of them found silent,
+and a restart remembers.
 """
 
 import time
@@ -34,6 +36,15 @@ class Circuit:
 
 
 @dataclass(frozen=True)
+class Rest:
+    """A rest as processes share it: `remaining` seconds from the moment it was read."""
+
+    failures: int
+    cool_down: float
+    remaining: float
+
+
+@dataclass(frozen=True)
 class Admission:
     """Whether to make the attempt (`probe` when it is the one a resting origin gets); when
     not, `resting` says why."""
@@ -50,6 +61,9 @@ def origin(url: str) -> str:
 class Breakers:
     def __init__(self) -> None:
         self._circuits: dict[str, Circuit] = {}
+        # Rests begun or extended, and ended, here since the last `changes`.
+        self._opened: set[str] = set()
+        self._closed: set[str] = set()
 
     def admit(self, url: str, now: float) -> Admission:
         key = origin(url)
@@ -69,17 +83,58 @@ class Breakers:
         answer below 500."""
         key = origin(url)
         if answered:
-            self._circuits.pop(key, None)
+            ended = self._circuits.pop(key, None)
+            if ended is not None and ended.failures >= FAILURES_TO_OPEN:
+                self._closed.add(key)
+                self._opened.discard(key)
             return
         circuit = self._circuits.setdefault(key, Circuit())
         circuit.failures += 1
         if probe:
             circuit.probing = False
             circuit.cool_down = min(circuit.cool_down * 2, MAX_COOL_DOWN * scale)
-            circuit.open_until = now + circuit.cool_down
         elif circuit.failures == FAILURES_TO_OPEN:
             circuit.cool_down = COOL_DOWN * scale
-            circuit.open_until = now + circuit.cool_down
+        else:
+            return
+        circuit.open_until = now + circuit.cool_down
+        self._opened.add(key)
+        self._closed.discard(key)
+
+    def changes(self, now: float) -> tuple[dict[str, Rest], set[str]]:
+        """The rests begun or extended here, and the origins whose rest an answer ended here,
+        since the last call."""
+        opened = {
+            key: Rest(circuit.failures, circuit.cool_down, circuit.open_until - now)
+            for key in self._opened
+            if (circuit := self._circuits.get(key)) is not None
+        }
+        closed = self._closed
+        self._opened, self._closed = set(), set()
+        return opened, closed
+
+    def adopt(self, shared: dict[str, Rest], now: float) -> None:
+        """Every process's rests, as just read (after this process's `changes` were written):
+        an origin rests here at least as long as it does there, and a rest here that no
+        process keeps any more was ended by an answer elsewhere. A probe under way here
+        decides for itself."""
+        for key, rest in shared.items():
+            circuit = self._circuits.setdefault(key, Circuit())
+            if circuit.probing:
+                continue
+            until = now + rest.remaining
+            if circuit.failures < FAILURES_TO_OPEN or circuit.open_until < until:
+                circuit.failures = max(circuit.failures, rest.failures, FAILURES_TO_OPEN)
+                circuit.cool_down = max(circuit.cool_down, rest.cool_down)
+                circuit.open_until = until
+        for key, circuit in list(self._circuits.items()):
+            if (
+                circuit.failures >= FAILURES_TO_OPEN
+                and key not in shared
+                and key not in self._opened  # begun while the shared ones were read
+                and not circuit.probing
+            ):
+                del self._circuits[key]
 
     def resting(self, now: float) -> dict[str, int]:
         """The origins resting now (or waiting for their probe's outcome), with their failed
