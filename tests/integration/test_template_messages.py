@@ -252,6 +252,48 @@ def test_an_unapproved_whatsapp_template_fails_with_template_not_found(
     assert whatsapp_inbox(server, number) == []
 
 
+def test_a_whatsapp_template_the_project_knows_in_another_language_fails_as_such(
+    server: Server, api: httpx.Client, v2: httpx.Client, app: Apps
+) -> None:
+    """WhatsApp answers 132001 both for a name it lacks and for a language the name lacks;
+    chorus tells them apart when the project's v2 templates name it in another language."""
+    name = f"shipping_{uuid.uuid4().hex[:8]}"
+    created = v2.post(
+        "/templates",
+        json={
+            "id": f"v2-{uuid.uuid4().hex[:8]}",
+            "default_translation": "en-US",
+            "translations": [
+                {
+                    "language_code": "en-US",
+                    "text_message": {"text": "Shipped"},
+                    "channel_template_overrides": {
+                        "WHATSAPP": {
+                            "template_reference": {"template_id": name, "language_code": "en_US"}
+                        }
+                    },
+                }
+            ],
+        },
+    )
+    assert created.status_code == 200, created.text
+    number = wa_number()
+
+    def failure(template_id: str, language: str) -> dict[str, Any]:
+        reference = {"template_id": template_id, "language_code": language}
+        message = {"template_message": {"channel_template": {"WHATSAPP": reference}}}
+        message_id = send(api, app.id, message, ("WHATSAPP", number))
+        return until(server, app.id, message_id, "FAILED")[-1]["reason"]
+
+    in_swedish = failure(name, "sv")
+    assert in_swedish["code"] == "TEMPLATE_NON_EXISTING_LANGUAGE_OR_VERSION"
+    assert in_swedish["channel_code"] == "132001"
+    assert f"name {name} in en-us, not in sv" in in_swedish["description"]
+    # The language the project names it in, but not approved on this number: not found.
+    assert failure(name, "en_US")["code"] == "TEMPLATE_NOT_FOUND"
+    assert failure(f"other_{name}", "sv")["code"] == "TEMPLATE_NOT_FOUND"
+
+
 def test_whatsapp_template_parameter_keys_are_checked_before_sending(
     server: Server, api: httpx.Client, app: Apps
 ) -> None:

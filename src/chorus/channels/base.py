@@ -303,6 +303,10 @@ class ChannelPlugin(ABC):
     def identity_is_valid(self, identity: str) -> bool:
         return bool(identity)
 
+    def channel_template(self, transcoded: Transcoded) -> tuple[str, str] | None:
+        """The channel's own template, (name, language), that a payload names, if any."""
+        return None
+
     @abstractmethod
     async def send(self, http: httpx.AsyncClient, base_url: str, dispatch: Dispatch) -> Accepted:
         """Hand the message to the channel; raise ChannelFailure when it refuses."""

@@ -32,6 +32,7 @@ from chorus.outbox.service import Priority, enqueue
 from chorus.outbox.worker import Job, Retry, backoff
 from chorus.runtime import Runtime
 from chorus.templates import resolve as templates
+from chorus.templates import service as template_service
 from chorus.wire.enums import APP_SCOPED_CHANNELS, MetadataUpdateStrategy, ProcessingMode
 from chorus.wire.identities import normalise_identity
 from chorus.wire.messages import AppMessage, ReasonCode
@@ -428,8 +429,34 @@ async def _failed(
             # At least one retry; the last one lands at the window's end (§3.7).
             delay = failure.retry_after or backoff(attempts, base=1.0, cap=300.0)
             return max(0.1, min(delay, window - elapsed))
+    failure = await _in_another_language(session, message, attempt, failure)
     await status.fail(session, message, failure.reason())
     return None
+
+
+async def _in_another_language(
+    session: AsyncSession, message: Message, attempt: Attempt, failure: ChannelFailure
+) -> ChannelFailure:
+    """A channel template the channel does not have (TEMPLATE_NOT_FOUND) is one it lacks in
+    that language when the project's templates name it in another (CHANNELS.md §2.3, 132001:
+    the channel says the same for both)."""
+    if failure.code != ReasonCode.TEMPLATE_NOT_FOUND:
+        return failure
+    named = attempt.plugin.channel_template(attempt.dispatch.transcoded)
+    if named is None:
+        return failure
+    name, language = named
+    known = await template_service.channel_template_languages(
+        session, message.project_id, attempt.plugin.channel.value, name
+    )
+    if not known - {template_service.language_key(language)}:
+        return failure
+    return ChannelFailure(
+        ReasonCode.TEMPLATE_NON_EXISTING_LANGUAGE_OR_VERSION,
+        f"{failure.description} (the project's templates name {name} in "
+        f"{', '.join(sorted(known))}, not in {language})",
+        channel_code=failure.channel_code,
+    )
 
 
 async def run_report_timeout(runtime: Runtime, job: Job) -> None:

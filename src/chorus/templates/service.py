@@ -545,3 +545,18 @@ def v2_translations(
     elif translation_version:
         found = [t for t in found if t["version"] == translation_version]
     return found
+
+
+async def channel_template_languages(
+    session: AsyncSession, project_id: str, channel: str, name: str
+) -> set[str]:
+    """The languages in which the project's v2 templates name the channel's own template
+    `name` (their `channel_template_overrides`), as `language_key`s."""
+    languages: set[str] = set()
+    for template in await repository.list_for_project(session, project_id, 2):
+        for translation in template.document.get("translations", []):
+            override = (translation.get("channel_template_overrides") or {}).get(channel) or {}
+            reference = override.get("template_reference") or {}
+            if reference.get("template_id") == name and reference.get("language_code"):
+                languages.add(language_key(reference["language_code"]))
+    return languages

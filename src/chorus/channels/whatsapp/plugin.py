@@ -55,6 +55,13 @@ class WhatsAppChannel(ChannelPlugin):
     def identity_is_valid(self, identity: str) -> bool:
         return bool(MSISDN.match(identity))
 
+    def channel_template(self, transcoded: Transcoded) -> tuple[str, str] | None:
+        native = transcoded.native
+        if not isinstance(native, dict) or native.get("type") != "template":
+            return None
+        template = native.get("template") or {}
+        return str(template.get("name", "")), str((template.get("language") or {}).get("code", ""))
+
     async def capability(
         self, http: httpx.AsyncClient, base_url: str, query: CapabilityQuery
     ) -> Capability:
