@@ -15,6 +15,7 @@ import time
 from datetime import timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.callbacks.tasks import RECEIVERS
 from chorus.kit.breaker import Breakers, Rest
@@ -34,33 +35,16 @@ def roles(runtime: Runtime) -> dict[str, Breakers]:
 
 
 async def share(db: Database, breakers: dict[str, Breakers]) -> None:
-    """Write this process's changes, then take in every process's rests."""
-    moment, now = time.monotonic(), utcnow()
-    async with db.write_sessions() as session:
-        for role, ours in breakers.items():
-            opened, closed = ours.changes(moment)
-            for key, rest in opened.items():
-                row = {
-                    "role": role,
-                    "origin": key,
-                    "failures": rest.failures,
-                    "cool_down": rest.cool_down,
-                    "resting_until": now + timedelta(seconds=rest.remaining),
-                }
-                await session.execute(
-                    upsert(session, RestingOrigin.__table__, row, key=["role", "origin"])
-                )
-            if closed:
-                await session.execute(
-                    delete(RestingOrigin).where(
-                        RestingOrigin.role == role, RestingOrigin.origin.in_(closed)
-                    )
-                )
-        await session.execute(
-            delete(RestingOrigin).where(RestingOrigin.resting_until < now - FORGET_AFTER)
-        )
+    """Write this process's changes (when there are any), then take in every process's
+    rests."""
+    moment = time.monotonic()
+    changes = {role: ours.changes(moment) for role, ours in breakers.items()}
+    if any(opened or closed for opened, closed in changes.values()):
+        async with db.write_sessions() as session:
+            await _write(session, changes)
+            await session.commit()
+    async with db.read_sessions() as session:
         rows = (await session.scalars(select(RestingOrigin))).all()
-        await session.commit()
     moment, now = time.monotonic(), utcnow()
     for role, ours in breakers.items():
         ours.adopt(
@@ -73,6 +57,33 @@ async def share(db: Database, breakers: dict[str, Breakers]) -> None:
             },
             moment,
         )
+
+
+async def _write(
+    session: AsyncSession, changes: dict[str, tuple[dict[str, Rest], set[str]]]
+) -> None:
+    now = utcnow()
+    for role, (opened, closed) in changes.items():
+        for key, rest in opened.items():
+            row = {
+                "role": role,
+                "origin": key,
+                "failures": rest.failures,
+                "cool_down": rest.cool_down,
+                "resting_until": now + timedelta(seconds=rest.remaining),
+            }
+            await session.execute(
+                upsert(session, RestingOrigin.__table__, row, key=["role", "origin"])
+            )
+        if closed:
+            await session.execute(
+                delete(RestingOrigin).where(
+                    RestingOrigin.role == role, RestingOrigin.origin.in_(closed)
+                )
+            )
+    await session.execute(
+        delete(RestingOrigin).where(RestingOrigin.resting_until < now - FORGET_AFTER)
+    )
 
 
 async def keep_sharing(db: Database, breakers: dict[str, Breakers], stop: asyncio.Event) -> None:
