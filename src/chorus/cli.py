@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from chorus.config import Settings
 from chorus.kit.clock import rfc3339
@@ -43,8 +44,17 @@ DataDir = Annotated[
 
 
 def settings_from(**options: Any) -> Settings:
-    """Settings from the environment, with the command line's options on top."""
-    return Settings(**{name: value for name, value in options.items() if value is not None})
+    """Settings from the environment, with the command line's options on top; a value that
+    is not valid stops the command with what is wrong, variable by variable."""
+    try:
+        return Settings(**{name: value for name, value in options.items() if value is not None})
+    except ValidationError as exc:
+        problems = [
+            f"  CHORUS_{'_'.join(str(part) for part in error['loc']).upper()}: "
+            f"{error['msg']} (got {error['input']!r})"
+            for error in exc.errors()
+        ]
+        _refuse("chorus: settings that are not valid:\n" + "\n".join(problems))
 
 
 async def _prepared_db(settings: Settings) -> Database:

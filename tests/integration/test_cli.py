@@ -177,3 +177,24 @@ def test_processes_starting_together_migrate_one_at_a_time(backend: str, tmp_pat
         assert [process.returncode for process in processes] == [0] * 4, "\n".join(outputs)
         current = json.loads(chorus("project", "create", "--name", "after", "--json", env=env))
         assert current["project_id"]
+
+
+def test_settings_that_are_not_valid_stop_the_command_with_what_is_wrong(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "CHORUS_DATA_DIR": str(tmp_path),
+        "CHORUS_LOG_LEVEL": "verbose",
+        "CHORUS_WORKER_CONCURRENCY": "0",
+    }
+    for command in (["serve"], ["worker"], ["migrate"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "chorus", *command], env=env, capture_output=True, text=True
+        )
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert "CHORUS_LOG_LEVEL: Input should be 'debug', 'info', 'warning' or 'error'" in (
+            result.stderr
+        )
+        assert "CHORUS_WORKER_CONCURRENCY: Input should be greater than or equal to 1" in (
+            result.stderr
+        )
