@@ -20,6 +20,7 @@ from chorus.events.routes import router as events_router
 from chorus.inbound.routes import router as inbound_router
 from chorus.jobs import worker_for
 from chorus.kit.auth import Authenticator
+from chorus.kit.counters import HttpMetrics
 from chorus.kit.db import checkpoint_wal, connect
 from chorus.kit.errors import install_error_handlers
 from chorus.kit.group_commit import GroupCommitter
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
     if settings.simulator:
         app.include_router(simulator_router)
     install_console(app, settings)
+    app.add_middleware(HttpMetrics)  # innermost: it reads the route the router chose
     app.add_middleware(CountApiRequests, load=load)
     app.add_middleware(WireCompatibility)
     return app

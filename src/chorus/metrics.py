@@ -9,6 +9,10 @@ project data: counts by job kind and status, and server origins).
   webhook receivers (`role="webhook_receiver"`) that rest (`kit/breaker.py`; every process's
   rests, shared within seconds through the database: `rests.py`), with their failed attempts
   in a row;
+- what this process has done since it started (`kit/counters.py`):
+  `chorus_http_requests_total{method,route,status}`,
+  `chorus_http_request_duration_seconds{method,route}` (a histogram),
+  `chorus_channel_send_attempts_total{channel,outcome}`, `chorus_callback_attempts_total{outcome}`;
 - the process's own CPU, memory, file descriptors and garbage collection.
 """
 
@@ -29,6 +33,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from chorus import rests
+from chorus.kit import counters
 from chorus.outbox.service import Backlog, backlog
 from chorus.runtime import Runtime
 
@@ -43,7 +48,8 @@ async def metrics(request: Request) -> Response:
     now = time.monotonic()
     resting = {role: breakers.resting(now) for role, breakers in rests.roles(runtime).items()}
     registry = CollectorRegistry(auto_describe=False)
-    for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR, Snapshot(jobs, resting)):
+    collectors = (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR, *counters.COLLECTORS)
+    for collector in (*collectors, Snapshot(jobs, resting)):
         registry.register(collector)
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

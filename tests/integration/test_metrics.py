@@ -6,8 +6,12 @@ import re
 import httpx
 import pytest
 
+from tests.callbacks.receiver import Receiver
 from tests.conftest import BACKENDS, free_port
 from tests.integration.reliability_helpers import (
+    MESSAGE_TRIGGERS,
+    add_webhook,
+    delivery_reports,
     instance,
     new_msisdn,
     poll,
@@ -107,3 +111,56 @@ def test_a_worker_process_serves_its_probes_and_metrics(backend: str) -> None:
             if worker.poll() is None:
                 worker.kill()
                 worker.wait()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_metrics_count_requests_channel_sends_and_callbacks(backend: str) -> None:
+    """What the process did, by route template (no ids), channel and outcome."""
+    receiver = Receiver()
+    try:
+        with instance(backend) as chorus, chorus.api() as api:
+            app_id = sms_app(api)
+            add_webhook(api, app_id, receiver.url(), MESSAGE_TRIGGERS, secret="s")
+            for index in range(3):
+                send(api, app_id, new_msisdn(), f"counted {index}")
+            assert api.get("/apps/no-such-app").status_code == 404
+            poll(
+                lambda: sum(r.status == "DELIVERED" for r in delivery_reports(receiver)) >= 3,
+                seconds=60,
+                what="three DELIVERED callbacks",
+            )
+            text = httpx.get(f"{chorus.url}/metrics").text
+        send_route = "/v1/projects/{project_id}/messages:send"
+        assert (
+            sample(
+                text, "chorus_http_requests_total", method="POST", route=send_route, status="200"
+            )
+            == 3
+        )
+        assert (
+            sample(
+                text,
+                "chorus_http_requests_total",
+                method="GET",
+                route="/v1/projects/{project_id}/apps/{app_id}",
+                status="404",
+            )
+            == 1
+        )
+        assert (
+            sample(
+                text,
+                "chorus_http_request_duration_seconds_count",
+                method="POST",
+                route=send_route,
+            )
+            == 3
+        )
+        assert (
+            sample(text, "chorus_channel_send_attempts_total", channel="SMS", outcome="accepted")
+            == 3
+        )
+        assert (sample(text, "chorus_callback_attempts_total", outcome="delivered") or 0) >= 6
+        assert app_id not in text and chorus.credentials.project_id not in text
+    finally:
+        receiver.close()

@@ -15,6 +15,7 @@ from chorus.callbacks import service
 from chorus.callbacks.schedule import delay_after, retry_scale
 from chorus.kit.breaker import Breakers
 from chorus.kit.clock import utcnow
+from chorus.kit.counters import CALLBACK_ATTEMPTS
 from chorus.outbox.worker import Job, Retry
 from chorus.runtime import JobHandler, Runtime
 
@@ -49,6 +50,9 @@ async def deliver(runtime: Runtime, job: Job) -> None:
             now=time.monotonic(),
             scale=scale,
         )
+    CALLBACK_ATTEMPTS.labels(
+        "delivered" if outcome.delivered else "resting" if admission.resting else "failed"
+    ).inc()
     retry_in = None
     if not outcome.delivered:
         retry_in = delay_after(job.attempts, scale)

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from chorus.kit.counters import CHANNEL_SENDS
 from chorus.wire.enums import Channel
 from chorus.wire.events import AppEvent
 from chorus.wire.messages import AppMessage, ReasonCode
@@ -393,3 +394,20 @@ class ChannelPlugin(ABC):
             ReasonCode.RECIPIENT_INVALID_CHANNEL_IDENTITY,
             f"{identity!r} is not a valid {self.channel.value} identity",
         )
+
+
+async def attempt_send(
+    plugin: ChannelPlugin, http: httpx.AsyncClient, base_url: str, dispatch: Dispatch
+) -> Accepted | ChannelFailure:
+    """One send through the plugin: the channel's acceptance, or its failure as a value;
+    counted by outcome (`kit/counters.py`)."""
+    try:
+        outcome: Accepted | ChannelFailure = await plugin.send(http, base_url, dispatch)
+    except ChannelFailure as failure:
+        outcome = failure
+    if isinstance(outcome, Accepted):
+        label = "accepted"
+    else:
+        label = "transient_failure" if outcome.transient else "permanent_failure"
+    CHANNEL_SENDS.labels(plugin.channel.value, label).inc()
+    return outcome

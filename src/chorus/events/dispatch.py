@@ -4,7 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.apps import repository as apps
-from chorus.channels.base import Accepted, ChannelFailure, Dispatch
+from chorus.channels.base import Accepted, ChannelFailure, Dispatch, attempt_send
 from chorus.channels.registry import plugin_for
 from chorus.consents import service as consents
 from chorus.contacts import repository as contacts_repository
@@ -48,10 +48,7 @@ async def run_event_dispatch(runtime: Runtime, job: Job) -> None:
         await session.commit()
     plugin, dispatch = prepared
     base_url = runtime.channel_base_url(plugin.channel, plugin.production_base_url)
-    try:
-        outcome: Accepted | ChannelFailure = await plugin.send(runtime.channels, base_url, dispatch)
-    except ChannelFailure as failure:
-        outcome = failure
+    outcome = await attempt_send(plugin, runtime.channels, base_url, dispatch)
     async with runtime.db.write_sessions() as session:
         event = await _lock(session, event_id)
         if event is not None:

@@ -15,7 +15,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.apps import repository as apps
-from chorus.channels.base import Accepted, ChannelFailure, ChannelPlugin, Dispatch, Transcoded
+from chorus.channels.base import (
+    Accepted,
+    ChannelFailure,
+    ChannelPlugin,
+    Dispatch,
+    Transcoded,
+    attempt_send,
+)
 from chorus.channels.registry import plugin_for
 from chorus.consents import service as consents
 from chorus.contacts import repository as contacts_repository
@@ -56,12 +63,7 @@ async def run_dispatch(runtime: Runtime, job: Job) -> None:
     if attempt is None:
         return
     base_url = runtime.channel_base_url(attempt.plugin.channel, attempt.plugin.production_base_url)
-    try:
-        outcome: Accepted | ChannelFailure = await attempt.plugin.send(
-            runtime.channels, base_url, attempt.dispatch
-        )
-    except ChannelFailure as failure:
-        outcome = failure
+    outcome = await attempt_send(attempt.plugin, runtime.channels, base_url, attempt.dispatch)
     await record(runtime, job, message_id, attempt, outcome)
 
 
