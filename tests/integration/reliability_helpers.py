@@ -169,10 +169,15 @@ class Instance:
 
 @contextmanager
 def instance(
-    backend: str, env: dict[str, str] | None = None, *, port: int | None = None
+    backend: str,
+    env: dict[str, str] | None = None,
+    *,
+    port: int | None = None,
+    reach_database: Callable[[str], str] | None = None,
 ) -> Iterator[Instance]:
     """A fresh database and a chorus server on it (stopped and dropped afterwards). `env`
-    may name the port in advance (`port`), for a proxy that must know it first."""
+    may name the port in advance (`port`), for a proxy that must know it first;
+    `reach_database` turns the database URL chorus is given into another (a proxy's)."""
     data_dir = Path(tempfile.mkdtemp(prefix=f"chorus-reliability-{backend}-"))
     credentials = Credentials(
         f"proj-{uuid.uuid4().hex[:8]}", f"key-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
@@ -181,7 +186,7 @@ def instance(
         with fresh_database(backend, data_dir) as (database_url, sync_url):
             running = Instance(
                 backend=backend,
-                database_url=database_url,
+                database_url=reach_database(database_url) if reach_database else database_url,
                 sync_url=sync_url,
                 data_dir=data_dir,
                 port=port or free_port(),

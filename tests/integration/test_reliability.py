@@ -9,6 +9,7 @@ CHORUS_TEST_DATABASE_URL is set), with callback retries scaled by 0.01. Every wa
 poll with a deadline."""
 
 import json
+import os
 import socket
 import subprocess
 import threading
@@ -41,9 +42,11 @@ from tests.integration.reliability_helpers import (
     open_jobs,
     poll,
     send,
+    send_body,
     sms_app,
     start_worker,
 )
+from tests.integration.tcp_proxy import TcpProxy
 
 RETRY_SCALE = "0.01"
 RANK = {"QUEUED_ON_CHANNEL": 1, "DELIVERED": 2, "READ": 3}
@@ -586,3 +589,54 @@ def test_a_channel_api_that_never_answers_rests_and_is_not_called_meanwhile(
             assert hole.accepted == reached, "a restarted server called a resting channel API"
     finally:
         hole.close()
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="the database server is PostgreSQL")
+def test_a_database_that_goes_away_is_answered_503_and_its_return_resumes_everything(
+    receiver: Receiver,
+) -> None:
+    """PostgreSQL through a proxy the test cuts: while it is away, API calls get 503
+    UNAVAILABLE in the error envelope with Retry-After (nothing accepted, the connection kept);
+    once it is back, the server answers again and messages accepted before and after are
+    delivered, without a restart."""
+    admin = os.environ["CHORUS_TEST_DATABASE_URL"]
+    host, port = admin.split("@", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    proxy = TcpProxy(host, int(port))
+    try:
+        with (
+            instance(
+                "postgresql",
+                {"CHORUS_CALLBACK_RETRY_SCALE": RETRY_SCALE},
+                reach_database=lambda url: url.replace(f"{host}:{port}", f"127.0.0.1:{proxy.port}"),
+            ) as chorus,
+            chorus.api() as api,
+        ):
+            app_id = sms_app(api)
+            add_webhook(api, app_id, receiver.url(), MESSAGE_TRIGGERS, secret="s")
+            before = send(api, app_id, new_msisdn(), "before the outage")
+
+            proxy.cut()
+            for answer in (
+                api.get("/apps"),
+                api.post("/messages:send", json=send_body(app_id, new_msisdn(), "refused")),
+            ):
+                assert answer.status_code == 503, answer.text
+                assert answer.json()["error"]["status"] == "UNAVAILABLE"
+                assert answer.headers["retry-after"] == "2"
+            assert httpx.get(f"{chorus.url}/readyz").status_code == 503
+            assert httpx.get(f"{chorus.url}/healthz").status_code == 200
+
+            proxy.restore()
+            poll(lambda: api.get("/apps").status_code == 200, seconds=30, what="the API back")
+            after = send(api, app_id, new_msisdn(), "after the outage")
+            poll(
+                lambda: (
+                    {before, after}
+                    <= {r.message_id for r in delivery_reports(receiver) if r.status == "DELIVERED"}
+                ),
+                seconds=90,
+                what="both messages DELIVERED",
+            )
+            assert chorus.process is not None and chorus.process.poll() is None
+    finally:
+        proxy.close()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import Depends
 from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.ext.asyncio import (
@@ -90,6 +91,46 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+# Errors that say the database cannot be reached or used right now (worth a retry), rather
+# than that a statement is wrong: asyncpg's connection errors reach us unwrapped
+# (ConnectionError, TimeoutError); wrapped ones say so by SQLSTATE (PostgreSQL: 08
+# connection, 53 resources, 57P operator intervention) or by SQLite's message.
+ERRORS_TO_SORT: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.DBAPIError,
+    sqlalchemy.exc.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+_SQLSTATE_CLASSES = ("08", "53", "57P")
+_SQLITE_MESSAGES = (
+    "database is locked",
+    "database table is locked",
+    "disk i/o error",
+    "unable to open database file",
+    "database or disk is full",
+)
+
+
+def unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, (ConnectionError, TimeoutError, sqlalchemy.exc.TimeoutError)):
+        return True
+    if not isinstance(exc, sqlalchemy.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, sqlalchemy.exc.InterfaceError):
+        return True
+    original = exc.orig
+    if isinstance(original, sqlite3.Error):
+        return str(original).lower().startswith(_SQLITE_MESSAGES)
+    state = getattr(original, "sqlstate", None) or getattr(original.__cause__, "sqlstate", None)
+    return isinstance(state, str) and state.startswith(_SQLSTATE_CLASSES)
+
+
+def describe_unavailable(exc: Exception) -> str:
+    """One line for the log."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:300]
 
 
 @dataclass

@@ -13,7 +13,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from chorus.kit.db import ERRORS_TO_SORT, describe_unavailable, unavailable
+
 log = logging.getLogger("chorus.errors")
+DATABASE_RETRY_AFTER = 2  # seconds, in the Retry-After of a 503 while the database is away
 
 STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
@@ -182,7 +185,20 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return ApiError(exc.status_code, message, headers=dict(exc.headers or {})).response()
 
-    @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if unavailable(exc):
+            # The database went away (or is locked past waiting): nothing was accepted, and
+            # the client may try again. A line in the log, not a traceback per request.
+            log.warning("answered 503, the database is unavailable: %s", describe_unavailable(exc))
+            return ApiError(
+                503,
+                "The database is unavailable; try again shortly",
+                headers={"retry-after": str(DATABASE_RETRY_AFTER)},
+            ).response()
         log.exception("unhandled error", exc_info=exc)
         return ApiError(500, "Internal error").response()
+
+    # Database errors are sorted here rather than by the catch-all, which Starlette answers
+    # from its outermost layer and then closes the client's connection.
+    for kind in (*ERRORS_TO_SORT, Exception):
+        app.add_exception_handler(kind, _unexpected)

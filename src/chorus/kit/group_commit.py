@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Table, insert, text
 
-from chorus.kit.db import Database
+from chorus.kit.db import Database, describe_unavailable, unavailable
 from chorus.outbox import signals
 
 log = logging.getLogger("chorus.group_commit")
@@ -63,15 +63,23 @@ class GroupCommitter:
         try:
             await self._write([row for rows, _ in batch for row in rows])
         except Exception as exc:
-            if len(batch) > 1:
+            if unavailable(exc):
+                # No culprit to isolate: every send of the batch waits on the same database.
+                log.warning(
+                    "group commit: the database is unavailable: %s", describe_unavailable(exc)
+                )
+                failed = batch
+            elif len(batch) > 1:
                 # Isolate the culprit: the others must not fail for it.
                 for item in batch:
                     await self._commit([item])
                 return
-            log.warning("group commit failed", exc_info=True)
-            _, future = batch[0]
-            if not future.done():
-                future.set_exception(exc)
+            else:
+                log.warning("group commit failed", exc_info=True)
+                failed = batch
+            for _, future in failed:
+                if not future.done():
+                    future.set_exception(exc)
             return
         for _, future in batch:
             if not future.done():

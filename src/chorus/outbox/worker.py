@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from chorus.kit.clock import utcnow
-from chorus.kit.db import Database
+from chorus.kit.db import Database, describe_unavailable, unavailable
 from chorus.kit.load import RequestLoad
 from chorus.models import OutboxJob
 from chorus.outbox import signals
@@ -151,10 +151,14 @@ class Worker:
     async def _claim_safely(self, limit: int) -> list[Job]:
         try:
             return await self._claim_within_lanes(limit)
-        except Exception:
-            log.exception("claiming jobs failed")
-            await asyncio.sleep(POLL_SECONDS)
-            return []
+        except Exception as exc:
+            if unavailable(exc):
+                reason = describe_unavailable(exc)
+                log.warning("claiming jobs: the database is unavailable: %s", reason)
+            else:
+                log.exception("claiming jobs failed")
+        await asyncio.sleep(POLL_SECONDS)
+        return []
 
     async def _claim_within_lanes(self, limit: int) -> list[Job]:
         """Up to `limit` jobs, none beyond its kind's lane. One claim when the lanes have
