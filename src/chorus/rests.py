@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chorus.callbacks.tasks import RECEIVERS
 from chorus.kit.breaker import Breakers, Rest
 from chorus.kit.clock import utcnow
-from chorus.kit.db import Database, upsert
+from chorus.kit.db import Database, log_failure, upsert
 from chorus.models import RestingOrigin
 from chorus.runtime import Runtime
 
@@ -94,5 +94,5 @@ async def keep_sharing(db: Database, breakers: dict[str, Breakers], stop: asynci
             await asyncio.wait_for(stop.wait(), SYNC_SECONDS)
         try:
             await share(db, breakers)
-        except Exception:
-            log.warning("sharing the rests of silent servers failed", exc_info=True)
+        except Exception as exc:
+            log_failure(log, "sharing the rests of silent servers", exc)

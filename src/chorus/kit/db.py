@@ -11,6 +11,7 @@ Services never commit: the request edge (`write_session`) or the job runner does
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -131,6 +132,15 @@ def describe_unavailable(exc: Exception) -> str:
     """One line for the log."""
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:300]
+
+
+def log_failure(log: logging.Logger, what: str, exc: Exception) -> None:
+    """A background step that failed: one line while the database is unavailable (it will
+    be tried again), the traceback otherwise."""
+    if unavailable(exc):
+        log.warning("%s: the database is unavailable: %s", what, describe_unavailable(exc))
+    else:
+        log.warning("%s failed", what, exc_info=exc)
 
 
 @dataclass

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from chorus.kit.clock import utcnow
-from chorus.kit.db import Database, describe_unavailable, unavailable
+from chorus.kit.db import Database, log_failure
 from chorus.kit.load import RequestLoad
 from chorus.models import OutboxJob
 from chorus.outbox import signals
@@ -152,11 +152,7 @@ class Worker:
         try:
             return await self._claim_within_lanes(limit)
         except Exception as exc:
-            if unavailable(exc):
-                reason = describe_unavailable(exc)
-                log.warning("claiming jobs: the database is unavailable: %s", reason)
-            else:
-                log.exception("claiming jobs failed")
+            log_failure(log, "claiming jobs", exc)
         await asyncio.sleep(POLL_SECONDS)
         return []
 
@@ -260,8 +256,8 @@ class Worker:
                 if released.rowcount:
                     log.warning("released %d jobs of workers that stopped", released.rowcount)
                     signals.notify_local()
-            except Exception:
-                log.warning("renewing job leases failed", exc_info=True)
+            except Exception as exc:
+                log_failure(log, "renewing job leases", exc)
 
     async def _listen(self, stop: asyncio.Event) -> None:
         """PostgreSQL: wake when any process commits a job."""
@@ -276,8 +272,8 @@ class Worker:
                     await stop.wait()
                 finally:
                     await connection.close()
-            except Exception:
-                log.warning("LISTEN connection lost; polling until it is back", exc_info=True)
+            except Exception as exc:
+                log_failure(log, "LISTEN (polling until it is back)", exc)
                 await asyncio.sleep(2)
 
 
