@@ -10,6 +10,7 @@ from chorus.config import Settings
 from chorus.kit.breaker import Breakers, BreakerTransport
 from chorus.kit.db import Database
 from chorus.kit.load import RequestLoad
+from chorus.kit.transport import AiohttpTransport
 from chorus.outbox.worker import Job
 from chorus.wire.enums import Channel
 
@@ -77,8 +78,5 @@ def http_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.Asyn
     )
 
 
-def _transport() -> httpx.AsyncHTTPTransport:
-    # httpcore scans its whole pool on every request: a modest pool is faster.
-    return httpx.AsyncHTTPTransport(
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32)
-    )
+def _transport() -> AiohttpTransport:
+    return AiohttpTransport(max_connections=64)

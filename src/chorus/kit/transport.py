@@ -1,0 +1,108 @@
+"""The network under chorus's HTTP clients: httpx's API over aiohttp's connection pool.
+
+Every outbound request (channel APIs, webhook callbacks, the simulator's reports) goes
+through an `httpx.AsyncClient`, whose API the connectors and their tests are written in.
+httpx's own pool (httpcore) checks every pooled connection on each request and on each
+response (a `select` and a `getpeername` per idle one), which cost the workers about
+1 ms of CPU a request, more than a dispatch's database work. aiohttp's pool hands a
+connection over in constant time: the same request costs about a quarter.
+
+The response body is read here, whole, as httpx does for a request that is not streamed
+(chorus streams none), and handed to httpx undecoded, so content decoding stays httpx's.
+aiohttp's errors become the httpx errors that callers already sort: a refused connection
+is a `ConnectError`, a timeout a `ConnectTimeout` or `ReadTimeout`, and so on.
+"""
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import aiohttp
+import httpx
+from yarl import URL
+
+# aiohttp errors in the order they are tested (subclasses before their bases).
+_ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
+    (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
+    (aiohttp.SocketTimeoutError, httpx.ReadTimeout),
+    (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
+    (asyncio.TimeoutError, httpx.ReadTimeout),
+    (aiohttp.ClientConnectorError, httpx.ConnectError),
+    (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
+    (aiohttp.ClientPayloadError, httpx.ReadError),
+    (aiohttp.ClientResponseError, httpx.RemoteProtocolError),
+    (aiohttp.NonHttpUrlClientError, httpx.UnsupportedProtocol),
+    (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
+    (aiohttp.ClientOSError, httpx.ReadError),
+    (aiohttp.ClientError, httpx.TransportError),
+)
+
+
+@contextmanager
+def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
+    try:
+        yield
+    except httpx.HTTPError:
+        raise
+    except Exception as exc:
+        for aiohttp_error, httpx_error in _ERRORS:
+            if isinstance(exc, aiohttp_error):
+                message = str(exc) or _DEFAULT_MESSAGES.get(httpx_error, type(exc).__name__)
+                raise httpx_error(message, request=request) from exc
+        raise
+
+
+_DEFAULT_MESSAGES = {
+    httpx.ConnectTimeout: "timed out connecting",
+    httpx.ReadTimeout: "timed out waiting for the response",
+}
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """An httpx transport on one aiohttp session, opened on first use (on the running
+    event loop) and closed with the client."""
+
+    def __init__(self, *, max_connections: int = 64) -> None:
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                auto_decompress=False,  # httpx decodes, as it does on its own pool
+                cookie_jar=aiohttp.DummyCookieJar(),  # httpx keeps the client's cookies
+            )
+        return self._session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        session = self._open()
+        timeout = request.extensions.get("timeout", {})
+        body = await request.aread()
+        with _as_httpx_errors(request):
+            async with session.request(
+                request.method,
+                URL(str(request.url), encoded=True),
+                headers=request.headers.multi_items(),
+                data=body or None,
+                allow_redirects=False,  # httpx follows them, when asked
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    connect=timeout.get("pool"),
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                ),
+            ) as response:
+                content = await response.read()
+                return httpx.Response(
+                    response.status,
+                    headers=response.raw_headers,
+                    stream=httpx.ByteStream(content),
+                    request=request,
+                    extensions={"http_version": b"HTTP/1.1"},
+                )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -1,0 +1,145 @@
+"""The httpx transport over aiohttp (`kit/transport.py`), against real sockets: what a caller
+sees must be what httpx's own transport would give it, answers and failures alike."""
+
+import asyncio
+import gzip
+import socket
+from collections.abc import Awaitable, Callable
+
+import httpx
+import pytest
+
+from chorus.kit.transport import AiohttpTransport
+
+Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return head, await reader.readexactly(length)
+
+
+async def with_server(serve: Serve, use: Callable[[str], Awaitable[None]]) -> None:
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        await use(f"http://127.0.0.1:{port}")
+    finally:
+        server.close()
+
+
+def client(timeout: float = 5.0) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=AiohttpTransport(), timeout=timeout)
+
+
+def test_a_request_and_its_answer_arrive_as_httpx_sends_and_reads_them() -> None:
+    seen: list[tuple[bytes, bytes]] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                seen.append(await read_request(reader))
+            except asyncio.IncompleteReadError:
+                break
+            body = gzip.compress(b'{"ok": true}')
+            writer.write(
+                b"HTTP/1.1 201 Created\r\ncontent-type: application/json\r\n"
+                b"content-encoding: gzip\r\nset-cookie: a=1\r\nset-cookie: b=2\r\n"
+                b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            )
+            await writer.drain()
+        writer.close()
+
+    async def use(base: str) -> None:
+        async with client() as http:
+            for _ in range(2):  # the second on the kept-alive connection
+                response = await http.post(
+                    f"{base}/hook?q=a%2Fb",
+                    content=b'{"x": 1}',
+                    headers={"content-type": "application/json", "x-chorus-event-id": "e1"},
+                )
+                assert response.status_code == 201
+                assert response.json() == {"ok": True}  # decoded by httpx
+                assert response.headers.get_list("set-cookie") == ["a=1", "b=2"]
+            form = await http.post(f"{base}/token", data={"grant_type": "client_credentials"})
+            assert form.status_code == 201
+
+    asyncio.run(with_server(serve, use))
+    head, body = seen[0]
+    assert head.startswith(b"POST /hook?q=a%2Fb HTTP/1.1\r\n")  # the query as given
+    assert b"x-chorus-event-id: e1" in head.lower()
+    assert body == b'{"x": 1}'
+    assert seen[2][1] == b"grant_type=client_credentials"
+    assert b"application/x-www-form-urlencoded" in seen[2][0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_refused_connection_is_a_connect_error() -> None:
+    async def scenario() -> None:
+        async with client() as http:
+            with pytest.raises(httpx.ConnectError):
+                await http.get(f"http://127.0.0.1:{free_port()}/")
+
+    asyncio.run(scenario())
+
+
+def test_a_server_that_does_not_answer_is_a_read_timeout() -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(5)
+
+    async def use(base: str) -> None:
+        async with client(timeout=0.2) as http:
+            with pytest.raises(httpx.ReadTimeout):
+                await http.post(base, content=b"{}")
+
+    asyncio.run(with_server(serve, use))
+
+
+def test_a_server_that_hangs_up_without_answering_is_a_protocol_error() -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.close()
+
+    async def use(base: str) -> None:
+        async with client() as http:
+            with pytest.raises(httpx.RemoteProtocolError):
+                await http.post(base, content=b"{}")
+
+    asyncio.run(with_server(serve, use))
+
+
+def test_a_url_that_is_not_http_is_refused_as_httpx_refuses_it() -> None:
+    async def scenario() -> None:
+        async with client() as http:
+            with pytest.raises(httpx.UnsupportedProtocol):
+                await http.get("ftp://127.0.0.1/file")
+
+    asyncio.run(scenario())
+
+
+def test_every_failure_is_an_httpx_transport_error() -> None:
+    """Callers sort failures by httpx's classes only (`channels/*/connector.py`,
+    `callbacks/delivery.py`)."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def use(base: str) -> None:
+        async with client() as http:
+            with pytest.raises(httpx.TransportError):
+                await http.post(base, content=b"{}")
+
+    asyncio.run(with_server(serve, use))
