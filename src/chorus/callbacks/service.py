@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, case, insert, select, update
+from sqlalchemy import Row, bindparam, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.callbacks import repository
 from chorus.callbacks.body import build_body, serialize
 from chorus.callbacks.delivery import Outcome, Target
 from chorus.kit.clock import rfc3339, utcnow
+from chorus.kit.db import UTCDateTime
 from chorus.kit.ids import new_id
 from chorus.models import CallbackAttempt, CallbackDelivery, Webhook
 from chorus.outbox.service import Priority, enqueue
@@ -29,8 +30,56 @@ PENDING, DELIVERED, DEAD, DISMISSED = "pending", "delivered", "dead", "dismissed
 STATUSES = (PENDING, DELIVERED, DEAD, DISMISSED)
 # Reports of a send with `callback_url` go there instead of to the app's webhooks.
 OVERRIDABLE_TRIGGERS = frozenset({WebhookTrigger.MESSAGE_DELIVERY, WebhookTrigger.EVENT_DELIVERY})
-# Core, not the unit of work: most occurrences have a delivery.
+# Statements built once, in Core rather than through the unit of work: each runs for every
+# callback (an attempt: one plan, one record).
 _INSERT_DELIVERY = insert(CallbackDelivery.__table__)
+_INSERT_ATTEMPT = insert(CallbackAttempt.__table__)
+_deliveries, _webhooks = CallbackDelivery.__table__, Webhook.__table__
+_PLAN = (
+    select(
+        _deliveries.c.id,
+        _deliveries.c.event_id,
+        _deliveries.c.body,
+        _deliveries.c.status,
+        _deliveries.c.project_id,
+        _deliveries.c.app_id,
+        _deliveries.c.webhook_id,
+        _deliveries.c.target,
+        _webhooks.c.id.label("found_webhook"),
+        _webhooks.c.target.label("webhook_target"),
+        _webhooks.c.target_type,
+        _webhooks.c.secret,
+        _webhooks.c.client_credentials,
+    )
+    .outerjoin(_webhooks, _webhooks.c.id == _deliveries.c.webhook_id)
+    .where(_deliveries.c.id == bindparam("delivery_id"))
+)
+# An attempt's outcome: every one counts and names its target and result...
+_RECORD = update(_deliveries).where(_deliveries.c.id == bindparam("delivery_id"))
+_ATTEMPTED = {
+    "attempts": _deliveries.c.attempts + 1,
+    "target": bindparam("url"),
+    "last_status_code": bindparam("status_code"),
+    "last_error": bindparam("error"),
+}
+# ...a 2xx delivers; a failure schedules the next attempt or ends the delivery, except one
+# already delivered (by a replay, say), which stays so; a failed replay changes nothing more.
+_DELIVERED = _RECORD.values(
+    **_ATTEMPTED,
+    status=DELIVERED,
+    delivered_at=bindparam("now", type_=UTCDateTime()),
+    next_attempt_at=None,
+)
+_was_delivered = _deliveries.c.status == DELIVERED
+_FAILED = _RECORD.values(
+    **_ATTEMPTED,
+    status=case((_was_delivered, _deliveries.c.status), else_=bindparam("new_status")),
+    next_attempt_at=case(
+        (_was_delivered, _deliveries.c.next_attempt_at),
+        else_=bindparam("next_attempt_at", type_=UTCDateTime()),
+    ),
+)
+_REPLAY_FAILED = _RECORD.values(**_ATTEMPTED)
 
 
 # --- fan-out ---------------------------------------------------------------------------
@@ -112,27 +161,7 @@ async def plan_attempt(session: AsyncSession, delivery_id: str) -> Plan | None:
     """Aim an attempt at the webhook as it is now (its target and secret may have changed
     since the occurrence), or at the `callback_url` with the app's current secret. One
     query: this runs for every callback."""
-    row = (
-        await session.execute(
-            select(
-                CallbackDelivery.id,
-                CallbackDelivery.event_id,
-                CallbackDelivery.body,
-                CallbackDelivery.status,
-                CallbackDelivery.project_id,
-                CallbackDelivery.app_id,
-                CallbackDelivery.webhook_id,
-                CallbackDelivery.target,
-                Webhook.id.label("found_webhook"),
-                Webhook.target.label("webhook_target"),
-                Webhook.target_type,
-                Webhook.secret,
-                Webhook.client_credentials,
-            )
-            .outerjoin(Webhook, Webhook.id == CallbackDelivery.webhook_id)
-            .where(CallbackDelivery.id == delivery_id)
-        )
-    ).one_or_none()
+    row = (await session.execute(_PLAN, {"delivery_id": delivery_id})).one_or_none()
     if row is None:
         return None
     base = {"delivery_id": row.id, "event_id": row.event_id, "body": row.body}
@@ -173,40 +202,39 @@ async def record_attempt(
     """Log the attempt and move the delivery: delivered on 2xx; otherwise pending with the
     next attempt time when `retry_in` is given, else dead. A replay only ever moves it to
     delivered, and nothing moves a delivered one back. False when the delivery is gone."""
-    now = utcnow()
-    values: dict[str, Any] = {
-        "attempts": CallbackDelivery.attempts + 1,
-        "target": url,
-        "last_status_code": outcome.status_code,
-        "last_error": outcome.error,
-    }
     if outcome.delivered:
-        values |= {"status": DELIVERED, "delivered_at": now, "next_attempt_at": None}
-    elif not replay:
-        status, next_attempt_at = (
-            (PENDING, now + timedelta(seconds=retry_in)) if retry_in is not None else (DEAD, None)
-        )
-        was_delivered = CallbackDelivery.status == DELIVERED
-        values |= {
-            "status": case((was_delivered, CallbackDelivery.status), else_=status),
-            "next_attempt_at": case(
-                (was_delivered, CallbackDelivery.next_attempt_at), else_=next_attempt_at
-            ),
+        statement, params = _DELIVERED, {"now": utcnow()}
+    elif replay:
+        statement, params = _REPLAY_FAILED, {}
+    else:
+        next_attempt_at = utcnow() + timedelta(seconds=retry_in) if retry_in is not None else None
+        statement = _FAILED
+        params = {
+            "new_status": PENDING if retry_in is not None else DEAD,
+            "next_attempt_at": next_attempt_at,
         }
     updated = await session.execute(
-        update(CallbackDelivery).where(CallbackDelivery.id == delivery_id).values(**values)
+        statement,
+        {
+            "delivery_id": delivery_id,
+            "url": url,
+            "status_code": outcome.status_code,
+            "error": outcome.error,
+            **params,
+        },
     )
     if not updated.rowcount:
         return False
     await session.execute(
-        insert(CallbackAttempt).values(
-            delivery_id=delivery_id,
-            attempted_at=attempted_at,
-            status_code=outcome.status_code,
-            latency_ms=outcome.latency_ms,
-            error=outcome.error,
-            headers=outcome.headers,
-        )
+        _INSERT_ATTEMPT,
+        {
+            "delivery_id": delivery_id,
+            "attempted_at": attempted_at,
+            "status_code": outcome.status_code,
+            "latency_ms": outcome.latency_ms,
+            "error": outcome.error,
+            "headers": outcome.headers,
+        },
     )
     return True
 

@@ -69,9 +69,7 @@ class Job:
 
     async def complete(self, session: AsyncSession) -> None:
         """Delete the job in the caller's transaction (only if this worker still holds it)."""
-        await session.execute(
-            delete(OutboxJob).where(OutboxJob.id == self.id, OutboxJob.locked_by == self.worker)
-        )
+        await session.execute(_COMPLETE, {"id": self.id, "worker": self.worker})
         self.completed = True
 
 
@@ -277,7 +275,11 @@ class Worker:
                 await asyncio.sleep(2)
 
 
-# The claim's two statements, built once: claiming runs for every batch of jobs.
+# Statements built once (Core, on the table): they run for every job or batch of jobs.
+_COMPLETE = delete(OutboxJob.__table__).where(
+    OutboxJob.__table__.c.id == bindparam("id"),
+    OutboxJob.__table__.c.locked_by == bindparam("worker"),
+)
 _earlier = aliased(OutboxJob)
 _CLAIMABLE = (
     select(OutboxJob.id)
