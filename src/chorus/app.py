@@ -23,7 +23,6 @@ from chorus.kit.auth import Authenticator
 from chorus.kit.counters import HttpMetrics
 from chorus.kit.db import checkpoint_wal, connect
 from chorus.kit.errors import install_error_handlers
-from chorus.kit.group_commit import GroupCommitter
 from chorus.kit.http import WireCompatibility
 from chorus.kit.load import CountApiRequests, RequestLoad
 from chorus.kit.ratelimit import ProjectRequestLimiter
@@ -80,8 +79,6 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
             settings.project_request_rate,
             db.write_sessions if db.dialect == "postgresql" else None,
         )
-        app.state.group_committer = GroupCommitter(db)
-        app.state.group_committer.start()
         if settings.run_workers:
             await release_abandoned(db, worker_name())
         stop = asyncio.Event()
@@ -99,7 +96,6 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
             yield
         finally:
             stop.set()
-            await app.state.group_committer.stop()
             if workers is not None:
                 await workers
             await sharing

@@ -9,6 +9,7 @@ import httpx
 from chorus.config import Settings
 from chorus.kit.breaker import Breakers, BreakerTransport
 from chorus.kit.db import Database
+from chorus.kit.group_commit import GroupCommitter
 from chorus.kit.load import RequestLoad
 from chorus.kit.transport import AiohttpTransport
 from chorus.outbox.worker import Job
@@ -26,6 +27,8 @@ class Runtime:
     # slot in timeouts.
     channels: httpx.AsyncClient
     channel_breakers: Breakers
+    # Small independent writes of requests and jobs, committed together (`kit/group_commit`).
+    committer: GroupCommitter
     # The API requests this process serves (none in a `chorus worker` process).
     load: RequestLoad = field(default_factory=RequestLoad)
 
@@ -40,10 +43,12 @@ class Runtime:
                 BreakerTransport(_transport(), breakers, scale=settings.channel_rest_scale)
             ),
             breakers,
+            GroupCommitter(db),
             load or RequestLoad(),
         )
 
     async def aclose(self) -> None:
+        await self.committer.stop()
         await self.http.aclose()
         await self.channels.aclose()
 

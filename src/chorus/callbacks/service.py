@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, case, insert, select, update
+from sqlalchemy import Row, bindparam, case, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.callbacks import repository
@@ -20,6 +20,7 @@ from chorus.callbacks.body import build_body, serialize
 from chorus.callbacks.delivery import Outcome, Target
 from chorus.kit.clock import rfc3339, utcnow
 from chorus.kit.db import UTCDateTime
+from chorus.kit.group_commit import Write
 from chorus.kit.ids import new_id
 from chorus.models import CallbackAttempt, CallbackDelivery, Webhook
 from chorus.outbox.service import Priority, enqueue
@@ -33,8 +34,8 @@ OVERRIDABLE_TRIGGERS = frozenset({WebhookTrigger.MESSAGE_DELIVERY, WebhookTrigge
 # Statements built once, in Core rather than through the unit of work: each runs for every
 # callback (an attempt: one plan, one record).
 _INSERT_DELIVERY = insert(CallbackDelivery.__table__)
-_INSERT_ATTEMPT = insert(CallbackAttempt.__table__)
 _deliveries, _webhooks = CallbackDelivery.__table__, Webhook.__table__
+_attempts = CallbackAttempt.__table__
 _PLAN = (
     select(
         _deliveries.c.id,
@@ -80,6 +81,15 @@ _FAILED = _RECORD.values(
     ),
 )
 _REPLAY_FAILED = _RECORD.values(**_ATTEMPTED)
+_delivery_id = bindparam("delivery_id", type_=_deliveries.c.id.type)
+_ATTEMPT_COLUMNS = ("attempted_at", "status_code", "latency_ms", "error", "headers")
+_INSERT_ATTEMPT = insert(_attempts).from_select(
+    ["delivery_id", *_ATTEMPT_COLUMNS],
+    select(
+        _delivery_id,
+        *(bindparam(name, type_=_attempts.c[name].type) for name in _ATTEMPT_COLUMNS),
+    ).where(exists().where(_deliveries.c.id == _delivery_id)),
+)
 
 
 # --- fan-out ---------------------------------------------------------------------------
@@ -189,6 +199,44 @@ async def plan_attempt(session: AsyncSession, delivery_id: str) -> Plan | None:
     return Plan(**base, status=row.status, target=target)
 
 
+def attempt_writes(
+    delivery_id: str,
+    outcome: Outcome,
+    *,
+    url: str,
+    attempted_at: datetime,
+    retry_in: float | None,
+    replay: bool = False,
+) -> tuple[Write, Write]:
+    """An attempt's record: the delivery's move (delivered on 2xx; otherwise pending with
+    the next attempt time when `retry_in` is given, else dead; a replay only ever moves it
+    to delivered, and nothing moves a delivered one back), then the attempt itself, written
+    only while the delivery exists (retention may have removed it meanwhile)."""
+    if outcome.delivered:
+        move, params = _DELIVERED, {"now": utcnow()}
+    elif replay:
+        move, params = _REPLAY_FAILED, {}
+    else:
+        next_attempt_at = utcnow() + timedelta(seconds=retry_in) if retry_in is not None else None
+        move = _FAILED
+        params = {
+            "new_status": PENDING if retry_in is not None else DEAD,
+            "next_attempt_at": next_attempt_at,
+        }
+    common = {
+        "delivery_id": delivery_id,
+        "status_code": outcome.status_code,
+        "error": outcome.error,
+    }
+    attempt = {
+        **common,
+        "attempted_at": attempted_at,
+        "latency_ms": outcome.latency_ms,
+        "headers": outcome.headers,
+    }
+    return (move, {**common, "url": url, **params}), (_INSERT_ATTEMPT, attempt)
+
+
 async def record_attempt(
     session: AsyncSession,
     delivery_id: str,
@@ -199,43 +247,13 @@ async def record_attempt(
     retry_in: float | None,
     replay: bool = False,
 ) -> bool:
-    """Log the attempt and move the delivery: delivered on 2xx; otherwise pending with the
-    next attempt time when `retry_in` is given, else dead. A replay only ever moves it to
-    delivered, and nothing moves a delivered one back. False when the delivery is gone."""
-    if outcome.delivered:
-        statement, params = _DELIVERED, {"now": utcnow()}
-    elif replay:
-        statement, params = _REPLAY_FAILED, {}
-    else:
-        next_attempt_at = utcnow() + timedelta(seconds=retry_in) if retry_in is not None else None
-        statement = _FAILED
-        params = {
-            "new_status": PENDING if retry_in is not None else DEAD,
-            "next_attempt_at": next_attempt_at,
-        }
-    updated = await session.execute(
-        statement,
-        {
-            "delivery_id": delivery_id,
-            "url": url,
-            "status_code": outcome.status_code,
-            "error": outcome.error,
-            **params,
-        },
+    """`attempt_writes` in the caller's transaction. False when the delivery is gone."""
+    move, attempt = attempt_writes(
+        delivery_id, outcome, url=url, attempted_at=attempted_at, retry_in=retry_in, replay=replay
     )
-    if not updated.rowcount:
+    if not (await session.execute(*move)).rowcount:
         return False
-    await session.execute(
-        _INSERT_ATTEMPT,
-        {
-            "delivery_id": delivery_id,
-            "attempted_at": attempted_at,
-            "status_code": outcome.status_code,
-            "latency_ms": outcome.latency_ms,
-            "error": outcome.error,
-            "headers": outcome.headers,
-        },
-    )
+    await session.execute(*attempt)
     return True
 
 

@@ -56,18 +56,16 @@ async def deliver(runtime: Runtime, job: Job) -> None:
     retry_in = None
     if not outcome.delivered:
         retry_in = delay_after(job.attempts, scale)
-    async with runtime.db.write_sessions() as session:
-        await service.record_attempt(
-            session,
-            delivery_id,
-            outcome,
-            url=plan.target.url,
-            attempted_at=attempted_at,
-            retry_in=retry_in,
+    # Group-committed with other attempts' records: one transaction for many callbacks.
+    writes = [
+        *service.attempt_writes(
+            delivery_id, outcome, url=plan.target.url, attempted_at=attempted_at, retry_in=retry_in
         )
-        if retry_in is None:
-            await job.complete(session)
-        await session.commit()
+    ]
+    if retry_in is None:
+        writes.append(job.completion())
+    await runtime.committer.write(writes)
+    job.completed = retry_in is None
     if retry_in is not None:
         raise Retry(retry_in, outcome.error or "callback not accepted")
 

@@ -1,18 +1,24 @@
-"""Group commit: many small, independent inserts share one transaction.
+"""Group commit: many small, independent writes share one transaction.
 
-The send path's write is tiny (a message and its dispatch job) but a transaction per
-request costs a commit and, on SQLite, a turn on the single writer connection. Requests hand
-their rows to one committer task per process; it writes everything pending in one
-transaction and only then resolves each request's future, so every 200 still means "on
-disk" (DESIGN.md, "Accepted means durable"). While one batch commits, the next gathers.
+The send path's write is tiny (a message and its dispatch job), and so is a callback
+attempt's record (the delivery's new state, the attempt, the job's completion), but a
+transaction for each costs a commit and, on SQLite, a turn on the single writer connection.
+Callers hand their statements to one committer task per process; it writes everything
+pending in one transaction (each statement once, with every caller's parameters) and only
+then resolves each caller's future, so every 200 still means "on disk" (DESIGN.md,
+"Accepted means durable"). While one batch commits, the next gathers.
+
+Writes must not depend on one another: a batch that fails is written again one caller at a
+time, so that one bad write fails only its own caller.
 """
 
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Executable, Table, insert, text
 
 from chorus.kit.db import Database, describe_unavailable, unavailable
 from chorus.outbox import signals
@@ -23,31 +29,63 @@ MAX_BATCH = 500
 
 # A row for Core: its table and its column values (by column name).
 TableRow = tuple[Table, dict[str, Any]]
+# A statement and its parameters. Statements built once: a batch runs each distinct one
+# once, for all its callers' parameters (which carry the same keys).
+Write = tuple[Executable, dict[str, Any]]
+
+
+@dataclass
+class _Pending:
+    writes: list[Write]
+    enqueues: bool  # whether workers should look for new jobs once it commits
+    future: asyncio.Future[None]
+
+
+_inserts: dict[Table, Executable] = {}
+
+
+def insert_row(table: Table, values: dict[str, Any]) -> Write:
+    """A row's insert as a write (Core applies the columns' defaults)."""
+    statement = _inserts.get(table)
+    if statement is None:
+        statement = _inserts[table] = insert(table)
+    return statement, values
 
 
 class GroupCommitter:
+    """Started on first use, on the running event loop; stopped with its runtime."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._pending: list[tuple[list[TableRow], asyncio.Future[None]]] = []
+        self._pending: list[_Pending] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._stopped = False
 
     async def stop(self) -> None:
+        self._stopped = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        for _, future in self._pending:
-            if not future.done():
-                future.set_exception(RuntimeError("shutting down"))
+        for pending in self._pending:
+            if not pending.future.done():
+                pending.future.set_exception(RuntimeError("shutting down"))
 
     async def insert(self, rows: list[TableRow]) -> None:
-        """Return once `rows` are committed (or raise what the commit raised)."""
+        """Return once `rows` are committed (or raise what the commit raised). Rows may hold
+        jobs: workers are woken."""
+        await self.write([insert_row(table, values) for table, values in rows], enqueues=True)
+
+    async def write(self, writes: list[Write], *, enqueues: bool = False) -> None:
+        """Return once `writes` are committed, in order of their statements' first
+        appearance (or raise what the commit raised)."""
+        if self._stopped:
+            raise RuntimeError("shutting down")
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((rows, future))
+        self._pending.append(_Pending(writes, enqueues, future))
         self._wake.set()
         await asyncio.shield(future)
 
@@ -59,9 +97,10 @@ class GroupCommitter:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 await self._commit(batch)
 
-    async def _commit(self, batch: list[tuple[list[TableRow], asyncio.Future[None]]]) -> None:
+    async def _commit(self, batch: list[_Pending]) -> None:
+        enqueues = any(pending.enqueues for pending in batch)
         try:
-            await self._write([row for rows, _ in batch for row in rows])
+            await self._write([write for pending in batch for write in pending.writes], enqueues)
         except Exception as exc:
             if unavailable(exc):
                 # No culprit to isolate: every send of the batch waits on the same database.
@@ -77,24 +116,24 @@ class GroupCommitter:
             else:
                 log.warning("group commit failed", exc_info=True)
                 failed = batch
-            for _, future in failed:
-                if not future.done():
-                    future.set_exception(exc)
+            for pending in failed:
+                if not pending.future.done():
+                    pending.future.set_exception(exc)
             return
-        for _, future in batch:
-            if not future.done():
-                future.set_result(None)
-        signals.notify_local()
+        for pending in batch:
+            if not pending.future.done():
+                pending.future.set_result(None)
+        if enqueues:
+            signals.notify_local()
 
-    async def _write(self, rows: list[TableRow]) -> None:
-        # Core executemany per table: the ORM's unit of work costs more than the insert.
-        # Rows of one table carry the same keys; Core applies the columns' defaults.
-        tables: dict[Table, list[dict[str, Any]]] = {}
-        for table, values in rows:
-            tables.setdefault(table, []).append(values)
+    async def _write(self, writes: list[Write], enqueues: bool) -> None:
+        # Core executemany per statement: the ORM's unit of work costs more than the write.
+        statements: dict[Executable, list[dict[str, Any]]] = {}
+        for statement, params in writes:
+            statements.setdefault(statement, []).append(params)
         # A plain connection, not an ORM session: nothing here needs one.
         async with self._db.write_engine.begin() as connection:
-            for table, values in tables.items():
-                await connection.execute(insert(table), values)
-            if self._db.dialect == "postgresql":
+            for statement, params in statements.items():
+                await connection.execute(statement, params)
+            if enqueues and self._db.dialect == "postgresql":
                 await connection.execute(text(f"SELECT pg_notify('{signals.CHANNEL}', '')"))

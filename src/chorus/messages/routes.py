@@ -42,7 +42,7 @@ async def send_message(
     accepted = await service.accept_send(
         state.db.read_sessions, project_id, body, state.settings.app_queue_limit
     )
-    await state.group_committer.insert(accepted.rows)
+    await state.runtime.committer.insert(accepted.rows)
     return {"message_id": accepted.message_id, "accepted_time": rfc3339(accepted.accept_time)}
 
 

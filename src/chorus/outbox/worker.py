@@ -34,6 +34,7 @@ from sqlalchemy.orm import aliased
 
 from chorus.kit.clock import utcnow
 from chorus.kit.db import Database, log_failure
+from chorus.kit.group_commit import Write
 from chorus.kit.load import RequestLoad
 from chorus.models import OutboxJob
 from chorus.outbox import signals
@@ -69,8 +70,13 @@ class Job:
 
     async def complete(self, session: AsyncSession) -> None:
         """Delete the job in the caller's transaction (only if this worker still holds it)."""
-        await session.execute(_COMPLETE, {"id": self.id, "worker": self.worker})
+        await session.execute(*self.completion())
         self.completed = True
+
+    def completion(self) -> Write:
+        """The job's deletion, for a handler that group-commits its last write: it marks the
+        job `completed` once that write is committed."""
+        return _COMPLETE, {"id": self.id, "worker": self.worker}
 
 
 Handler = Callable[[Job], Awaitable[None]]
