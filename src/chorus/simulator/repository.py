@@ -3,11 +3,12 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import String, cast, select, update
+from sqlalchemy import String, bindparam, cast, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.clock import utcnow
+from chorus.kit.group_commit import Write
 from chorus.models import App, SimulatedHandset, SimulatedMessage
 
 
@@ -134,6 +135,15 @@ async def add_sent(
 
 
 async def set_message_status(session: AsyncSession, message_id: int, status: str) -> None:
-    await session.execute(
-        update(SimulatedMessage).where(SimulatedMessage.id == message_id).values(status=status)
-    )
+    await session.execute(*message_status(message_id, status))
+
+
+_inbox = SimulatedMessage.__table__
+_SET_STATUS = (
+    update(_inbox).where(_inbox.c.id == bindparam("entry")).values(status=bindparam("answer"))
+)
+
+
+def message_status(message_id: int, status: str) -> Write:
+    """An inbox entry's status as a write (a report's answer, group-committed)."""
+    return _SET_STATUS, {"entry": message_id, "answer": status}

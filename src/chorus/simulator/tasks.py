@@ -48,11 +48,11 @@ async def send_report(runtime: Runtime, job: Job) -> None:
             job.attempts,
             outcome,
         )
-    async with runtime.db.write_sessions() as session:
-        if payload.get("inbox_entry") is not None:
-            await repository.set_message_status(session, payload["inbox_entry"], answer)
-        await job.complete(session)
-        await session.commit()
+    writes = [job.completion()]
+    if payload.get("inbox_entry") is not None:
+        writes.append(repository.message_status(payload["inbox_entry"], answer))
+    await runtime.committer.write(writes)
+    job.completed = True
 
 
 HANDLERS: dict[str, JobHandler] = {SEND_REPORT: send_report}
