@@ -26,7 +26,9 @@ from typing import Any
 import aiosqlite
 
 LOCK_WAIT = 30.0  # seconds a transaction waits for another process's write lock
-FIRST_RETRY, LAST_RETRY = 0.0005, 0.02  # seconds between tries, doubling
+# Seconds between tries, doubling. Another process's write transaction lasts a millisecond
+# or two: a waiter that slept longer would leave the lock unused (a try costs microseconds).
+FIRST_RETRY, LAST_RETRY = 0.0005, 0.002
 
 
 def _begin_refused(exc: sqlite3.OperationalError, args: tuple[Any, ...]) -> bool:
