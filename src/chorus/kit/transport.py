@@ -58,6 +58,13 @@ _DEFAULT_MESSAGES = {
 }
 
 
+def _headers(request: httpx.Request) -> list[tuple[str, str]]:
+    """As httpx would send them: names in the case they were given, repeats kept."""
+    return [
+        (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
+    ]
+
+
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """An httpx transport on one aiohttp session, opened on first use (on the running
     event loop) and closed with the client."""
@@ -69,7 +76,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                connector=aiohttp.TCPConnector(
+                    limit=self._max_connections,
+                    # TLS verified as httpx verifies it: certifi's roots, or SSL_CERT_FILE /
+                    # SSL_CERT_DIR when set.
+                    ssl=httpx.create_ssl_context(),
+                ),
                 auto_decompress=False,  # httpx decodes, as it does on its own pool
                 cookie_jar=aiohttp.DummyCookieJar(),  # httpx keeps the client's cookies
             )
@@ -83,7 +95,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             async with session.request(
                 request.method,
                 URL(str(request.url), encoded=True),
-                headers=request.headers.multi_items(),
+                headers=_headers(request),
                 data=body or None,
                 allow_redirects=False,  # httpx follows them, when asked
                 timeout=aiohttp.ClientTimeout(
