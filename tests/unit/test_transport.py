@@ -3,8 +3,12 @@ sees must be what httpx's own transport would give it, answers and failures alik
 
 import asyncio
 import gzip
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -143,3 +147,45 @@ def test_every_failure_is_an_httpx_transport_error() -> None:
                 await http.post(base, content=b"{}")
 
     asyncio.run(with_server(serve, use))
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_tls_is_verified_and_ssl_cert_file_adds_trust(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A self-signed server is refused; trusted through SSL_CERT_FILE (as httpx honours it),
+    it is answered."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    new_key = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    subject = ["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"]
+    subprocess.run(
+        ["openssl", *new_key, *subject, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await read_request(reader)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return  # the client refused the certificate
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    async def scenario() -> None:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=context)
+        url = f"https://localhost:{server.sockets[0].getsockname()[1]}/"
+        try:
+            async with client() as http:
+                with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                    await http.get(url)
+            monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+            async with client() as http:
+                assert (await http.get(url)).text == "ok"
+        finally:
+            server.close()
+
+    asyncio.run(scenario())
