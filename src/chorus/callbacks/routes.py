@@ -94,8 +94,7 @@ async def replay_delivery(project_id: str, delivery_id: str, request: Request) -
     attempted_at = utcnow()
     outcome = await http_delivery.attempt(runtime.http, plan.target, plan.body, plan.event_id)
     async with runtime.db.write_sessions() as session:
-        recorded = await service.record_attempt(
-            session,
+        writes = service.attempt_writes(
             delivery_id,
             outcome,
             url=plan.target.url,
@@ -103,6 +102,7 @@ async def replay_delivery(project_id: str, delivery_id: str, request: Request) -
             retry_in=None,
             replay=True,
         )
+        recorded = await service.record_attempt(session, writes)
         if not recorded:
             raise not_found("delivery", delivery_id)
         await session.commit()

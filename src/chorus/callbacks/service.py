@@ -237,20 +237,10 @@ def attempt_writes(
     return (move, {**common, "url": url, **params}), (_INSERT_ATTEMPT, attempt)
 
 
-async def record_attempt(
-    session: AsyncSession,
-    delivery_id: str,
-    outcome: Outcome,
-    *,
-    url: str,
-    attempted_at: datetime,
-    retry_in: float | None,
-    replay: bool = False,
-) -> bool:
-    """`attempt_writes` in the caller's transaction. False when the delivery is gone."""
-    move, attempt = attempt_writes(
-        delivery_id, outcome, url=url, attempted_at=attempted_at, retry_in=retry_in, replay=replay
-    )
+async def record_attempt(session: AsyncSession, writes: tuple[Write, Write]) -> bool:
+    """An attempt's record (`attempt_writes`) in the caller's transaction. False when the
+    delivery is gone."""
+    move, attempt = writes
     if not (await session.execute(*move)).rowcount:
         return False
     await session.execute(*attempt)
