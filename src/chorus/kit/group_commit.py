@@ -103,7 +103,7 @@ class GroupCommitter:
             await self._write([write for pending in batch for write in pending.writes], enqueues)
         except Exception as exc:
             if unavailable(exc):
-                # No culprit to isolate: every send of the batch waits on the same database.
+                # No culprit to isolate: every caller of the batch waits on the same database.
                 log.warning(
                     "group commit: the database is unavailable: %s", describe_unavailable(exc)
                 )
