@@ -4,7 +4,8 @@ Starts chorus (SQLite in a temporary directory unless --database-url is given) a
 receiver, then measures:
 1. end to end: N messages sent, from the first send to the N-th DELIVERED callback received
    at the webhook (through the dispatch workers, the simulated SMS channel, its delivery
-   reports and the signed callbacks), with `chorus serve` as it runs by default;
+   reports and the signed callbacks), with `chorus serve` as it runs by default, and the CPU
+   time chorus used per message;
 2. accepted sends per second on `messages:send` from concurrent clients for a fixed time,
    with p50 and p99 latency, and `GET /healthz` under the same load tool (the ratio shows
    what the send path costs over the framework's floor) — once with the workers in the same
@@ -245,9 +246,28 @@ def load(url: str, seconds: int, connections: int, body: dict | None = None) -> 
 # --- end to end ------------------------------------------------------------------------
 
 
+def cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float | None:
+    """CPU time (user + system) the processes have used so far, from /proc (Linux); None
+    where it cannot be read."""
+    total = 0.0
+    for process in processes:
+        try:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 async def end_to_end(
-    base: str, receiver: str, app_id: str, count: int, connections: int
+    base: str,
+    receiver: str,
+    app_id: str,
+    count: int,
+    connections: int,
+    servers: list[subprocess.Popen[bytes]],
 ) -> dict[str, float]:
+    cpu_before = cpu_seconds(servers)
     async with httpx.AsyncClient() as plain:
         before = (await plain.get(f"{receiver}/stats")).json()["delivered"]
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -271,11 +291,15 @@ async def end_to_end(
         async with httpx.AsyncClient() as plain:
             stats = (await plain.get(f"{receiver}/stats")).json()
         if stats["delivered"] - before >= count:
-            return {
+            cpu_after = cpu_seconds(servers)
+            result = {
                 "messages": count,
                 "seconds": stats["last"] - started,
                 "send_seconds": sent - started,
             }
+            if cpu_before is not None and cpu_after is not None:
+                result["cpu_ms_per_message"] = (cpu_after - cpu_before) * 1000 / count
+            return result
         await asyncio.sleep(0.2)
     raise RuntimeError(f"only {stats['delivered'] - before} of {count} DELIVERED callbacks arrived")
 
@@ -333,7 +357,9 @@ def main() -> None:
             f"chorus bench: {args.database_url or 'SQLite'}; load tool {tool}; "
             f"{args.connections} connections"
         )
-        e2e = asyncio.run(end_to_end(base, receiver_url, app_id, args.messages, args.connections))
+        e2e = asyncio.run(
+            end_to_end(base, receiver_url, app_id, args.messages, args.connections, [chorus])
+        )
         scaled = None
         if args.worker_processes:
             stop([chorus])
@@ -341,7 +367,14 @@ def main() -> None:
             workers = start_workers(args.database_url, data_dir, port, args.worker_processes)
             try:
                 scaled = asyncio.run(
-                    end_to_end(base, receiver_url, app_id, args.messages, args.connections)
+                    end_to_end(
+                        base,
+                        receiver_url,
+                        app_id,
+                        args.messages,
+                        args.connections,
+                        [chorus, *workers],
+                    )
                 )
             finally:
                 stop(workers)
@@ -361,10 +394,12 @@ def main() -> None:
 
 
 def report_end_to_end(title: str, e2e: dict[str, float]) -> None:
+    cpu = e2e.get("cpu_ms_per_message")
     print(
         f"{title:<14} {e2e['messages'] / e2e['seconds']:8.0f} messages/s  "
         f"({e2e['messages']:.0f} messages, send → DELIVERED callback in {e2e['seconds']:.1f} s; "
-        f"sending took {e2e['send_seconds']:.1f} s)"
+        f"sending took {e2e['send_seconds']:.1f} s"
+        + (f"; chorus used {cpu:.1f} ms of CPU a message)" if cpu is not None else ")")
     )
 
 
