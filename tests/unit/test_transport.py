@@ -12,8 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from yarl import URL
 
-from chorus.kit.transport import AiohttpTransport
+from chorus.kit.transport import AiohttpTransport, Proxies
 
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -189,3 +190,59 @@ def test_tls_is_verified_and_ssl_cert_file_adds_trust(
             server.close()
 
     asyncio.run(scenario())
+
+
+def test_an_egress_proxy_carries_requests_but_loopback_hosts_are_reached_directly() -> None:
+    """No proxy can reach this machine's own servers (the simulator, a receiver beside
+    chorus)."""
+    through_proxy: list[bytes] = []
+    direct: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head, _ = await read_request(reader)
+        through_proxy.append(head.split(b"\r\n")[0])
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\nproxied")
+        await writer.drain()
+        writer.close()
+
+    async def local(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head, _ = await read_request(reader)
+        direct.append(head.split(b"\r\n")[0])
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\ndirect")
+        await writer.drain()
+        writer.close()
+
+    async def scenario() -> None:
+        proxy_server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+        local_server = await asyncio.start_server(local, "127.0.0.1", 0)
+        proxy_url = f"http://127.0.0.1:{proxy_server.sockets[0].getsockname()[1]}"
+        local_port = local_server.sockets[0].getsockname()[1]
+        proxies = Proxies({"http": proxy_url})
+        try:
+            async with httpx.AsyncClient(transport=AiohttpTransport(proxies=proxies)) as http:
+                answer = await http.post("http://hooks.example/hook?x=1", content=b"{}")
+                assert answer.text == "proxied"
+                assert (await http.get(f"http://127.0.0.1:{local_port}/a")).text == "direct"
+                assert (await http.get(f"http://localhost:{local_port}/b")).text == "direct"
+        finally:
+            proxy_server.close()
+            local_server.close()
+
+    asyncio.run(scenario())
+    assert through_proxy == [b"POST http://hooks.example/hook?x=1 HTTP/1.1"]
+    assert direct == [b"GET /a HTTP/1.1", b"GET /b HTTP/1.1"]
+
+
+def test_proxies_come_from_the_standard_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("https_proxy", "no_proxy", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "channel.example,.internal")
+    proxies = Proxies()
+    assert proxies.for_url(URL("https://graph.facebook.com/v19.0/me")) == (
+        "http://proxy.internal:3128"
+    )
+    assert proxies.for_url(URL("http://graph.facebook.com/")) is None  # no HTTP_PROXY
+    assert proxies.for_url(URL("https://channel.example/send")) is None
+    assert proxies.for_url(URL("https://api.hooks.internal/cb")) is None
+    assert proxies.for_url(URL("https://[::1]:8443/")) is None
