@@ -47,6 +47,10 @@ LEASE = timedelta(seconds=30)
 HEARTBEAT = 10.0
 MAX_ATTEMPTS = 12
 POLL_SECONDS = 1.0
+# After a claim that found fewer jobs than a batch, the next waits this long: under load
+# jobs arrive one or two at a time, and a claim (a write transaction) for each cost more
+# than the few milliseconds a job may wait for the next batch (end to end, about 6 % of CPU).
+GATHER_SECONDS = 0.005
 
 
 class Retry(Exception):
@@ -135,6 +139,8 @@ class Worker:
                     self._room.clear()
                 elif not claimed:
                     await signals.wait(stop, seconds=POLL_SECONDS)
+                elif len(claimed) < self.batch:
+                    await asyncio.sleep(GATHER_SECONDS)
         finally:
             heartbeat.cancel()
             if listener is not None:
