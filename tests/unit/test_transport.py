@@ -198,19 +198,19 @@ def test_an_egress_proxy_carries_requests_but_loopback_hosts_are_reached_directl
     through_proxy: list[bytes] = []
     direct: list[bytes] = []
 
-    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head, _ = await read_request(reader)
-        through_proxy.append(head.split(b"\r\n")[0])
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\nproxied")
-        await writer.drain()
-        writer.close()
+    def answering(text: bytes, seen: list[bytes]) -> Serve:
+        """A server that records each request line and answers `text`."""
 
-    async def local(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head, _ = await read_request(reader)
-        direct.append(head.split(b"\r\n")[0])
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\ndirect")
-        await writer.drain()
-        writer.close()
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            head, _ = await read_request(reader)
+            seen.append(head.split(b"\r\n")[0])
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(text), text))
+            await writer.drain()
+            writer.close()
+
+        return serve
+
+    proxy, local = answering(b"proxied", through_proxy), answering(b"direct", direct)
 
     async def scenario() -> None:
         proxy_server = await asyncio.start_server(proxy, "127.0.0.1", 0)

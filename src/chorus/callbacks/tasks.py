@@ -57,17 +57,16 @@ async def deliver(runtime: Runtime, job: Job) -> None:
     if not outcome.delivered:
         retry_in = delay_after(job.attempts, scale)
     # Group-committed with other attempts' records: one transaction for many callbacks.
-    writes = [
-        *service.attempt_writes(
+    writes = list(
+        service.attempt_writes(
             delivery_id, outcome, url=plan.target.url, attempted_at=attempted_at, retry_in=retry_in
         )
-    ]
+    )
     if retry_in is None:
-        writes.append(job.completion())
+        await job.complete_with(runtime.committer, writes)
+        return
     await runtime.committer.write(writes)
-    job.completed = retry_in is None
-    if retry_in is not None:
-        raise Retry(retry_in, outcome.error or "callback not accepted")
+    raise Retry(retry_in, outcome.error or "callback not accepted")
 
 
 HANDLERS: dict[str, JobHandler] = {service.DELIVER: deliver}

@@ -34,7 +34,7 @@ from sqlalchemy.orm import aliased
 
 from chorus.kit.clock import utcnow
 from chorus.kit.db import Database, log_failure
-from chorus.kit.group_commit import Write
+from chorus.kit.group_commit import GroupCommitter, Write
 from chorus.kit.load import RequestLoad
 from chorus.models import OutboxJob
 from chorus.outbox import signals
@@ -77,9 +77,12 @@ class Job:
         await session.execute(*self.completion())
         self.completed = True
 
+    async def complete_with(self, committer: GroupCommitter, writes: list[Write]) -> None:
+        """Group-commit the handler's last `writes` and the job's deletion together."""
+        await committer.write([*writes, self.completion()])
+        self.completed = True
+
     def completion(self) -> Write:
-        """The job's deletion, for a handler that group-commits its last write: it marks the
-        job `completed` once that write is committed."""
         return _COMPLETE, {"id": self.id, "worker": self.worker}
 
 

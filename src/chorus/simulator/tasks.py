@@ -11,6 +11,7 @@ import logging
 
 import httpx
 
+from chorus.kit.group_commit import Write
 from chorus.outbox.worker import Job, Retry, backoff
 from chorus.runtime import JobHandler, Runtime
 from chorus.simulator import repository
@@ -48,11 +49,10 @@ async def send_report(runtime: Runtime, job: Job) -> None:
             job.attempts,
             outcome,
         )
-    writes = [job.completion()]
+    writes: list[Write] = []
     if payload.get("inbox_entry") is not None:
         writes.append(repository.message_status(payload["inbox_entry"], answer))
-    await runtime.committer.write(writes)
-    job.completed = True
+    await job.complete_with(runtime.committer, writes)
 
 
 HANDLERS: dict[str, JobHandler] = {SEND_REPORT: send_report}
