@@ -467,9 +467,10 @@ class Blackhole:
 
 
 def _closed(connection: socket.socket) -> bool:
-    """Whether the client hung up (it gave up waiting); reads the request, never answered."""
-    connection.setblocking(False)
+    """Whether the client hung up (it gave up waiting), or the server closed it as it
+    stopped; reads the request, never answered."""
     try:
+        connection.setblocking(False)
         return connection.recv(65536) == b""
     except BlockingIOError:
         return False
