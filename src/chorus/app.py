@@ -112,12 +112,14 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
     )
     install_error_handlers(app)
     app.include_router(health.router)
+    # FastAPI tries routes in order, one by one: the channels' webhooks (a handful of
+    # routes, one request per report) go before the API's many.
+    app.include_router(inbound_router)
     app.include_router(metrics.router)
     app.include_router(oauth.router)
     app.include_router(api_router(), prefix="/v1")
     app.include_router(templates_v2_router, prefix="/v2")
     app.include_router(callbacks_router, prefix="/chorus/v1")
-    app.include_router(inbound_router)
     if settings.simulator:
         app.include_router(simulator_router)
     install_console(app, settings)

@@ -2,17 +2,25 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.models import App, OutboxJob
 
 DISPATCH_KINDS = ("messages.dispatch",)
+# Built once (kit/db.py, "Statements"): every dispatch and every channel webhook reads its
+# app.
+_BY_ID = select(App).where(App.id == bindparam("id"))
 
 
 async def get(session: AsyncSession, project_id: str, app_id: str) -> App | None:
-    app = await session.get(App, app_id)
+    app = await by_id(session, app_id)
     return app if app is not None and app.project_id == project_id else None
+
+
+async def by_id(session: AsyncSession, app_id: str) -> App | None:
+    """The app, whatever its project (channels' webhooks name only the app)."""
+    return await session.scalar(_BY_ID, {"id": app_id})
 
 
 async def all_apps(session: AsyncSession) -> Sequence[App]:

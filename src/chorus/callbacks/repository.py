@@ -3,13 +3,19 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, event, select
+from sqlalchemy import Row, bindparam, event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from chorus.models import App, CallbackAttempt, CallbackDelivery, Webhook
 
 _WEBHOOKS = "chorus.webhooks"
+# Built once (kit/db.py, "Statements"): every occurrence reads them.
+_PROJECT_WEBHOOKS = (
+    select(Webhook.id, Webhook.app_id, Webhook.target, Webhook.target_type, Webhook.triggers)
+    .where(Webhook.project_id == bindparam("project_id"))
+    .order_by(Webhook.app_id, Webhook.id)
+)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -29,13 +35,7 @@ async def webhooks_for(
     known: dict[str, list[Row[Any]]] = session.info.setdefault(_WEBHOOKS, {})
     rows = known.get(project_id)
     if rows is None:
-        result = await session.execute(
-            select(
-                Webhook.id, Webhook.app_id, Webhook.target, Webhook.target_type, Webhook.triggers
-            )
-            .where(Webhook.project_id == project_id)
-            .order_by(Webhook.app_id, Webhook.id)
-        )
+        result = await session.execute(_PROJECT_WEBHOOKS, {"project_id": project_id})
         rows = known[project_id] = list(result)
     return [
         row

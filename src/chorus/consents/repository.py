@@ -3,16 +3,26 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.clock import utcnow
 from chorus.kit.db import insert_ignoring_conflicts
 from chorus.models import ConsentAuditRecord, ConsentEntry, OptOut
 
+# Built once (kit/db.py, "Statements"): every dispatch asks.
+_OPTED_OUT = select(OptOut.app_id).where(
+    OptOut.app_id == bindparam("app_id"),
+    OptOut.channel == bindparam("channel"),
+    OptOut.identity == bindparam("identity"),
+)
+
 
 async def is_opted_out(session: AsyncSession, app_id: str, channel: str, identity: str) -> bool:
-    return await session.get(OptOut, (app_id, channel, identity)) is not None
+    found = await session.scalar(
+        _OPTED_OUT, {"app_id": app_id, "channel": channel, "identity": identity}
+    )
+    return found is not None
 
 
 async def add_opt_out(

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, distinct, func, select, update
+from sqlalchemy import bindparam, delete, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.clock import utcnow
@@ -79,20 +79,27 @@ async def other_holders(
     return holders
 
 
+# Built once (kit/db.py, "Statements"): every send to a channel identity asks.
+_HOLDERS_OF_KEY = (
+    select(ContactIdentity.contact_id)
+    .distinct()
+    .where(
+        ContactIdentity.project_id == bindparam("project_id"),
+        ContactIdentity.channel == bindparam("channel"),
+        ContactIdentity.identity == bindparam("identity"),
+        ContactIdentity.app_id == bindparam("app_id"),
+    )
+    .order_by(ContactIdentity.contact_id)
+)
+
+
 async def holders_of_key(
     session: AsyncSession, project_id: str, channel: str, identity: str, app_id: str
 ) -> list[str]:
     """Contacts holding one identity key, oldest first."""
     rows = await session.scalars(
-        select(ContactIdentity.contact_id)
-        .distinct()
-        .where(
-            ContactIdentity.project_id == project_id,
-            ContactIdentity.channel == channel,
-            ContactIdentity.identity == identity,
-            ContactIdentity.app_id == app_id,
-        )
-        .order_by(ContactIdentity.contact_id)
+        _HOLDERS_OF_KEY,
+        {"project_id": project_id, "channel": channel, "identity": identity, "app_id": app_id},
     )
     return list(rows.all())
 

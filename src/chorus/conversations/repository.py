@@ -5,7 +5,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, literal, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.clock import EPOCH
@@ -56,23 +67,27 @@ async def touch(
 ) -> None:
     """Traffic went out on `active_channel` at `at`: one UPDATE, no read (every dispatch)."""
     await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id)
-        .values(active_channel=active_channel, last_received=at)
-        .execution_options(synchronize_session=False)
+        _TOUCH, {"conversation_id": conversation_id, "to_channel": active_channel, "at": at}
     )
+
+
+_TOUCH = (
+    update(Conversation)
+    .where(Conversation.id == bindparam("conversation_id"))
+    .values(active_channel=bindparam("to_channel"), last_received=bindparam("at"))
+    .execution_options(synchronize_session=False)
+)
+_ACTIVE_FOR_PAIR = select(Conversation).where(
+    Conversation.app_id == bindparam("app_id"),
+    Conversation.contact_id == bindparam("contact_id"),
+    Conversation.active == true(),
+)
 
 
 async def active_for_pair(
     session: AsyncSession, app_id: str, contact_id: str
 ) -> Conversation | None:
-    return await session.scalar(
-        select(Conversation).where(
-            Conversation.app_id == app_id,
-            Conversation.contact_id == contact_id,
-            Conversation.active == true(),
-        )
-    )
+    return await session.scalar(_ACTIVE_FOR_PAIR, {"app_id": app_id, "contact_id": contact_id})
 
 
 async def contact_exists(session: AsyncSession, project_id: str, contact_id: str) -> bool:

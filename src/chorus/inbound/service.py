@@ -6,9 +6,9 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chorus.apps import repository as apps
 from chorus.callbacks.events import record_event
 from chorus.channels.base import (
     ChannelPlugin,
@@ -200,7 +200,7 @@ async def _reply_to(
     did not name its app message gets it from there too."""
     if not item.context_native_id:
         return
-    ref = await session.get(ChannelMessageRef, (channel, item.context_native_id))
+    ref = await messages.channel_ref(session, channel, item.context_native_id)
     if ref is None:
         return
     content = dict(message.contact_message or {})
@@ -212,7 +212,7 @@ async def _reply_to(
 
 
 async def _seen(session: AsyncSession, channel: str, native_id: str) -> bool:
-    return await session.get(ChannelMessageRef, (channel, native_id)) is not None
+    return await messages.channel_ref(session, channel, native_id) is not None
 
 
 async def _choice_reply(
@@ -266,9 +266,7 @@ async def apply_report(
         await _apply_watermark(session, app, channel, report, new_status)
         return
     ref = (
-        await session.get(ChannelMessageRef, (channel, report.native_id))
-        if report.native_id
-        else None
+        await messages.channel_ref(session, channel, report.native_id) if report.native_id else None
     )
     message_id = ref.message_id if ref is not None else report.message_id
     message = await status.lock(session, message_id) if message_id else None
@@ -416,4 +414,4 @@ async def unsupported(
 
 
 async def app_for(session: AsyncSession, app_id: str) -> App | None:
-    return await session.scalar(select(App).where(App.id == app_id))
+    return await apps.by_id(session, app_id)

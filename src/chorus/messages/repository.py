@@ -4,11 +4,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.pagination import newest_first
-from chorus.models import Message, OutboxJob
+from chorus.models import ChannelMessageRef, Message, OutboxJob
+
+# Built once (kit/db.py, "Statements"): every report and reply looks one up.
+_REF = select(ChannelMessageRef).where(
+    ChannelMessageRef.channel == bindparam("channel"),
+    ChannelMessageRef.native_id == bindparam("native_id"),
+)
+
+
+async def channel_ref(
+    session: AsyncSession, channel: str, native_id: str
+) -> ChannelMessageRef | None:
+    """Which message (and candidate) a channel's own message id stands for."""
+    return await session.scalar(_REF, {"channel": channel, "native_id": native_id})
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ Callers hold the message row locked (`lock`) for the whole transaction.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.callbacks.events import record_event
@@ -45,6 +45,8 @@ NO_FALLBACK = frozenset(
 DISPATCH_JOB = "messages.dispatch"
 # Core, not the unit of work: every status change of every message writes one.
 _INSERT_STATUS = insert(MessageStatus.__table__)
+# Built once (kit/db.py, "Statements"): every dispatch and report locks its message.
+_LOCK = select(Message).where(Message.id == bindparam("id")).with_for_update()
 
 
 def reason(code: ReasonCode, description: str, channel_code: str | None = None) -> dict[str, Any]:
@@ -61,7 +63,7 @@ def reason(code: ReasonCode, description: str, channel_code: str | None = None) 
 async def lock(session: AsyncSession, message_id: str) -> Message | None:
     """The message row, locked until the transaction ends (PostgreSQL; SQLite serialises
     writers anyway)."""
-    return await session.scalar(select(Message).where(Message.id == message_id).with_for_update())
+    return await session.scalar(_LOCK, {"id": message_id})
 
 
 def candidate(message: Message, index: int | None = None) -> dict[str, Any] | None:

@@ -7,13 +7,14 @@ from sqlalchemy import String, bindparam, cast, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chorus.apps import repository as apps
 from chorus.kit.clock import utcnow
 from chorus.kit.group_commit import Write
 from chorus.models import App, SimulatedHandset, SimulatedMessage
 
 
 async def get_app(session: AsyncSession, app_id: str) -> App | None:
-    return await session.get(App, app_id)
+    return await apps.by_id(session, app_id)
 
 
 async def apps_with_credential(
@@ -64,11 +65,24 @@ async def list_handsets(
     return (await session.scalars(query)).all()
 
 
+# Hot statements are built once (kit/db.py, "Statements"): every simulated message reads
+# its handset.
+_HANDSET = (
+    select(SimulatedHandset)
+    .where(
+        SimulatedHandset.channel == bindparam("channel"),
+        SimulatedHandset.identity == bindparam("identity"),
+    )
+    .execution_options(populate_existing=True)
+)
+_HANDSET_FOR_UPDATE = _HANDSET.with_for_update()
+
+
 async def get_handset(
     session: AsyncSession, channel: str, identity: str, *, for_update: bool = False
 ) -> SimulatedHandset | None:
-    return await session.get(
-        SimulatedHandset, (channel, identity), with_for_update=for_update, populate_existing=True
+    return await session.scalar(
+        _HANDSET_FOR_UPDATE if for_update else _HANDSET, {"channel": channel, "identity": identity}
     )
 
 
