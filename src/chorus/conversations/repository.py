@@ -71,11 +71,11 @@ async def touch(
     )
 
 
+# Core, on the table: the ORM's bulk-update path would build a new statement every time.
 _TOUCH = (
-    update(Conversation)
-    .where(Conversation.id == bindparam("conversation_id"))
+    update(Conversation.__table__)
+    .where(Conversation.__table__.c.id == bindparam("conversation_id"))
     .values(active_channel=bindparam("to_channel"), last_received=bindparam("at"))
-    .execution_options(synchronize_session=False)
 )
 _ACTIVE_FOR_PAIR = select(Conversation).where(
     Conversation.app_id == bindparam("app_id"),

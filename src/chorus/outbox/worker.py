@@ -203,7 +203,7 @@ class Worker:
                 return []
             rows = await session.execute(
                 _CLAIM,
-                {"ids": ids, "worker": self.name, "lease_until": now + LEASE},
+                {"ids": ids, "worker": self.name, "lease": now + LEASE},
             )
             jobs = [Job(*row, worker=self.name) for row in rows.all()]
             await session.commit()
@@ -315,22 +315,23 @@ _CLAIMABLE = (
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
-_CLAIM = (
-    update(OutboxJob)
-    .where(OutboxJob.id.in_(bindparam("ids", expanding=True)))
+_jobs = OutboxJob.__table__
+_CLAIM = (  # on the table: the ORM's bulk-update path would build a new statement every time
+    update(_jobs)
+    .where(_jobs.c.id.in_(bindparam("ids", expanding=True)))
     .values(
         status="running",
         locked_by=bindparam("worker"),
-        lease_until=bindparam("lease_until"),
-        attempts=OutboxJob.attempts + 1,
+        lease_until=bindparam("lease"),
+        attempts=_jobs.c.attempts + 1,
     )
     .returning(
-        OutboxJob.id,
-        OutboxJob.kind,
-        OutboxJob.project_id,
-        OutboxJob.app_id,
-        OutboxJob.payload,
-        OutboxJob.attempts,
+        _jobs.c.id,
+        _jobs.c.kind,
+        _jobs.c.project_id,
+        _jobs.c.app_id,
+        _jobs.c.payload,
+        _jobs.c.attempts,
     )
 )
 

@@ -17,17 +17,21 @@ async def get_app(session: AsyncSession, app_id: str) -> App | None:
     return await apps.by_id(session, app_id)
 
 
+# Built once (kit/db.py, "Statements"): every simulated send looks its app up.
+_NAMING = (
+    select(App)
+    .where(cast(App.channel_credentials, String).like(bindparam("pattern"), escape="\\"))
+    .order_by(App.id)
+)
+
+
 async def apps_with_credential(
     session: AsyncSession, channel: str, claimed_identity: str
 ) -> list[tuple[App, dict[str, Any]]]:
     """Every app holding a `static_bearer` credential of `channel` for `claimed_identity`,
     with that credential, oldest app first."""
     escaped = claimed_identity.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    candidates = await session.scalars(
-        select(App)
-        .where(cast(App.channel_credentials, String).like(f"%{escaped}%", escape="\\"))
-        .order_by(App.id)
-    )
+    candidates = await session.scalars(_NAMING, {"pattern": f"%{escaped}%"})
     found = []
     for app in candidates:
         for credential in app.channel_credentials or []:
