@@ -175,7 +175,12 @@ def connect(url: str) -> Database:
         write_engine = create_async_engine(
             url, pool_size=1, max_overflow=0, pool_timeout=60, **engine_options(path)
         )
-        read_engine = create_async_engine(url, pool_size=4, max_overflow=4, **engine_options(path))
+        # Readers' connections stay open (an overflow connection is closed when returned, and
+        # opening one costs more than most reads): enough for the worker's concurrent jobs
+        # and the API's requests.
+        read_engine = create_async_engine(
+            url, pool_size=16, max_overflow=16, **engine_options(path)
+        )
         _configure_sqlite(write_engine, immediate=True)
         _configure_sqlite(read_engine, immediate=False)
     else:
