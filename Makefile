@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint install
+.PHONY: serve test lint install bench
 
 serve: $(STAMP)
 	$(BIN)/chorus serve
@@ -15,6 +15,12 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
+
+# The benchmark (README, "Benchmark"), with its load tool: Debian's wrk, installed when
+# missing (root, or sudo). BENCH_ARGS passes options, e.g. BENCH_ARGS="--messages 2000".
+bench: $(STAMP)
+	command -v wrk >/dev/null || { $$(command -v sudo) apt-get update -qq && $$(command -v sudo) apt-get install -y -qq wrk; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 install: $(STAMP)
 
