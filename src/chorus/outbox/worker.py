@@ -291,9 +291,9 @@ class Worker:
 
 
 # Statements built once (Core, on the table): they run for every job or batch of jobs.
-_COMPLETE = delete(OutboxJob.__table__).where(
-    OutboxJob.__table__.c.id == bindparam("id"),
-    OutboxJob.__table__.c.locked_by == bindparam("worker"),
+_jobs = OutboxJob.__table__
+_COMPLETE = delete(_jobs).where(
+    _jobs.c.id == bindparam("id"), _jobs.c.locked_by == bindparam("worker")
 )
 _earlier = aliased(OutboxJob)
 _CLAIMABLE = (
@@ -315,7 +315,6 @@ _CLAIMABLE = (
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
-_jobs = OutboxJob.__table__
 _CLAIM = (  # on the table: the ORM's bulk-update path would build a new statement every time
     update(_jobs)
     .where(_jobs.c.id.in_(bindparam("ids", expanding=True)))

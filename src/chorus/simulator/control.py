@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chorus.apps import repository as apps
 from chorus.kit.db import ReadSession
 from chorus.kit.errors import (
     ApiError,
@@ -143,7 +144,7 @@ async def update_handset(channel: str, identity: str, request: Request) -> dict[
 
 async def subscription_app(session: AsyncSession, channel: Channel, app_id: str) -> App:
     """The app a PATCH's `app_id` names: it must hold a credential of the channel."""
-    app = await repository.get_app(session, app_id)
+    app = await apps.by_id(session, app_id)
     if app is None:
         raise invalid("app_id", f"unknown app {app_id!r}")
     if not any(c.get("channel") == channel for c in app.channel_credentials or []):
@@ -187,7 +188,7 @@ async def send_from_handset(channel: str, identity: str, request: Request) -> di
     assert simulator is not None  # channel_from_path admits simulated channels only
     runtime: Runtime = request.app.state.runtime
     async with runtime.db.read_sessions() as session:
-        app = await repository.get_app(session, app_id)
+        app = await apps.by_id(session, app_id)
     if app is None:
         raise not_found("app", app_id)
     sent = simulator.handset_message(app, number, message)

@@ -7,15 +7,9 @@ from sqlalchemy import String, bindparam, cast, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chorus.apps import repository as apps
 from chorus.kit.clock import utcnow
 from chorus.kit.group_commit import Write
 from chorus.models import App, SimulatedHandset, SimulatedMessage
-
-
-async def get_app(session: AsyncSession, app_id: str) -> App | None:
-    return await apps.by_id(session, app_id)
-
 
 # Built once (kit/db.py, "Statements"): every simulated send looks its app up.
 _NAMING = (
