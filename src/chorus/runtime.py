@@ -11,7 +11,7 @@ from chorus.kit.breaker import Breakers, BreakerTransport
 from chorus.kit.db import Database
 from chorus.kit.group_commit import GroupCommitter
 from chorus.kit.load import RequestLoad
-from chorus.kit.transport import AiohttpTransport
+from chorus.kit.transport import AiohttpTransport, Client
 from chorus.outbox.worker import Job
 from chorus.wire.enums import Channel
 
@@ -76,7 +76,7 @@ JobHandler = Callable[[Runtime, Job], Awaitable[None]]
 
 
 def http_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
+    return Client(
         timeout=httpx.Timeout(10.0, connect=5.0),
         transport=transport or _transport(),
         follow_redirects=False,

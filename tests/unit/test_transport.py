@@ -14,7 +14,7 @@ import httpx
 import pytest
 from yarl import URL
 
-from chorus.kit.transport import AiohttpTransport, Proxies
+from chorus.kit.transport import AiohttpTransport, Client, Proxies
 
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -81,6 +81,39 @@ def test_a_request_and_its_answer_arrive_as_httpx_sends_and_reads_them() -> None
     assert body == b'{"x": 1}'
     assert seen[2][1] == b"grant_type=client_credentials"
     assert b"application/x-www-form-urlencoded" in seen[2][0]
+
+
+def test_chorus_client_keeps_no_cookies_and_sends_each_url_as_given() -> None:
+    seen: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head, _ = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            seen.append(head)
+            writer.write(b"HTTP/1.1 200 OK\r\nset-cookie: session=1\r\ncontent-length: 0\r\n\r\n")
+            await writer.drain()
+        writer.close()
+
+    async def use(base: str) -> None:
+        async with Client(transport=AiohttpTransport(), timeout=5.0) as http:
+            for url in (f"{base}/a?x=1", f"{base}/a?x=2", f"{base}/a?x=1", f"{base}/b"):
+                assert (await http.post(url, content=b"{}")).status_code == 200
+            assert not http.cookies
+            with pytest.raises(TypeError):
+                http.cookies = {"session": "1"}
+
+    asyncio.run(with_server(serve, use))
+    targets = [head.split(b"\r\n", 1)[0] for head in seen]
+    assert targets == [
+        b"POST /a?x=1 HTTP/1.1",
+        b"POST /a?x=2 HTTP/1.1",
+        b"POST /a?x=1 HTTP/1.1",
+        b"POST /b HTTP/1.1",
+    ]
+    assert not any(b"cookie:" in head.lower() for head in seen)
 
 
 def free_port() -> int:

@@ -16,6 +16,11 @@ The response body is read here, whole, as httpx does for a request that is not s
 (chorus streams none), and handed to httpx undecoded, so content decoding stays httpx's.
 aiohttp's errors become the httpx errors that callers already sort: a refused connection
 is a `ConnectError`, a timeout a `ConnectTimeout` or `ReadTimeout`, and so on.
+
+`Client` is the httpx client itself, less two costs that chorus's requests never need: a
+cookie jar (httpx turns every response into a urllib request and an email message to look for
+cookies: a fifth of a request's CPU; no channel API or webhook receiver is a browser session)
+and parsing the same few URLs again on every request.
 """
 
 import asyncio
@@ -23,6 +28,7 @@ import ipaddress
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import aiohttp
 import httpx
@@ -100,6 +106,43 @@ class Proxies:
         if urllib.request.proxy_bypass_environment(host, self._proxies):
             return None
         return proxy
+
+
+class _NoCookies(httpx.Cookies):
+    """A jar that keeps nothing: responses are not searched for cookies."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        pass
+
+
+URL_CACHE_SIZE = 1024
+
+
+class Client(httpx.AsyncClient):
+    """chorus's outbound HTTP client (see the module's docstring)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._cookies = _NoCookies()
+        self._urls: dict[str, httpx.URL] = {}
+
+    @property  # type: ignore[override]
+    def cookies(self) -> httpx.Cookies:
+        return self._cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise TypeError("chorus's HTTP clients keep no cookies")
+
+    def build_request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Request:
+        if isinstance(url, str):
+            parsed = self._urls.get(url)
+            if parsed is None:
+                if len(self._urls) >= URL_CACHE_SIZE:
+                    self._urls.clear()
+                parsed = self._urls[url] = httpx.URL(url)
+            url = parsed
+        return super().build_request(method, url, **kwargs)
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
