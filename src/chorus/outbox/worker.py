@@ -193,17 +193,15 @@ class Worker:
         now = utcnow()
         kinds = list(self.handlers) if kinds is None else kinds
         async with self.db.write_sessions() as session:
-            ids = list(
-                (
-                    await session.scalars(_CLAIMABLE, {"now": now, "kinds": kinds, "limit": limit})
-                ).all()
-            )
-            if not ids:
-                await session.rollback()
-                return []
             rows = await session.execute(
                 _CLAIM,
-                {"ids": ids, "worker": self.name, "lease": now + LEASE},
+                {
+                    "now": now,
+                    "kinds": kinds,
+                    "limit": limit,
+                    "worker": self.name,
+                    "lease": now + LEASE,
+                },
             )
             jobs = [Job(*row, worker=self.name) for row in rows.all()]
             await session.commit()
@@ -315,9 +313,11 @@ _CLAIMABLE = (
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
-_CLAIM = (  # on the table: the ORM's bulk-update path would build a new statement every time
+# One statement: the claimable jobs' ids as a subquery (not correlated with the update's own
+# table). On the table: the ORM's bulk-update path would build a new statement every time.
+_CLAIM = (
     update(_jobs)
-    .where(_jobs.c.id.in_(bindparam("ids", expanding=True)))
+    .where(_jobs.c.id.in_(_CLAIMABLE.correlate(None)))
     .values(
         status="running",
         locked_by=bindparam("worker"),
