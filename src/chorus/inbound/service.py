@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chorus.apps import repository as apps
+from chorus.apps import cache as app_cache
 from chorus.callbacks.events import record_event
 from chorus.channels.base import (
     ChannelPlugin,
@@ -414,4 +414,5 @@ async def unsupported(
 
 
 async def app_for(session: AsyncSession, app_id: str) -> App | None:
-    return await apps.by_id(session, app_id)
+    """The app a channel's webhook names (as read at most `apps.cache.TTL` seconds ago)."""
+    return await app_cache.app_by_id(session, app_id)

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chorus.apps import cache as app_cache
 from chorus.apps import repository as apps
 from chorus.channels.base import (
     Accepted,
@@ -77,7 +78,7 @@ async def prepare(runtime: Runtime, job: Job, message_id: str) -> Attempt | None
             await job.complete(session)
             await session.commit()
             return None
-        app = await apps.get(session, message.project_id, message.app_id)
+        app = await app_cache.app_in_project(session, message.project_id, message.app_id)
         failure = await _resolve(session, message, app) if message.candidates is None else None
         if failure is None and _expired(message):
             failure = status.reason(ReasonCode.MESSAGE_EXPIRED, "the message's ttl elapsed")

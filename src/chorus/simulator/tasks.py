@@ -11,7 +11,7 @@ import logging
 
 import httpx
 
-from chorus.apps import repository as apps
+from chorus.apps import cache as app_cache
 from chorus.kit.group_commit import Write
 from chorus.outbox.worker import Job, Retry, backoff
 from chorus.runtime import JobHandler, Runtime
@@ -29,7 +29,7 @@ async def send_report(runtime: Runtime, job: Job) -> None:
     payload = job.payload
     simulator = simulator_for(Channel(payload["channel"]))
     async with runtime.db.read_sessions() as session:
-        app = await apps.by_id(session, job.app_id) if job.app_id else None
+        app = await app_cache.app_by_id(session, job.app_id) if job.app_id else None
     body = payload["body"].encode()
     headers = {"content-type": "application/json"}
     if simulator is not None:
