@@ -3,6 +3,7 @@ NOTIFY when any process commits one (see `enqueue` and `Worker._listen`)."""
 
 import asyncio
 import contextlib
+import weakref
 from typing import Any
 
 from sqlalchemy import event
@@ -10,22 +11,37 @@ from sqlalchemy.orm import Session
 
 CHANNEL = "chorus_outbox"
 ENQUEUED = "chorus_jobs_enqueued"
-_wake = asyncio.Event()
+# One wake-up per event loop: an asyncio.Event belongs to the loop that first waits on it, and
+# a process may run more than one loop in turn (tests do).
+_wakes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _wake() -> asyncio.Event:
+    loop = asyncio.get_running_loop()
+    wake = _wakes.get(loop)
+    if wake is None:
+        wake = _wakes[loop] = asyncio.Event()
+    return wake
 
 
 def notify_local() -> None:
-    _wake.set()
+    """Wake this event loop's workers (a no-op outside a running loop: no worker waits there)."""
+    with contextlib.suppress(RuntimeError):
+        _wake().set()
 
 
 async def wait(stop: asyncio.Event, seconds: float) -> None:
     """Sleep until a job may be ready, the worker stops, or `seconds` pass."""
-    waiters = [asyncio.ensure_future(_wake.wait()), asyncio.ensure_future(stop.wait())]
+    wake = _wake()
+    waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
     try:
         await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for waiter in waiters:
             waiter.cancel()
-        _wake.clear()
+        wake.clear()
 
 
 def mark_enqueued(session: Any) -> None:
@@ -35,8 +51,7 @@ def mark_enqueued(session: Any) -> None:
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     if session.info.pop(ENQUEUED, False):
-        with contextlib.suppress(RuntimeError):
-            notify_local()
+        notify_local()
 
 
 @event.listens_for(Session, "after_rollback")

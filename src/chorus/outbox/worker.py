@@ -13,6 +13,9 @@
 - Lanes: a kind given a lane never holds more than that many of the worker's slots, so work
   that waits on other parties' servers (callbacks to webhooks) cannot take them all and
   stall the rest (dispatch).
+- A finished job wakes the worker when it may have made others claimable: it freed a slot of
+  a full lane, or the next job of its ordering key waits for it. Otherwise a backlog of one
+  laned kind, or of callbacks about one message, would drain a lane's worth per poll.
 """
 
 import asyncio
@@ -69,6 +72,7 @@ class Job:
     app_id: str | None
     payload: dict[str, Any]
     attempts: int
+    ordering_key: str | None
     worker: str
     completed: bool = False
 
@@ -137,7 +141,7 @@ class Worker:
                     self._running[job.kind] += 1
                     task = asyncio.create_task(self._run(job))
                     self._tasks.add(task)
-                    task.add_done_callback(functools.partial(self._finished, job.kind))
+                    task.add_done_callback(functools.partial(self._finished, job))
                 if len(self._tasks) >= limit:
                     self._room.clear()
                 elif not claimed:
@@ -156,10 +160,13 @@ class Worker:
             return min(self.busy_concurrency, self.concurrency)
         return self.concurrency
 
-    def _finished(self, kind: str, task: asyncio.Task[None]) -> None:
+    def _finished(self, job: Job, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self._running[kind] -= 1
+        lane_was_full = self._running[job.kind] == self.lanes.get(job.kind)
+        self._running[job.kind] -= 1
         self._room.set()
+        if lane_was_full or job.ordering_key is not None:
+            signals.notify_local()
 
     async def _claim_safely(self, limit: int) -> list[Job]:
         try:
@@ -331,6 +338,7 @@ _CLAIM = (
         _jobs.c.app_id,
         _jobs.c.payload,
         _jobs.c.attempts,
+        _jobs.c.ordering_key,
     )
 )
 
