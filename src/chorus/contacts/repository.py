@@ -13,8 +13,18 @@ from chorus.wire.enums import SIM_CHANNELS
 IdentityKey = tuple[str, str, str]  # (channel, identity, app_id or "")
 
 
+# Built once (kit/db.py, "Statements"): every dispatch reads its contact, every new contact
+# its identities. (`session.get` builds its statement anew on every call.)
+_BY_ID = select(Contact).where(Contact.id == bindparam("id"))
+_IDENTITIES_OF = (
+    select(ContactIdentity)
+    .where(ContactIdentity.contact_id.in_(bindparam("contact_ids", expanding=True)))
+    .order_by(ContactIdentity.contact_id, ContactIdentity.position)
+)
+
+
 async def get(session: AsyncSession, project_id: str, contact_id: str) -> Contact | None:
-    contact = await session.get(Contact, contact_id)
+    contact = await session.scalar(_BY_ID, {"id": contact_id})
     return contact if contact is not None and contact.project_id == project_id else None
 
 
@@ -23,11 +33,7 @@ async def identities_of(
 ) -> dict[str, list[ContactIdentity]]:
     if not contact_ids:
         return {}
-    rows = await session.scalars(
-        select(ContactIdentity)
-        .where(ContactIdentity.contact_id.in_(contact_ids))
-        .order_by(ContactIdentity.contact_id, ContactIdentity.position)
-    )
+    rows = await session.scalars(_IDENTITIES_OF, {"contact_ids": list(contact_ids)})
     found: dict[str, list[ContactIdentity]] = {contact_id: [] for contact_id in contact_ids}
     for row in rows:
         found[row.contact_id].append(row)

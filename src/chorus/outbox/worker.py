@@ -33,7 +33,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from chorus.kit.clock import utcnow
 from chorus.kit.db import Database, log_failure
@@ -300,28 +299,30 @@ _jobs = OutboxJob.__table__
 _COMPLETE = delete(_jobs).where(
     _jobs.c.id == bindparam("id"), _jobs.c.locked_by == bindparam("worker")
 )
-_earlier = aliased(OutboxJob)
+# Core on the table, subquery included: a statement with any ORM part takes the ORM's
+# bulk-update path, which builds a new statement (and its cache key) every time.
+_earlier = _jobs.alias("earlier")
 _CLAIMABLE = (
-    select(OutboxJob.id)
+    select(_jobs.c.id)
     .where(
-        OutboxJob.status == "pending",
-        OutboxJob.run_after <= bindparam("now"),
-        OutboxJob.kind.in_(bindparam("kinds", expanding=True)),
+        _jobs.c.status == "pending",
+        _jobs.c.run_after <= bindparam("now"),
+        _jobs.c.kind.in_(bindparam("kinds", expanding=True)),
         or_(
-            OutboxJob.ordering_key.is_(None),
+            _jobs.c.ordering_key.is_(None),
             ~exists().where(
-                _earlier.ordering_key == OutboxJob.ordering_key,
-                _earlier.id < OutboxJob.id,
-                _earlier.status.in_(("pending", "running")),
+                _earlier.c.ordering_key == _jobs.c.ordering_key,
+                _earlier.c.id < _jobs.c.id,
+                _earlier.c.status.in_(("pending", "running")),
             ),
         ),
     )
-    .order_by(OutboxJob.priority.desc(), OutboxJob.id)
+    .order_by(_jobs.c.priority.desc(), _jobs.c.id)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
 # One statement: the claimable jobs' ids as a subquery (not correlated with the update's own
-# table). On the table: the ORM's bulk-update path would build a new statement every time.
+# table).
 _CLAIM = (
     update(_jobs)
     .where(_jobs.c.id.in_(_CLAIMABLE.correlate(None)))

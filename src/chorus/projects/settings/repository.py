@@ -1,12 +1,16 @@
 """SQL for project settings."""
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.models import ProjectSettings
 
+# Built once (kit/db.py, "Statements"): every new contact reads its project's settings.
+_BY_ID = select(ProjectSettings).where(ProjectSettings.project_id == bindparam("project_id"))
+
 
 async def get(session: AsyncSession, project_id: str) -> ProjectSettings | None:
-    return await session.get(ProjectSettings, project_id)
+    return await session.scalar(_BY_ID, {"project_id": project_id})
 
 
 async def unified_contact_ids(session: AsyncSession, project_id: str) -> bool:
