@@ -17,14 +17,14 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy.exc
 from fastapi import Depends
-from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy import DateTime, MetaData, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -73,29 +73,19 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
-    sync_engine = engine.sync_engine
-
-    @event.listens_for(sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control away from the driver so that BEGIN is ours to emit.
-        if dbapi_connection.isolation_level is not None:  # inline connections open so
-            dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+def _sqlite_settings(*, writer: bool) -> Callable[[sqlite3.Connection], None]:
+    def apply(connection: sqlite3.Connection) -> None:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
         # Writers wait for another process's lock without stopping the event loop
         # (kit.sqlite_inline); readers in WAL mode practically never wait.
-        cursor.execute(f"PRAGMA busy_timeout={0 if immediate else 30000}")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        connection.execute(f"PRAGMA busy_timeout={0 if writer else 30000}")
+        connection.execute("PRAGMA foreign_keys=ON")
         # Checkpoints run on a thread of their own (`checkpoint_wal`), not inside a commit on
         # the event loop, where they would stall every request for their duration.
-        cursor.execute("PRAGMA wal_autocheckpoint=0")
-        cursor.close()
+        connection.execute("PRAGMA wal_autocheckpoint=0")
 
-    @event.listens_for(sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    return apply
 
 
 # Errors that say the database cannot be reached or used right now (worth a retry), rather
@@ -173,16 +163,21 @@ def connect(url: str) -> Database:
         # One writer connection: writers queue for it in the pool instead of failing on a
         # lock upgrade; readers have their own. Both run inline (kit.sqlite_inline).
         write_engine = create_async_engine(
-            url, pool_size=1, max_overflow=0, pool_timeout=60, **engine_options(path)
+            url,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+            **engine_options(path, begin="BEGIN IMMEDIATE", settings=_sqlite_settings(writer=True)),
         )
         # Readers' connections stay open (an overflow connection is closed when returned, and
         # opening one costs more than most reads): enough for the worker's concurrent jobs
         # and the API's requests.
         read_engine = create_async_engine(
-            url, pool_size=16, max_overflow=16, **engine_options(path)
+            url,
+            pool_size=16,
+            max_overflow=16,
+            **engine_options(path, begin="BEGIN", settings=_sqlite_settings(writer=False)),
         )
-        _configure_sqlite(write_engine, immediate=True)
-        _configure_sqlite(read_engine, immediate=False)
     else:
         write_engine = read_engine = create_async_engine(
             url, pool_size=10, max_overflow=10, pool_pre_ping=True

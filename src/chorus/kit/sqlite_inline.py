@@ -17,6 +17,12 @@ would sleep there with the whole event loop stopped, and with it every request o
 — including, possibly, the one the other process is waiting for. So write connections open
 with no busy timeout, and a refused `BEGIN` is retried here after an `asyncio.sleep` (awaited
 from the session's greenlet), up to `LOCK_WAIT`: the loop serves others meanwhile.
+
+The cursor also opens transactions itself: a statement that finds its connection outside a
+transaction is preceded by the engine's `BEGIN` (`BEGIN IMMEDIATE` for writers). SQLAlchemy
+would emit it as a statement of its own, through its whole execution path, once per
+transaction; SQLite needs nothing but the word. Connection settings (`PRAGMA`s, some of which
+only work outside a transaction) are applied when the connection opens, before any of this.
 """
 
 import asyncio
@@ -39,18 +45,16 @@ LOCK_WAIT = 30.0  # seconds a transaction waits for another process's write lock
 FIRST_RETRY, LAST_RETRY = 0.0005, 0.002
 
 
-def _begin_refused(exc: sqlite3.OperationalError, operation: Any) -> bool:
+def _begin_refused(exc: sqlite3.OperationalError, operation: str) -> bool:
     """A `BEGIN` that found the database locked: nothing was done, so it can be retried."""
-    return (
-        isinstance(operation, str)
-        and operation.startswith("BEGIN")
-        and exc.sqlite_errorcode == sqlite3.SQLITE_BUSY
-    )
+    return operation.startswith("BEGIN") and exc.sqlite_errorcode == sqlite3.SQLITE_BUSY
 
 
 class InlineConnection(aiosqlite.Connection):
     """aiosqlite's connection object without its thread: it only opens and closes the
     `sqlite3` connection, which `InlineCursor` then drives directly."""
+
+    begin_statement = "BEGIN"
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         # aiosqlite's own methods, should anything call them: inline too (there is no
@@ -93,19 +97,27 @@ class InlineCursor(AsyncAdapt_aiosqlite_cursor):
 
     def execute(self, operation: Any, parameters: Any = None) -> None:
         cursor = self._cursor
-        try:
-            cursor.execute(operation, () if parameters is None else parameters)
-        except sqlite3.OperationalError as exc:
-            if not _begin_refused(exc, operation):
-                raise
-            _retry_begin(cursor, operation)
+        if not cursor.connection.in_transaction:
+            self._begin()
+        cursor.execute(operation, () if parameters is None else parameters)
         if cursor.description:
             self._rows = collections.deque(cursor.fetchall())
         await_(_TURN)
 
     def executemany(self, operation: Any, seq_of_parameters: Sequence[Any]) -> None:
+        if not self._cursor.connection.in_transaction:
+            self._begin()
         self._cursor.executemany(operation, seq_of_parameters)
         await_(_TURN)
+
+    def _begin(self) -> None:
+        operation = self._connection.begin_statement
+        try:
+            self._cursor.execute(operation)
+        except sqlite3.OperationalError as exc:
+            if not _begin_refused(exc, operation):
+                raise
+            _retry_begin(self._cursor, operation)
 
     def close(self) -> None:
         self._rows.clear()
@@ -161,18 +173,31 @@ class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
         return InlineAdaptedConnection(self, await_(open_connection(*args, **kwargs)))
 
 
-def engine_options(path: str) -> dict[str, Any]:
-    """`create_async_engine` options for an inline SQLite store at `path`."""
-    return {"async_creator": creator(path), "module": InlineDBAPI(aiosqlite, sqlite3)}
+def engine_options(
+    path: str, *, begin: str, settings: Callable[[sqlite3.Connection], None]
+) -> dict[str, Any]:
+    """`create_async_engine` options for an inline SQLite store at `path`: transactions open
+    with `begin`; `settings` is applied to each new connection."""
+    return {
+        "async_creator": creator(path, begin, settings),
+        "module": InlineDBAPI(aiosqlite, sqlite3),
+    }
 
 
-def creator(path: str) -> Callable[[], Any]:
+def creator(
+    path: str, begin: str, settings: Callable[[sqlite3.Connection], None]
+) -> Callable[[], Any]:
     """An `async_creator` for `create_async_engine` opening `path`."""
 
+    def open_sqlite() -> sqlite3.Connection:
+        # No transaction control by the driver: the cursor emits BEGIN.
+        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        settings(connection)
+        return connection
+
     async def connect() -> InlineConnection:
-        connection = InlineConnection(
-            lambda: sqlite3.connect(path, isolation_level=None, check_same_thread=False), 64
-        )
+        connection = InlineConnection(open_sqlite, 64)
+        connection.begin_statement = begin
         return await connection._connect()
 
     return connect
