@@ -25,6 +25,7 @@ import logging
 import os
 import random
 import socket
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -53,6 +54,14 @@ POLL_SECONDS = 1.0
 # jobs arrive one or two at a time, and a claim (a write transaction) for each cost more
 # than the few milliseconds a job may wait for the next batch (end to end, about 6 % of CPU).
 GATHER_SECONDS = 0.005
+# While API clients are being served in this process (`kit/load.py`), jobs run in batches of
+# at most BUSY_BATCH, one batch at a time, each followed by a rest of BUSY_REST times as long
+# as the batch took (at most BUSY_REST_CAP seconds): the workers keep about a fifth of the
+# loop. Batches, not one job at a time: a lone job pays a claim and a commit of its own, and
+# end to end a message cost twice the CPU that way.
+BUSY_BATCH = 4
+BUSY_REST = 4.0
+BUSY_REST_CAP = 0.25
 
 
 class Retry(Exception):
@@ -111,10 +120,8 @@ class Worker:
     on_dead: dict[str, Handler] = field(default_factory=dict)
     concurrency: int = 32
     batch: int = 32
-    # While API clients are being served in this process, only this many jobs run
-    # (`kit/load.py`).
+    # API clients served by this process come first (`kit/load.py`, BUSY_BATCH).
     load: RequestLoad | None = None
-    busy_concurrency: int = 1
     # Kinds that may hold at most this many slots at once.
     lanes: dict[str, int] = field(default_factory=dict)
     name: str = field(default_factory=worker_name)
@@ -124,6 +131,9 @@ class Worker:
     def __post_init__(self) -> None:
         self._room = asyncio.Event()
         self._room.set()
+        # The running busy-mode batch's start (monotonic), and when the rest after it ends.
+        self._batch_started: float | None = None
+        self._rest_until = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         listener = (
@@ -133,15 +143,13 @@ class Worker:
         try:
             while not stop.is_set():
                 await self._room.wait()
-                limit = self._limit()
-                free = limit - len(self._tasks)
+                if self.load is not None and self.load.busy():
+                    await self._busy_turn(stop)
+                    continue
+                free = self.concurrency - len(self._tasks)
                 claimed = await self._claim_safely(min(self.batch, free)) if free > 0 else []
-                for job in claimed:
-                    self._running[job.kind] += 1
-                    task = asyncio.create_task(self._run(job))
-                    self._tasks.add(task)
-                    task.add_done_callback(functools.partial(self._finished, job))
-                if len(self._tasks) >= limit:
+                self._start(claimed)
+                if len(self._tasks) >= self.concurrency:
                     self._room.clear()
                 elif not claimed:
                     await signals.wait(stop, seconds=POLL_SECONDS)
@@ -154,16 +162,41 @@ class Worker:
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=15)
 
-    def _limit(self) -> int:
-        if self.load is not None and self.load.busy():
-            return min(self.busy_concurrency, self.concurrency)
-        return self.concurrency
+    async def _busy_turn(self, stop: asyncio.Event) -> None:
+        """One step while the API is busy: wait for the batch running to end, rest, or
+        start the next batch."""
+        if self._tasks:
+            self._room.clear()  # the last job of the batch sets it
+            return
+        rest = self._rest_until - time.monotonic()
+        if rest > 0:  # jobs committed meanwhile wait for the rest's end, not wake it
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=rest)
+            return
+        claimed = await self._claim_safely(min(BUSY_BATCH, self.batch, self.concurrency))
+        if not claimed:
+            await signals.wait(stop, seconds=POLL_SECONDS)
+            return
+        self._batch_started = time.monotonic()
+        self._start(claimed)
+        self._room.clear()
+
+    def _start(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            self._running[job.kind] += 1
+            task = asyncio.create_task(self._run(job))
+            self._tasks.add(task)
+            task.add_done_callback(functools.partial(self._finished, job))
 
     def _finished(self, job: Job, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         lane_was_full = self._running[job.kind] == self.lanes.get(job.kind)
         self._running[job.kind] -= 1
         self._room.set()
+        if not self._tasks and self._batch_started is not None:
+            took = time.monotonic() - self._batch_started
+            self._rest_until = time.monotonic() + min(BUSY_REST_CAP, BUSY_REST * took)
+            self._batch_started = None
         if lane_was_full or job.ordering_key is not None:
             signals.notify_local()
 
