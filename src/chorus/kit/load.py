@@ -4,8 +4,9 @@
 take most of the loop while clients are sending, and `messages:send` latency climbs with the
 backlog. API requests come first: while clients are being served, the worker runs a few
 jobs at a time and rests between them (`outbox/worker.py`, BUSY_BATCH; it never stops: the
-backlog still drains), and takes up full speed again once the API has been quiet for a moment. Accepted messages wait durably in the outbox, so
-this trades drain speed during a burst for the latency of the calls that accept them.
+backlog still drains), and takes up full speed again once the API has been quiet for a
+moment. Accepted messages wait durably in the outbox, so this trades drain speed during a
+burst for the latency and rate of the calls that accept them.
 """
 
 import time
