@@ -97,20 +97,21 @@ class InlineCursor(AsyncAdapt_aiosqlite_cursor):
 
     def execute(self, operation: Any, parameters: Any = None) -> None:
         cursor = self._cursor
-        if not cursor.connection.in_transaction:
-            self._begin()
+        self._in_transaction()
         cursor.execute(operation, () if parameters is None else parameters)
         if cursor.description:
             self._rows = collections.deque(cursor.fetchall())
         await_(_TURN)
 
     def executemany(self, operation: Any, seq_of_parameters: Sequence[Any]) -> None:
-        if not self._cursor.connection.in_transaction:
-            self._begin()
+        self._in_transaction()
         self._cursor.executemany(operation, seq_of_parameters)
         await_(_TURN)
 
-    def _begin(self) -> None:
+    def _in_transaction(self) -> None:
+        """Open the connection's transaction unless one is open."""
+        if self._cursor.connection.in_transaction:
+            return
         operation = self._connection.begin_statement
         try:
             self._cursor.execute(operation)
