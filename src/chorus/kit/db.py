@@ -262,13 +262,16 @@ WAL_TRUNCATE_WAIT = 0.1
 
 
 def fold_wal(path: str, *, limit: int = WAL_LIMIT_BYTES, wait: float = WAL_TRUNCATE_WAIT) -> None:
-    """Copy the write-ahead log's pages into the database file; truncate the log when it
-    has grown past `limit`. Blocking: run it on a thread."""
-    size = os.path.getsize(f"{path}-wal") if os.path.exists(f"{path}-wal") else 0
-    connection = sqlite3.connect(path, timeout=wait if size > limit else 1)
+    """Copy the write-ahead log's pages into the database file; then, when the log has grown
+    past `limit`, truncate it. Blocking: run it on a thread."""
+    connection = sqlite3.connect(path, timeout=wait)
     try:
-        mode = "TRUNCATE" if size > limit else "PASSIVE"
-        connection.execute(f"PRAGMA wal_checkpoint({mode})")
+        # The copy first, blocking no one; the truncation then has only what was written
+        # meanwhile to copy while writers wait.
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        wal = f"{path}-wal"
+        if os.path.exists(wal) and os.path.getsize(wal) > limit:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         connection.close()
 
