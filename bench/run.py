@@ -34,8 +34,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +52,32 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def bench_database(server_url: str | None) -> Iterator[str | None]:
+    """A new, empty PostgreSQL database on the server of `server_url`, dropped afterwards,
+    so that no run measures an earlier run's backlog (each load phase leaves thousands of
+    accepted messages in the outbox). None for SQLite, which lives in the data directory."""
+    if server_url is None:
+        yield None
+        return
+    name = f"chorus_bench_{uuid.uuid4().hex[:12]}"
+    parts = urlsplit(server_url)
+    admin = urlunsplit(parts._replace(scheme="postgresql"))
+
+    async def run(statement: str) -> None:
+        connection = await asyncpg.connect(admin)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def wait_ready(url: str, seconds: float = 60) -> None:
@@ -344,17 +375,21 @@ def main() -> None:
         "beside an API-only `chorus serve`",
     )
     args = parser.parse_args()
+    with bench_database(args.database_url) as database_url:
+        run_bench(args, database_url)
 
+
+def run_bench(args: argparse.Namespace, database_url: str | None) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="chorus-bench-"))
     port, receiver_port = free_port(), free_port()
     base, receiver_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{receiver_port}"
-    chorus = start_chorus(args.database_url, data_dir, port)
+    chorus = start_chorus(database_url, data_dir, port)
     receiver = start_receiver(receiver_port)
     try:
         app_id = set_up(base, receiver_url)
         tool = "wrk" if shutil.which("wrk") else "python"
         print(
-            f"chorus bench: {args.database_url or 'SQLite'}; load tool {tool}; "
+            f"chorus bench: {database_url or 'SQLite'}; load tool {tool}; "
             f"{args.connections} connections"
         )
         e2e = asyncio.run(
@@ -363,8 +398,8 @@ def main() -> None:
         scaled = None
         if args.worker_processes:
             stop([chorus])
-            chorus = start_chorus(args.database_url, data_dir, port, workers=False)
-            workers = start_workers(args.database_url, data_dir, port, args.worker_processes)
+            chorus = start_chorus(database_url, data_dir, port, workers=False)
+            workers = start_workers(database_url, data_dir, port, args.worker_processes)
             try:
                 scaled = asyncio.run(
                     end_to_end(
@@ -379,10 +414,10 @@ def main() -> None:
             finally:
                 stop(workers)
             stop([chorus])
-            chorus = start_chorus(args.database_url, data_dir, port)
+            chorus = start_chorus(database_url, data_dir, port)
         report_load("chorus serve (API + workers)", base, receiver_url, app_id, args)
         stop([chorus])
-        chorus = start_chorus(args.database_url, data_dir, port, workers=False)
+        chorus = start_chorus(database_url, data_dir, port, workers=False)
         report_load("API process alone", base, receiver_url, app_id, args)
         report_end_to_end("end to end", e2e)
         if scaled is not None:
