@@ -59,7 +59,7 @@ def settings_from(**options: Any) -> Settings:
 
 async def _prepared_db(settings: Settings) -> Database:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = connect(settings.resolved_database_url)
+    db = connect(settings.resolved_database_url, pool_size=settings.pool_size)
     await run_migrations(db.write_engine)
     return db
 

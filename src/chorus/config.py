@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Workers run inside `chorus serve` unless turned off (then run `chorus worker`).
     run_workers: bool = True
     worker_concurrency: int = Field(default=32, ge=1)
+    # PostgreSQL connections a process keeps open; by default as many as its worker runs jobs
+    # at once, and 8 more for API requests (`pool_size`).
+    database_pool_size: int | None = Field(default=None, ge=1)
     # `chorus worker` serves /healthz, /readyz and /metrics here when a port is given.
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
@@ -81,6 +84,10 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def pool_size(self) -> int:
+        return self.database_pool_size or self.worker_concurrency + 8
 
     @cached_property
     def resolved_database_url(self) -> str:
