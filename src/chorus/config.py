@@ -3,6 +3,7 @@
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -99,7 +100,8 @@ class Settings(BaseSettings):
 
 def async_database_url(url: str) -> str:
     """Accept the usual spellings (`postgres://`, `postgresql://`, `sqlite:///`) and pick
-    the async driver chorus uses for each."""
+    the async driver chorus uses for each. libpq's `sslmode` (as hosted databases hand out
+    URLs: `?sslmode=require`) becomes asyncpg's `ssl`, which takes the same modes."""
     for prefix, replacement in (
         ("postgres://", "postgresql+asyncpg://"),
         ("postgresql://", "postgresql+asyncpg://"),
@@ -107,5 +109,13 @@ def async_database_url(url: str) -> str:
         ("sqlite:///", "sqlite+aiosqlite:///"),
     ):
         if url.startswith(prefix):
-            return replacement + url[len(prefix) :]
+            url = replacement + url[len(prefix) :]
+            break
+    if url.startswith("postgresql+asyncpg://"):
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        names = {name for name, _ in query}
+        if "sslmode" in names and "ssl" not in names:
+            query = [("ssl" if name == "sslmode" else name, value) for name, value in query]
+            url = urlunsplit(parts._replace(query=urlencode(query)))
     return url
