@@ -44,6 +44,14 @@ async def webhooks_for(
     ]
 
 
+async def subscribed(
+    session: AsyncSession, project_id: str, app_id: str | None, trigger: str
+) -> bool:
+    """Whether any webhook would receive `trigger` (from the same per-transaction read as
+    `webhooks_for`): a caller whose payload costs a query of its own asks first."""
+    return bool(await webhooks_for(session, project_id, app_id, trigger))
+
+
 async def app(session: AsyncSession, project_id: str, app_id: str) -> App | None:
     found = await session.get(App, app_id)
     return found if found is not None and found.project_id == project_id else None

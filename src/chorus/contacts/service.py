@@ -7,6 +7,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.apps import repository as apps
+from chorus.callbacks import repository as callbacks
 from chorus.callbacks.events import record_event
 from chorus.channels.base import ChannelFailure
 from chorus.channels.registry import plugin_for
@@ -283,6 +284,10 @@ async def delete_contact(session: AsyncSession, project_id: str, contact_id: str
 async def _record_contact_event(
     session: AsyncSession, contact: Contact, trigger: WebhookTrigger, name: str
 ) -> None:
+    # The contact's view reads its identities: not for an occurrence nobody receives (a
+    # contact created by a send, usually).
+    if not await callbacks.subscribed(session, contact.project_id, None, trigger.value):
+        return
     await record_event(
         session,
         trigger,

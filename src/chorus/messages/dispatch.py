@@ -246,25 +246,29 @@ async def _resolve(session: AsyncSession, message: Message, app: App | None) -> 
         else await conversations_repository.active_for_pair(session, app.id, contact.id)
     )
     pool = given if given else known
-    message.candidates = order_candidates(
+    candidates = order_candidates(
         pool,
         options,
         app,
         contact_priority=None if given else contact.channel_priority,
         active=existing.active_channel if existing is not None and not given else None,
     )
-    message.candidate_index = 0
-    message.contact_id = contact.id
-    if not message.candidates:
+    if not candidates:
+        message.candidates, message.candidate_index = candidates, 0
+        message.contact_id = contact.id
         return _none_left(contact=not given)
     conversation = existing or await conversations.start_conversation(
         session,
         message.project_id,
         app.id,
         contact.id,
-        message.candidates[0]["channel"],
+        candidates[0]["channel"],
         last_received=message.accept_time,
     )
+    # Set together, after the conversation's insert has flushed the session: one UPDATE of
+    # the message, not one before that flush and another after.
+    message.candidates, message.candidate_index = candidates, 0
+    message.contact_id = contact.id
     if options.get("conversation_metadata") is not None:
         conversations.apply_metadata(
             conversation,
