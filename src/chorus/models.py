@@ -91,6 +91,10 @@ class App(Base):
     message_retry_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     rate_limits: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Moves on every change (the console's live stream watches it); None before 0007.
+    updated_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, nullable=True, default=utcnow, onupdate=utcnow
+    )
 
 
 class Webhook(Base):
@@ -105,6 +109,9 @@ class Webhook(Base):
     triggers: Mapped[list[str]] = mapped_column(JSON, default=list)
     client_credentials: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, nullable=True, default=utcnow, onupdate=utcnow
+    )
 
 
 class Contact(Base):

@@ -162,6 +162,46 @@ def test_flow2_create_app_credentials_priority_and_webhook(
     shot(page, screenshots, "apps")
 
 
+def test_flow2_apps_and_an_app_are_live_while_forms_keep_their_input(
+    page: Page, console_server: ConsoleServer, receiver: Receiver
+) -> None:
+    """Another client (a second tab, an API script) creates an app, gives it credentials and
+    a webhook: the open pages show each change without a reload, and what is being typed
+    in a form stays."""
+    page.goto("/console/#/apps")
+    expect(page.locator("#live")).to_have_text("live")
+    with console_server.api() as api:
+        app_id = new_app(api, "Elsewhere", [])
+        expect(page.get_by_role("row", name=re.compile("Elsewhere"))).to_be_visible()
+
+        page.get_by_role("link", name="Elsewhere").click()
+        expect(page.get_by_role("heading", name="Elsewhere")).to_be_visible()
+        expect(page.locator("#live")).to_have_text("live")
+        page.get_by_label("Target URL").fill("https://half.example/typed")
+        api.patch(
+            f"/apps/{app_id}",
+            json={
+                "channel_credentials": [
+                    {
+                        "channel": "SMS",
+                        "static_bearer": {"claimed_identity": "plan-elsewhere", "token": "t"},
+                    }
+                ]
+            },
+        ).raise_for_status()
+        expect(page.get_by_label("Channel priority").locator("li")).to_contain_text(["SMS"])
+        api.post(
+            "/webhooks",
+            json={"app_id": app_id, "target": receiver.url, "triggers": ["MESSAGE_INBOUND"]},
+        ).raise_for_status()
+        expect(page.get_by_role("cell", name=receiver.url, exact=True)).to_be_visible()
+        expect(page.get_by_label("Target URL")).to_have_value("https://half.example/typed")
+
+        api.delete(f"/apps/{app_id}").raise_for_status()
+    page.goto("/console/#/apps")
+    expect(page.get_by_role("row", name=re.compile("Elsewhere"))).to_have_count(0)
+
+
 def test_flow3_contacts_search_and_conversation_timeline(
     page: Page, console_server: ConsoleServer, screenshots: Path
 ) -> None:

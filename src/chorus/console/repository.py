@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.models import (
     AccessKey,
+    App,
     CallbackAttempt,
     CallbackDelivery,
     ConversationEvent,
@@ -19,6 +20,7 @@ from chorus.models import (
     Project,
     SimulatedHandset,
     SimulatedMessage,
+    Webhook,
 )
 
 
@@ -86,12 +88,14 @@ class Cursors:
     """The newest row of each kind: when one moves, the pages showing that kind re-read.
 
     Each is the maximum of a primary key, so a look costs an index probe whatever the size of
-    the tables; they are deployment-wide, and the stream shows them only hashed with the
+    the tables (apps and webhooks, few rows, are counted and their last change read); they
+    are deployment-wide, and the stream shows them only hashed with the
     project (a page may re-read for another project's activity, and learns nothing of it)."""
 
     messages: tuple[Any, ...]
     deliveries: tuple[Any, ...]
     handsets: tuple[Any, ...]
+    apps: tuple[Any, ...]
 
 
 async def cursors(session: AsyncSession) -> Cursors:
@@ -110,6 +114,14 @@ async def cursors(session: AsyncSession) -> Cursors:
         ),
         deliveries=(await newest(CallbackDelivery.id), await newest(CallbackAttempt.id)),
         handsets=(await newest(SimulatedMessage.id), await newest(SimulatedHandset.created_at)),
+        # Apps and webhooks: created, changed (a credential's registration state moves in
+        # the background) or deleted. Small tables: counting them is cheap.
+        apps=(
+            await session.scalar(select(func.count()).select_from(App)),
+            await newest(App.updated_at),
+            await session.scalar(select(func.count()).select_from(Webhook)),
+            await newest(Webhook.updated_at),
+        ),
     )
 
 

@@ -108,8 +108,9 @@ async def message_statuses(
 @pages.get("/console/api/projects/{project_id}/stream")
 async def stream(project_id: str, request: Request, access_token: str = "") -> StreamingResponse:
     """Server-sent events: `cursors` on connect and whenever messages (and their statuses),
-    webhook deliveries or simulated handsets change. EventSource cannot send headers, so the
-    bearer token comes in the query (or the Authorization header, for other clients)."""
+    webhook deliveries, simulated handsets, apps or webhooks change. EventSource cannot send
+    headers, so the bearer token comes in the query (or the Authorization header, for other
+    clients)."""
     auth = request.app.state.authenticator
     header = request.headers.get("authorization")
     if access_token:
@@ -141,6 +142,7 @@ async def _changes(request: Request, project_id: str) -> AsyncIterator[str]:
                 ("messages", current.messages),
                 ("deliveries", current.deliveries),
                 ("handsets", current.handsets),
+                ("apps", current.apps),
             )
         }
         if now != last:

@@ -62,13 +62,19 @@ async function show() {
   }
 }
 
-// Draw the current page again (after a change it made), keeping keyboard focus on the
-// control that had it: the same label, or the same name, in the new drawing.
+// Draw the current page again (after a change it made), keeping keyboard focus.
 export async function rerender() {
+  await keepingFocus(show);
+}
+
+// Run `draw`, then put keyboard focus back on the control that had it: the same label, or
+// the same name, in the new drawing.
+export async function keepingFocus(draw) {
   const active = document.activeElement;
   const label = active?.getAttribute('aria-label');
   const name = active?.getAttribute('name');
-  await show();
+  await draw();
+  if (active?.isConnected && active !== document.body) return; // not redrawn: focus stayed
   const find = (l) => document.querySelector(`[aria-label="${CSS.escape(l)}"]`);
   let again = label ? find(label) : name ? document.querySelector(`[name="${CSS.escape(name)}"]`) : null;
   // A move to the end disables its own button: the opposite one keeps the place.

@@ -1,22 +1,34 @@
 // One app: its channel credentials in priority order (drag, or the up/down buttons), a form
-// to add one, and its webhooks with their triggers and secret.
+// to add one, and its webhooks with their triggers and secret. The credentials (their
+// registration state moves in the background) and the webhooks are live; the forms are
+// left as they are, half typed or not.
 
 import { api } from '../api.js';
 import { CHANNELS, CREDENTIAL, LABELS, TRIGGERS } from '../channels.js';
 import { field, h, select, toast } from '../dom.js';
-import { rerender } from '../main.js';
+import { onChange } from '../live.js';
+import { keepingFocus, rerender } from '../main.js';
 
 export async function render(main, { id }) {
-  const app = await api(`/apps/${id}`);
-  const { webhooks = [] } = await api(`/apps/${id}/webhooks`);
+  const load = async () => [await api(`/apps/${id}`), (await api(`/apps/${id}/webhooks`)).webhooks || []];
+  let [app, webhooks] = await load();
+  const priority = h('div', {}, priorityCard(app));
+  const hooks = h('div', {}, webhooksTable(webhooks));
   main.append(
     h('p', {}, h('a', { href: '#/apps' }, '← Apps')),
     h('h1', {}, app.display_name || app.id),
     h('p', { class: 'mono' }, `App ID ${app.id} · ${app.processing_mode}`),
-    priorityCard(app),
-    credentialForm(app),
-    webhooksCard(app, webhooks),
+    priority,
+    credentialForm(() => app),
+    webhooksCard(app, hooks),
   );
+  return onChange('apps', async () => {
+    [app, webhooks] = await load();
+    await keepingFocus(() => {
+      priority.replaceChildren(priorityCard(app));
+      hooks.replaceChildren(webhooksTable(webhooks));
+    });
+  });
 }
 
 async function saveCredentials(app, credentials, message) {
@@ -82,7 +94,8 @@ function stateBadge(state) {
   return h('span', { class: `badge ${tone}`, title: state.description }, state.status);
 }
 
-function credentialForm(app) {
+// `current()`: the app as last read (the list changes live under the form).
+function credentialForm(current) {
   const channel = select('channel', CHANNELS.map((c) => [c, LABELS[c]]), 'SMS');
   const known = h('input', { name: 'claimed_identity' });
   const token = h('input', { name: 'token', required: true });
@@ -105,6 +118,7 @@ function credentialForm(app) {
       credential[kind] = kind === 'static_bearer'
         ? { claimed_identity: known.value, token: token.value } : { token: token.value };
       if (secret.value) credential.callback_secret = secret.value;
+      const app = current();
       const others = app.channel_credentials.filter((c) => c.channel !== channel.value);
       saveCredentials(app, [...others, credential], `${LABELS[channel.value]} credentials saved`);
     },
@@ -114,7 +128,22 @@ function credentialForm(app) {
   h('button', { type: 'submit' }, 'Add credentials'));
 }
 
-function webhooksCard(app, webhooks) {
+function webhooksTable(webhooks) {
+  return webhooks.length ? h('table', { class: 'list' },
+    h('thead', {}, h('tr', {}, ['Target', 'Triggers', 'Secret', ''].map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, webhooks.map((w) => h('tr', {},
+      h('td', { class: 'mono' }, w.target),
+      h('td', {}, (w.triggers || []).join(', ')),
+      h('td', {}, w.secret ? 'set' : '—'),
+      h('td', {}, h('a', { href: `#/webhooks/${w.id}` }, 'Delivery log'),
+        ' ', h('button', {
+          type: 'button', class: 'link danger', 'aria-label': `Delete webhook ${w.target}`,
+          onclick: async () => { await api(`/webhooks/${w.id}`, { method: 'DELETE' }); rerender(); },
+        }, 'Delete'))))))
+    : h('p', {}, 'No webhooks yet.');
+}
+
+function webhooksCard(app, table) {
   const target = h('input', { name: 'target', type: 'url', required: true, placeholder: 'https://example.com/callbacks' });
   const secret = h('input', { name: 'secret' });
   const boxes = TRIGGERS.map((trigger) => h('label', { class: 'check' },
@@ -135,17 +164,6 @@ function webhooksCard(app, webhooks) {
   h('button', { type: 'submit' }, 'Add webhook'));
   return h('section', { class: 'card', 'aria-labelledby': 'webhooks-title' },
     h('h2', { id: 'webhooks-title' }, 'Webhooks'),
-    webhooks.length ? h('table', { class: 'list' },
-      h('thead', {}, h('tr', {}, ['Target', 'Triggers', 'Secret', ''].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, webhooks.map((w) => h('tr', {},
-        h('td', { class: 'mono' }, w.target),
-        h('td', {}, (w.triggers || []).join(', ')),
-        h('td', {}, w.secret ? 'set' : '—'),
-        h('td', {}, h('a', { href: `#/webhooks/${w.id}` }, 'Delivery log'),
-          ' ', h('button', {
-            type: 'button', class: 'link danger', 'aria-label': `Delete webhook ${w.target}`,
-            onclick: async () => { await api(`/webhooks/${w.id}`, { method: 'DELETE' }); rerender(); },
-          }, 'Delete'))))))
-      : h('p', {}, 'No webhooks yet.'),
+    table,
     form);
 }
