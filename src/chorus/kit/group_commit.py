@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Executable, Table, insert, text
+from sqlalchemy import Executable, Table, insert
 
 from chorus.kit.db import Database, describe_unavailable, unavailable
 from chorus.outbox import signals
@@ -100,7 +100,7 @@ class GroupCommitter:
     async def _commit(self, batch: list[_Pending]) -> None:
         enqueues = any(pending.enqueues for pending in batch)
         try:
-            await self._write([write for pending in batch for write in pending.writes], enqueues)
+            await self._write([write for pending in batch for write in pending.writes])
         except Exception as exc:
             if unavailable(exc):
                 # No culprit to isolate: every caller of the batch waits on the same database.
@@ -126,7 +126,7 @@ class GroupCommitter:
         if enqueues:
             signals.notify_local()
 
-    async def _write(self, writes: list[Write], enqueues: bool) -> None:
+    async def _write(self, writes: list[Write]) -> None:
         # Core executemany per statement: the ORM's unit of work costs more than the write.
         statements: dict[Executable, list[dict[str, Any]]] = {}
         for statement, params in writes:
@@ -135,5 +135,3 @@ class GroupCommitter:
         async with self._db.write_engine.begin() as connection:
             for statement, params in statements.items():
                 await connection.execute(statement, params)
-            if enqueues and self._db.dialect == "postgresql":
-                await connection.execute(text(f"SELECT pg_notify('{signals.CHANNEL}', '')"))

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, select, text
+from sqlalchemy import and_, case, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.clock import utcnow
@@ -72,9 +72,8 @@ async def enqueue(
 ) -> None:
     """Add a job to the caller's transaction; it commits or vanishes with the caller's state.
     `dedup_key` makes a job idempotent: the same key is never queued twice."""
-    if not session.info.get(signals.ENQUEUED) and session.bind.dialect.name == "postgresql":
-        # Delivered to listening workers when (and only if) this transaction commits.
-        await session.execute(text(f"SELECT pg_notify('{signals.CHANNEL}', '')"))
+    # This process's workers wake when the transaction commits; on PostgreSQL every other
+    # process's too, notified by the table's trigger (migration 0008).
     signals.mark_enqueued(session)
     _, row = job_row(
         kind,

@@ -1,5 +1,6 @@
 """Wake-ups for workers: in-process when a job is committed here, and through PostgreSQL's
-NOTIFY when any process commits one (see `enqueue` and `Worker._listen`)."""
+NOTIFY when any process commits one (sent by the `outbox_jobs` trigger of migration 0008;
+see `Worker._listen`)."""
 
 import asyncio
 import contextlib
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-CHANNEL = "chorus_outbox"
+CHANNEL = "chorus_outbox"  # also written in migration 0008
 ENQUEUED = "chorus_jobs_enqueued"
 # One wake-up per event loop: an asyncio.Event belongs to the loop that first waits on it, and
 # a process may run more than one loop in turn (tests do).

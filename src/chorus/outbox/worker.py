@@ -1,8 +1,8 @@
 """The worker runtime: claims outbox jobs, runs their handlers, retries, leases.
 
 - PostgreSQL: jobs are claimed with `FOR UPDATE SKIP LOCKED`, so any number of processes
-  share one queue; they wake on `LISTEN chorus_outbox` (sent by `enqueue`) and poll as a
-  fallback. SQLite: one worker set inside the serving process, woken in-process.
+  share one queue; they wake on `LISTEN chorus_outbox` (sent by a trigger on new jobs) and
+  poll as a fallback. SQLite: one worker set inside the serving process, woken in-process.
 - A claimed job holds a lease that its worker renews while the handler runs; a job whose
   worker died is claimed again when the lease runs out (within `LEASE`).
 - A handler finishes a job by calling `job.complete(session)` inside its last transaction,
