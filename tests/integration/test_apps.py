@@ -228,6 +228,9 @@ def test_list_get_delete_and_unknown_ids(server, api: httpx.Client) -> None:
     assert_error(api.get(f"/apps/{first}"), 404, "NOT_FOUND")
     assert_error(api.delete(f"/apps/{first}"), 404, "NOT_FOUND")
     assert_error(api.patch("/apps/unknown", json={"display_name": "x"}), 404, "NOT_FOUND")
+    long = assert_error(api.get(f"/apps/{'y' * 5000}"), 404, "NOT_FOUND")
+    assert long["message"] == f"app {'y' * 128}… (5000 characters) not found"
+    assert long["details"][0]["resource_name"] == f"{'y' * 128}… (5000 characters)"
     with server.client(server.other) as other:
         assert_error(other.get(f"/apps/{second}"), 404, "NOT_FOUND")
         assert other.get("/apps").json() == {"apps": []} or second not in str(

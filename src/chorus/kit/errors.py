@@ -33,6 +33,10 @@ STATUS_NAMES = {
     503: "UNAVAILABLE",
 }
 
+# Past this length an identifier the caller gave is shortened where an error repeats it: ids
+# are 26 characters (ULIDs) or a name; a path segment of kilobytes need not come back twice.
+ECHOED_ID_CHARS = 128
+
 BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
 RESOURCE_INFO_TYPE = "type.googleapis.com/google.rpc.ResourceInfo"
 
@@ -100,7 +104,15 @@ def failed_precondition(message: str) -> ApiError:
     return ApiError(400, message, status="FAILED_PRECONDITION")
 
 
+def echoed(resource_id: str) -> str:
+    """An identifier as an error message repeats it: shortened past `ECHOED_ID_CHARS`."""
+    if len(resource_id) <= ECHOED_ID_CHARS:
+        return resource_id
+    return f"{resource_id[:ECHOED_ID_CHARS]}… ({len(resource_id)} characters)"
+
+
 def not_found(resource_type: str, resource_id: str) -> ApiError:
+    resource_id = echoed(resource_id)
     return ApiError(
         404,
         f"{resource_type} {resource_id} not found",
@@ -117,6 +129,7 @@ def not_found(resource_type: str, resource_id: str) -> ApiError:
 
 
 def already_exists(message: str, resource_type: str, resource_id: str) -> ApiError:
+    resource_id = echoed(resource_id)
     return ApiError(
         409,
         message,
