@@ -12,6 +12,7 @@ project data: counts by job kind and status, and server origins).
 - what this process has done since it started (`kit/counters.py`):
   `chorus_http_requests_total{method,route,status}`,
   `chorus_http_request_duration_seconds{method,route}` (a histogram),
+  `chorus_jobs_total{kind,outcome}`, `chorus_job_duration_seconds{kind}` (a histogram),
   `chorus_channel_send_attempts_total{channel,outcome}`, `chorus_callback_attempts_total{outcome}`;
 - the process's own CPU, memory, file descriptors and garbage collection.
 """

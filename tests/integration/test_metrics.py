@@ -115,10 +115,14 @@ def test_a_worker_process_serves_its_probes_and_metrics(backend: str) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_metrics_count_requests_channel_sends_and_callbacks(backend: str) -> None:
-    """What the process did, by route template (no ids), channel and outcome."""
+    """What the process did, by route template (no ids), job kind, channel and outcome."""
     receiver = Receiver()
+    receiver.fail_next = 1  # one callback is not accepted at first: its job is retried
     try:
-        with instance(backend) as chorus, chorus.api() as api:
+        with (
+            instance(backend, {"CHORUS_CALLBACK_RETRY_SCALE": "0.01"}) as chorus,
+            chorus.api() as api,
+        ):
             app_id = sms_app(api)
             add_webhook(api, app_id, receiver.url(), MESSAGE_TRIGGERS, secret="s")
             for index in range(3):
@@ -129,7 +133,17 @@ def test_metrics_count_requests_channel_sends_and_callbacks(backend: str) -> Non
                 seconds=60,
                 what="three DELIVERED callbacks",
             )
-            text = httpx.get(f"{chorus.url}/metrics").text
+
+            def settled() -> str | None:
+                # The callbacks' jobs are counted once their outcomes are recorded, a moment
+                # after the receiver has answered.
+                text = httpx.get(f"{chorus.url}/metrics").text
+                done = sample(
+                    text, "chorus_jobs_total", kind="callbacks.deliver", outcome="completed"
+                )
+                return text if done == len(receiver.received()) - 1 else None
+
+            text = poll(settled, seconds=30, what="every callback job's outcome counted")
         send_route = "/v1/projects/{project_id}/messages:send"
         assert (
             sample(
@@ -161,6 +175,13 @@ def test_metrics_count_requests_channel_sends_and_callbacks(backend: str) -> Non
             == 3
         )
         assert (sample(text, "chorus_callback_attempts_total", outcome="delivered") or 0) >= 6
+        dispatch = {"kind": "messages.dispatch"}
+        assert sample(text, "chorus_jobs_total", outcome="completed", **dispatch) == 3
+        assert sample(text, "chorus_job_duration_seconds_count", **dispatch) == 3
+        assert (sample(text, "chorus_job_duration_seconds_sum", **dispatch) or 0) > 0
+        deliver = {"kind": "callbacks.deliver"}
+        assert sample(text, "chorus_jobs_total", outcome="retried", **deliver) == 1
+        assert sample(text, "chorus_jobs_total", outcome="failed", **deliver) is None
         assert app_id not in text and chorus.credentials.project_id not in text
     finally:
         receiver.close()

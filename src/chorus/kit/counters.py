@@ -1,7 +1,8 @@
 """What this process has done, counted for Prometheus (exposed at `GET /metrics`): HTTP
-requests by route and status with their latency, channel send attempts by outcome, and
-callback attempts by outcome. Per process, since it started, as Prometheus counters are:
-the server adds the processes up (`sum by (...)`, `rate(...)`).
+requests by route and status with their latency, outbox jobs by kind and outcome with their
+run time, channel send attempts by outcome, and callback attempts by outcome. Per process,
+since it started, as Prometheus counters are: the server adds the processes up
+(`sum by (...)`, `rate(...)`).
 
 Routes are labelled by their template (`/v1/projects/{project_id}/messages:send`), never by
 the path itself, so project and resource ids stay out of the figures and their number stays
@@ -40,7 +41,32 @@ CALLBACK_ATTEMPTS = Counter(
     ["outcome"],
     registry=None,
 )
-COLLECTORS = (HTTP_REQUESTS, HTTP_LATENCY, CHANNEL_SENDS, CALLBACK_ATTEMPTS)
+JOBS = Counter(
+    "chorus_jobs",
+    "Outbox jobs run by this process's workers, by kind and outcome: completed, retried "
+    "(rescheduled by the job itself: a callback not accepted, an app's drain rate reached, a "
+    "channel's transient failure), failed (an unexpected error: tried again with backoff), "
+    "dead (given up after its last attempt), interrupted (the process stopped while it ran; "
+    "it runs again).",
+    ["kind", "outcome"],
+    registry=None,
+)
+JOB_DURATION = Histogram(
+    "chorus_job_duration_seconds",
+    "Time a job took, from its start to its outcome recorded, by kind (a dispatch includes "
+    "the channel's answer, a callback the receiver's).",
+    ["kind"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=None,
+)
+COLLECTORS = (
+    HTTP_REQUESTS,
+    HTTP_LATENCY,
+    JOBS,
+    JOB_DURATION,
+    CHANNEL_SENDS,
+    CALLBACK_ATTEMPTS,
+)
 
 
 class HttpMetrics:

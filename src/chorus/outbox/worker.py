@@ -36,6 +36,7 @@ from sqlalchemy import bindparam, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.clock import utcnow
+from chorus.kit.counters import JOB_DURATION, JOBS
 from chorus.kit.db import Database, log_failure
 from chorus.kit.group_commit import GroupCommitter, Write
 from chorus.kit.load import RequestLoad
@@ -248,23 +249,31 @@ class Worker:
         return jobs
 
     async def _run(self, job: Job) -> None:
+        started = time.perf_counter()
+        outcome = "interrupted"  # unless set below: cancelled as the process stops
         try:
             await self.handlers[job.kind](job)
             if not job.completed:
                 async with self.db.write_sessions() as session:
                     await job.complete(session)
                     await session.commit()
+            outcome = "completed"
         except Retry as retry:
+            outcome = "retried"
             await self._reschedule(job, retry.delay, str(retry), dead=False)
         except Exception as exc:
             log.exception("job %s (%s) failed", job.id, job.kind)
             dead = job.attempts >= MAX_ATTEMPTS
+            outcome = "dead" if dead else "failed"
             await self._reschedule(job, backoff(job.attempts), repr(exc)[:2000], dead=dead)
             if dead and job.kind in self.on_dead:
                 try:
                     await self.on_dead[job.kind](job)
                 except Exception:
                     log.exception("the dead-job handler of job %s (%s) failed", job.id, job.kind)
+        finally:
+            JOB_DURATION.labels(job.kind).observe(time.perf_counter() - started)
+            JOBS.labels(job.kind, outcome).inc()
 
     async def _reschedule(self, job: Job, delay: float, error: str, *, dead: bool) -> None:
         with contextlib.suppress(Exception):
