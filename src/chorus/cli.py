@@ -15,15 +15,20 @@ from chorus.kit.clock import rfc3339
 from chorus.kit.db import Database, connect
 from chorus.logs import configure as configure_logs
 from chorus.logs import log_config
+from chorus.outbox import service as outbox
 from chorus.projects import service as projects
 from chorus.store import migrate as run_migrations
 
 cli = typer.Typer(help="chorus: a self-hosted Conversation API.", no_args_is_help=True)
 project_cli = typer.Typer(help="Projects.", no_args_is_help=True)
 key_cli = typer.Typer(help="Access keys.", no_args_is_help=True)
+jobs_cli = typer.Typer(
+    help="Outbox jobs: list them; retry or drop the ones given up (dead).", no_args_is_help=True
+)
 T = TypeVar("T")
 cli.add_typer(project_cli, name="project")
 cli.add_typer(key_cli, name="key")
+cli.add_typer(jobs_cli, name="jobs")
 
 DatabaseUrl = Annotated[
     str | None,
@@ -316,6 +321,99 @@ def key_revoke(
     if not _with_db(database_url, data_dir, work):
         _refuse(f"no access key {key_id}")
     typer.echo(f"revoked {key_id}")
+
+
+ERROR_CHARS = 120  # of a job's last error, in the text listing (--json has all of it)
+
+
+@jobs_cli.command("list")
+def jobs_list(
+    status: Annotated[
+        str | None, typer.Option("--status", help="pending, running or dead.")
+    ] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only jobs of this kind.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """List outbox jobs, oldest first: id, kind, status, attempts, created, last error."""
+    if status is not None and status not in outbox.STATUSES:
+        _refuse(f"--status must be one of {', '.join(outbox.STATUSES)}, not {status!r}")
+
+    async def work(db: Database) -> list[dict[str, Any]]:
+        async with db.read_sessions() as session:
+            jobs = await outbox.list_jobs(session, status=status, kind=kind, limit=limit)
+            return [
+                {
+                    "id": job.id,
+                    "kind": job.kind,
+                    "status": job.status,
+                    "attempts": job.attempts,
+                    "created_at": rfc3339(job.created_at),
+                    "last_error": job.last_error,
+                }
+                for job in jobs
+            ]
+
+    rows = _with_db(database_url, data_dir, work)
+    if not as_json:
+        for row in rows:
+            lines = (row["last_error"] or "").strip().splitlines()
+            row["last_error"] = lines[0][:ERROR_CHARS] if lines else "-"
+    _print_rows(rows, as_json)
+
+
+JobIds = Annotated[list[int] | None, typer.Argument(help="Ids of dead jobs (chorus jobs list).")]
+AllDead = Annotated[bool, typer.Option("--all", help="Every dead job (of --kind, if given).")]
+DeadKind = Annotated[str | None, typer.Option("--kind", help="Only dead jobs of this kind.")]
+
+
+def _dead_selection(ids: list[int] | None, every: bool) -> list[int] | None:
+    """The ids named, or None for every dead job; one of the two is required."""
+    if bool(ids) == every:
+        _refuse("name dead jobs by id, or give --all (not both)")
+    return None if every else ids
+
+
+@jobs_cli.command("retry")
+def jobs_retry(
+    ids: JobIds = None,
+    every: AllDead = False,
+    kind: DeadKind = None,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run dead jobs again from a first attempt; jobs that are not dead are left alone."""
+    selected = _dead_selection(ids, every)
+
+    async def work(db: Database) -> int:
+        async with db.write_sessions() as session:
+            count = await outbox.retry_dead(session, selected, kind)
+            await session.commit()
+            return count
+
+    typer.echo(f"{_with_db(database_url, data_dir, work)} dead jobs queued again")
+
+
+@jobs_cli.command("drop")
+def jobs_drop(
+    ids: JobIds = None,
+    every: AllDead = False,
+    kind: DeadKind = None,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Delete dead jobs for good; jobs that are not dead are left alone."""
+    selected = _dead_selection(ids, every)
+
+    async def work(db: Database) -> int:
+        async with db.write_sessions() as session:
+            count = await outbox.drop_dead(session, selected, kind)
+            await session.commit()
+            return count
+
+    typer.echo(f"{_with_db(database_url, data_dir, work)} dead jobs dropped")
 
 
 def _refuse(message: str) -> NoReturn:

@@ -5,12 +5,17 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy
 
+from chorus.kit.clock import utcnow
+from chorus.models import OutboxJob
 from tests.conftest import BACKENDS, Credentials, chorus, fresh_database, start_server, stop_server
+from tests.integration.reliability_helpers import poll
 
 
 def works(url: str, credentials: Credentials) -> bool:
@@ -198,3 +203,78 @@ def test_settings_that_are_not_valid_stop_the_command_with_what_is_wrong(tmp_pat
         assert "CHORUS_WORKER_CONCURRENCY: Input should be greater than or equal to 1" in (
             result.stderr
         )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_dead_jobs_are_listed_retried_and_dropped(backend: str, tmp_path: Path) -> None:
+    """`chorus jobs`: an operator sees the jobs given up, with their last error, runs some
+    again (the running server's workers take them), and drops the rest; live jobs are never
+    touched. Jobs die after twelve failures hours apart, so these are written dead."""
+    with fresh_database(backend, tmp_path) as (url, sync_url):
+        process, _, env = start_server(url, tmp_path)
+        try:
+            engine = sqlalchemy.create_engine(sync_url)
+            with engine.begin() as connection:
+                rows = [
+                    # A sweep runs and completes; a dispatch of a message that is gone too.
+                    ("retention.sweep", {}, "dead", "RuntimeError('disk full')\nTraceback…"),
+                    ("messages.dispatch", {"message_id": "01GONE"}, "dead", "TimeoutError()"),
+                    ("retention.sweep", {}, "dead", "ValueError('x')"),
+                    # Live work not due for a day: no command may touch it.
+                    ("retention.sweep", {}, "pending", None),
+                ]
+                for kind, payload, status, error in rows:
+                    connection.execute(
+                        sqlalchemy.insert(OutboxJob.__table__).values(
+                            kind=kind,
+                            project_id="ops",
+                            payload=payload,
+                            dedup_key=f"ops:{uuid.uuid4()}",
+                            status=status,
+                            attempts=12 if status == "dead" else 0,
+                            run_after=utcnow() + timedelta(days=1),
+                            last_error=error,
+                        )
+                    )
+            engine.dispose()
+
+            def jobs(*options: str) -> list[dict]:
+                return json.loads(chorus("jobs", "list", "--json", *options, env=env))
+
+            dead = jobs("--status", "dead")
+            assert [(j["kind"], j["attempts"]) for j in dead] == [
+                ("retention.sweep", 12),
+                ("messages.dispatch", 12),
+                ("retention.sweep", 12),
+            ]
+            assert dead[0]["last_error"].startswith("RuntimeError('disk full')")
+            text = chorus("jobs", "list", "--status", "dead", env=env)
+            assert "RuntimeError('disk full')" in text and "Traceback" not in text
+            first, second, third = (j["id"] for j in dead)
+            # The server's own pending work (its retention sweep) and the one written above.
+            live = max(j["id"] for j in jobs("--status", "pending"))
+
+            assert "2 dead jobs queued again" in chorus(
+                "jobs", "retry", str(first), str(second), env=env
+            )
+            poll(
+                lambda: not {first, second} & {j["id"] for j in jobs()},
+                seconds=60,
+                what="the server's workers running the two jobs queued again",
+            )
+            assert "1 dead jobs dropped" in chorus("jobs", "drop", "--all", env=env)
+            left = {j["id"] for j in jobs()}
+            assert live in left and third not in left and not jobs("--status", "dead")
+            assert "0 dead jobs queued again" in chorus("jobs", "retry", "--all", env=env)
+
+            for refused in (["jobs", "retry"], ["jobs", "drop", "7", "--all"]):
+                result = subprocess.run(
+                    [sys.executable, "-m", "chorus", *refused],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
+                assert result.returncode == 1
+                assert "name dead jobs by id, or give --all" in result.stderr
+        finally:
+            stop_server(process)

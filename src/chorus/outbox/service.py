@@ -1,12 +1,14 @@
-"""Writing jobs to the outbox, and reading its backlog (`/metrics`). Claiming and running
-them is `outbox.worker`'s business."""
+"""Writing jobs to the outbox, reading its backlog (`/metrics`), and the operator's hand on
+it (`chorus jobs`: list jobs, retry or drop those given up). Claiming and running them is
+`outbox.worker`'s business."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, select
+from sqlalchemy import and_, case, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.clock import utcnow
@@ -122,3 +124,51 @@ async def backlog(session: AsyncSession) -> list[Backlog]:
 
 def _seconds_since(moment: datetime | None, now: datetime) -> float:
     return 0.0 if moment is None else max(0.0, (now - moment).total_seconds())
+
+
+# --- the operator's hand (`chorus jobs`) ------------------------------------------------
+
+DEAD = "dead"
+STATUSES = ("pending", "running", DEAD)
+
+
+async def list_jobs(
+    session: AsyncSession, *, status: str | None, kind: str | None, limit: int
+) -> Sequence[OutboxJob]:
+    """Jobs, oldest first, of one status and kind when given."""
+    query = select(OutboxJob).order_by(OutboxJob.id).limit(limit)
+    if status is not None:
+        query = query.where(OutboxJob.status == status)
+    if kind is not None:
+        query = query.where(OutboxJob.kind == kind)
+    return (await session.scalars(query)).all()
+
+
+def _dead(ids: list[int] | None, kind: str | None) -> list[Any]:
+    """The conditions naming dead jobs: those of `ids` (every one when None), of `kind`."""
+    conditions: list[Any] = [OutboxJob.status == DEAD]
+    if ids is not None:
+        conditions.append(OutboxJob.id.in_(ids))
+    if kind is not None:
+        conditions.append(OutboxJob.kind == kind)
+    return conditions
+
+
+async def retry_dead(session: AsyncSession, ids: list[int] | None, kind: str | None) -> int:
+    """Give dead jobs a fresh start (pending now, no attempts counted); how many. Their last
+    error stays until they succeed. Jobs that are not dead are left alone."""
+    result = await session.execute(
+        update(OutboxJob)
+        .where(*_dead(ids, kind))
+        .values(status="pending", attempts=0, run_after=utcnow(), lease_until=None, locked_by=None)
+    )
+    if result.rowcount and session.bind.dialect.name == "postgresql":
+        # Wake listening workers at commit (the table's trigger fires on inserts only).
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": signals.CHANNEL})
+    return result.rowcount
+
+
+async def drop_dead(session: AsyncSession, ids: list[int] | None, kind: str | None) -> int:
+    """Delete dead jobs; how many. Jobs that are not dead are left alone."""
+    result = await session.execute(delete(OutboxJob).where(*_dead(ids, kind)))
+    return result.rowcount
