@@ -168,3 +168,11 @@ def test_node_sdk_capability_consents_and_project_settings(server, node_sdk: str
         "identity": numbers[0],
         "capability_status": "CAPABILITY_FULL",
     }
+
+
+def test_node_sdk_injects_history_lists_recent_and_asks_channel_profiles(
+    server, node_sdk: str
+) -> None:
+    """tests/node/conversations.mjs: injectMessage, injectEvent, listRecent paged with `for
+    await`, and contact.getChannelProfile of a Messenger user who wrote to the Page."""
+    run_script(node_sdk, "conversations.mjs", server.url, server)

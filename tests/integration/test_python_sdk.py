@@ -2,9 +2,12 @@
 
 import uuid
 
+import httpx
 import pytest
 from sinch import SinchClient
 from sinch.domains.conversation.api.v1.exceptions import ConversationException
+
+from tests.integration.helpers import wait_for
 
 
 def phone() -> str:
@@ -104,3 +107,42 @@ def test_identity_conflicts_through_the_paginator(sinch: SinchClient) -> None:
     mine = [c for c in conflicts if c.identity == number]
     assert len(mine) == 1
     assert set(mine[0].contact_ids) == ids
+
+
+def test_channel_profile_through_all_three_wrappers(sinch: SinchClient, server) -> None:
+    """`contacts.get_channel_profile` and its `_by_contact_id` / `_by_channel_identity`
+    wrappers (API.md Part A §4.5) for a Messenger user who wrote to the Page first (the
+    Graph API knows no one else)."""
+    contacts = sinch.conversation.contacts
+    app = sinch.conversation.apps.create(
+        display_name="python sdk profiles",
+        channel_credentials={"MESSENGER": {"token": f"page-{uuid.uuid4().hex}"}},
+    )
+    psid = str(uuid.uuid4().int)[:15]
+    identities = [{"channel": "MESSENGER", "identity": psid}]
+    with pytest.raises(ConversationException) as raised:
+        contacts.get_channel_profile_by_channel_identity(app.id, "MESSENGER", identities)
+    assert "NOT_FOUND" in str(raised.value)
+
+    wrote = httpx.post(
+        f"{server.url}/simulator/v1/handsets/messenger/{psid}/messages",
+        json={"app_id": app.id, "text_message": {"text": "hello"}},
+    )
+    assert wrote.status_code == 200 and wrote.json()["status_code"] == 200, wrote.text
+    contact = wait_for(
+        lambda: contacts.list(channel="MESSENGER", identity=psid).content(),
+        what="the contact of the Messenger user",
+    )[0]
+
+    answers = [
+        contacts.get_channel_profile(
+            app.id, "MESSENGER", {"identified_by": {"channel_identities": identities}}
+        ),
+        contacts.get_channel_profile_by_contact_id(app.id, "MESSENGER", contact.id),
+        contacts.get_channel_profile_by_channel_identity(app.id, "MESSENGER", identities),
+    ]
+    assert [answer.profile_name for answer in answers] == ["Simulated user"] * 3
+    with pytest.raises(ConversationException) as raised:
+        contacts.get_channel_profile_by_contact_id(app.id, "SMS", contact.id)
+    assert "INVALID_ARGUMENT" in str(raised.value)
+    sinch.conversation.apps.delete(app.id)
