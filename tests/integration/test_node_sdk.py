@@ -174,5 +174,6 @@ def test_node_sdk_injects_history_lists_recent_and_asks_channel_profiles(
     server, node_sdk: str
 ) -> None:
     """tests/node/conversations.mjs: injectMessage, injectEvent, listRecent paged with `for
-    await`, and contact.getChannelProfile of a Messenger user who wrote to the Page."""
+    await`, contact.getChannelProfile of a Messenger user who wrote to the Page, and the
+    events API there (composing on and off reach the Page as sender actions)."""
     run_script(node_sdk, "conversations.mjs", server.url, server)

@@ -1,7 +1,8 @@
 // The conversation methods of the official Node.js SDK (@sinch/sdk-core 1.4.0) that the
-// management script leaves out: injectMessage, injectEvent, listRecent (paged with
-// `for await`), and contact.getChannelProfile on Messenger (API.md Part A §4.5, §5.4,
-// §5.6, §5.7).
+// management and messaging scripts leave out: injectMessage, injectEvent, listRecent (paged
+// with `for await`), contact.getChannelProfile on Messenger, and the events API there
+// (sendComposingEvent, sendComposingEndEvent, get, list, delete) (API.md Part A §4.5, §5.4,
+// §5.6, §5.7; Part B §4).
 //
 // Environment: CHORUS_URL, CHORUS_PROJECT_ID, CHORUS_KEY_ID, CHORUS_KEY_SECRET.
 // Exit code 0 and "all checks passed" on success.
@@ -182,7 +183,44 @@ async function channelProfile() {
   await expectHttpError('getChannelProfile on SMS', 400, 'INVALID_ARGUMENT',
     () => contactApi.getChannelProfile({ getChannelProfileRequestBody: { ...byIdentity, channel: 'SMS' } }));
 
+  await eventsOverMessenger(app.id, psid, contactId);
   await appApi.delete({ app_id: app.id });
+}
+
+// ---------------------------------------------------------------- events
+
+async function eventsOverMessenger(appId, psid, contactId) {
+  const recipient = { contact_id: contactId };
+  const typing = await eventsApi.sendComposingEvent({
+    sendEventRequestBody: { app_id: appId, recipient, event: { composing_event: {} } },
+  });
+  assert.match(typing.event_id, ULID, 'sendComposingEvent answers the event id');
+  const stopped = await eventsApi.sendComposingEndEvent({
+    sendEventRequestBody: { app_id: appId, recipient, event: { composing_end_event: {} } },
+  });
+
+  // The handset's Page sees the typing indicator go on, then off.
+  let actions = [];
+  for (let tries = 0; tries < 300 && actions.length < 2; tries += 1) {
+    const { body } = await simulator('GET', `/handsets/messenger/${psid}`);
+    actions = (body.inbox ?? []).map((entry) => entry.request?.sender_action).filter(Boolean);
+    if (actions.length < 2) await new Promise((resolve) => { setTimeout(resolve, 100); });
+  }
+  assert.deepEqual(actions, ['typing_on', 'typing_off'], 'the Page sent both sender actions');
+
+  const stored = await eventsApi.get({ event_id: typing.event_id });
+  assert.equal(stored.id, typing.event_id);
+  assert.equal(stored.direction, 'TO_CONTACT');
+  assert.deepEqual(stored.app_event, { composing_event: {} });
+  assert.equal(stored.contact_id, contactId);
+  assert.equal(stored.channel_identity?.channel, 'MESSENGER');
+
+  const listed = await collect(eventsApi.list({ contact_id: contactId, page_size: 1 }));
+  assert.deepEqual(listed.map((e) => e.id).sort(), [typing.event_id, stopped.event_id].sort(),
+    'events.list pages through both');
+  assert.deepEqual(await eventsApi.delete({ event_id: typing.event_id }), {}, 'delete answers {}');
+  await expectHttpError('a deleted event', 404, 'NOT_FOUND',
+    () => eventsApi.get({ event_id: typing.event_id }));
 }
 
 await injectedHistory();
