@@ -175,5 +175,6 @@ def test_node_sdk_injects_history_lists_recent_and_asks_channel_profiles(
 ) -> None:
     """tests/node/conversations.mjs: injectMessage, injectEvent, listRecent paged with `for
     await`, contact.getChannelProfile of a Messenger user who wrote to the Page, and the
-    events API there (composing on and off reach the Page as sender actions)."""
+    events API there (composing on and off reach the Page as sender actions), and
+    sendTemplateMessage of a v2 template, filled in on an SMS handset."""
     run_script(node_sdk, "conversations.mjs", server.url, server)

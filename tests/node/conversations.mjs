@@ -1,8 +1,8 @@
 // The conversation methods of the official Node.js SDK (@sinch/sdk-core 1.4.0) that the
 // management and messaging scripts leave out: injectMessage, injectEvent, listRecent (paged
 // with `for await`), contact.getChannelProfile on Messenger, and the events API there
-// (sendComposingEvent, sendComposingEndEvent, get, list, delete) (API.md Part A §4.5, §5.4,
-// §5.6, §5.7; Part B §4).
+// (sendComposingEvent, sendComposingEndEvent, get, list, delete), and sendTemplateMessage of a
+// v2 template to an SMS handset (API.md Part A §4.5, §5.4, §5.6, §5.7; Part B §4, §7.4).
 //
 // Environment: CHORUS_URL, CHORUS_PROJECT_ID, CHORUS_KEY_ID, CHORUS_KEY_SECRET.
 // Exit code 0 and "all checks passed" on success.
@@ -14,7 +14,7 @@ import { baseUrl, chorusClient, collect, expectHttpError, ULID } from './support
 const RUN = randomBytes(4).toString('hex');
 const sinch = chorusClient();
 const { app: appApi, contact: contactApi, conversation: conversationApi, messages: messagesApi,
-  events: eventsApi } = sinch.conversation;
+  events: eventsApi, templatesV2 } = sinch.conversation;
 
 const msisdn = () => `4670${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
 const minutesAgo = (minutes) => new Date(Date.now() - minutes * 60_000).toISOString();
@@ -223,6 +223,50 @@ async function eventsOverMessenger(appId, psid, contactId) {
     () => eventsApi.get({ event_id: typing.event_id }));
 }
 
+// ---------------------------------------------------------------- template message
+
+async function templateMessageOverSms() {
+  const app = await smsApp();
+  const templateId = `node-${RUN}-code`;
+  await templatesV2.create({
+    createTemplateRequestBody: {
+      id: templateId,
+      description: 'One-time code',
+      default_translation: 'en-US',
+      translations: [{
+        language_code: 'en-US',
+        text_message: { text: 'Your code is ${code}' },
+        variables: [{ key: 'code', preview_value: '0000' }],
+      }],
+    },
+  });
+  const number = msisdn();
+  const sent = await messagesApi.sendTemplateMessage({
+    sendMessageRequestBody: {
+      app_id: app.id,
+      recipient: { identified_by: { channel_identities: [{ channel: 'SMS', identity: number }] } },
+      message: {
+        template_message: {
+          omni_template: {
+            template_id: templateId, version: '1', language_code: 'en-US', parameters: { code: '4711' },
+          },
+        },
+      },
+    },
+  });
+  assert.match(sent.message_id, ULID, 'sendTemplateMessage answers the message id');
+  let texts = [];
+  for (let tries = 0; tries < 300 && !texts.length; tries += 1) {
+    const { status, body } = await simulator('GET', `/handsets/sms/${number}`);
+    texts = status === 200 ? (body.inbox ?? []).map((entry) => entry.text) : [];
+    if (!texts.length) await new Promise((resolve) => { setTimeout(resolve, 100); });
+  }
+  assert.deepEqual(texts, ['Your code is 4711'], 'the handset shows the filled-in template');
+  await templatesV2.delete({ template_id: templateId });
+  await appApi.delete({ app_id: app.id });
+}
+
 await injectedHistory();
 await channelProfile();
+await templateMessageOverSms();
 console.log('all checks passed');
