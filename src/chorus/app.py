@@ -23,7 +23,7 @@ from chorus.kit.auth import Authenticator
 from chorus.kit.counters import HttpMetrics
 from chorus.kit.db import checkpoint_wal, connect
 from chorus.kit.errors import install_error_handlers
-from chorus.kit.http import WireCompatibility
+from chorus.kit.http import StorableText, WireCompatibility
 from chorus.kit.load import CountApiRequests, RequestLoad
 from chorus.kit.ratelimit import ProjectRequestLimiter
 from chorus.messages.routes import router as messages_router
@@ -123,7 +123,9 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
     if settings.simulator:
         app.include_router(simulator_router)
     install_console(app, settings)
-    app.add_middleware(HttpMetrics)  # innermost: it reads the route the router chose
+    # Innermost: answers a request whose text cannot be stored before any route runs.
+    app.add_middleware(StorableText)
+    app.add_middleware(HttpMetrics)  # it reads the route the router chose
     app.add_middleware(CountApiRequests, load=load)
     app.add_middleware(WireCompatibility)
     return app

@@ -65,6 +65,8 @@ class Authenticator:
 
     async def _key(self, key_id: str) -> tuple[str, str] | None:
         """(project id, secret hash) of a key that exists."""
+        if "\x00" in key_id:  # no key has one, and PostgreSQL cannot even compare it
+            return None
         cached = self._keys.get(key_id)
         if cached is None or cached[0] < time.monotonic():
             async with self._sessions() as session:

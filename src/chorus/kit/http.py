@@ -1,6 +1,15 @@
-"""ASGI plumbing for the wire quirks of the SDKs (API.md §1.1, §1.5)."""
+"""ASGI plumbing for the wire quirks of the SDKs (API.md §1.1, §1.5), and for text no
+database can store."""
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chorus.kit.errors import field_path, invalid
 
 
 class WireCompatibility:
@@ -28,3 +37,137 @@ class WireCompatibility:
                 scope["path"] = path
                 scope["raw_path"] = path.encode()
         await self.app(scope, receive, send)
+
+
+# The JSON escapes that may spell text no database can take: NUL, and the surrogate halves
+# (a lone one is not Unicode; a pair is one character, decoded whole by the parser).
+_SUSPECT_ESCAPES = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Answers in OAuth2's shape, not the API's envelope; a client id it cannot store is simply
+# no client it knows (`kit.auth`).
+_OWN_ERRORS = frozenset({"/oauth2/token"})
+_NUL = "must not contain the NUL character (\\u0000)"
+_SURROGATE = "must be valid Unicode (it holds a lone surrogate)"
+
+Problem = tuple[str, str]  # (field, what is wrong with it)
+
+
+class StorableText:
+    """Text that cannot be stored is refused at the edge, with where it is, in the error
+    envelope: the NUL character (PostgreSQL's text and JSON types have no room for it: a NUL
+    anywhere in a request reached the database as a 500 on PostgreSQL, while SQLite kept it)
+    and lone surrogates (not Unicode at all), in the path, the query string, and JSON or form
+    bodies, for every route (the token endpoint's body excepted: it answers in OAuth2's shape)
+    and both databases alike. (Percent-escapes decode as UTF-8 with
+    replacement, so only a JSON escape can spell a surrogate.)
+
+    A request without such an escape costs one scan of its body; only one that has one is
+    parsed here, to find where it is (and passes if it was a well-formed pair)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        problem = _in_path(scope["path"]) or _in_form(scope.get("query_string", b""))
+        if (
+            problem is None
+            and scope["method"] in _BODY_METHODS
+            and scope["path"] not in _OWN_ERRORS
+        ):
+            body, receive = await _buffered(receive)
+            problem = _in_body(body, _content_type(scope))
+        if problem is not None:
+            await invalid(*problem).response()(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _flaw(text: str) -> str | None:
+    if "\x00" in text:
+        return _NUL
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE
+    return None
+
+
+def _in_path(path: str) -> Problem | None:
+    return ("path", _NUL) if "\x00" in path else None
+
+
+def _in_form(encoded: bytes) -> Problem | None:
+    """A query string or a form body: the parameter whose name or value holds a NUL."""
+    if b"%00" not in encoded:
+        return None
+    for name, value in parse_qsl(encoded.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name:
+            return "query", f"a parameter's name {_NUL}"
+        if "\x00" in value:
+            return name, _NUL
+    return None
+
+
+def _content_type(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return value.decode("latin-1").split(";", 1)[0].strip().lower()
+    return ""
+
+
+def _in_body(body: bytes, content_type: str) -> Problem | None:
+    if content_type == "application/x-www-form-urlencoded":
+        return _in_form(body)
+    if not _SUSPECT_ESCAPES.search(body):
+        return None
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None  # not JSON: the route says what it makes of it
+    return _in_json(document, [])
+
+
+def _in_json(value: Any, where: list[str | int]) -> Problem | None:
+    """The first string (value or key) with a flaw, depth first, as a field path."""
+    if isinstance(value, str):
+        flaw = _flaw(value)
+        return (field_path(where), flaw) if flaw else None
+    if isinstance(value, list):
+        items: Iterable[tuple[str | int, Any]] = enumerate(value)
+    elif isinstance(value, dict):
+        for key in value:
+            flaw = _flaw(key)
+            if flaw:
+                return field_path(where), f"a key {flaw}"
+        items = value.items()
+    else:
+        return None
+    for key, item in items:
+        problem = _in_json(item, [*where, key])
+        if problem is not None:
+            return problem
+    return None
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole request body, and a `receive` that hands it to the app as if unread."""
+    chunks: list[bytes] = []
+    pending: list[Message] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away: the app will see it
+            pending.append(message)
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    pending.insert(0, {"type": "http.request", "body": body, "more_body": False})
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return body, replay
