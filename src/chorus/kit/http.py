@@ -57,9 +57,9 @@ class StorableText:
     envelope: the NUL character (PostgreSQL's text and JSON types have no room for it: a NUL
     anywhere in a request reached the database as a 500 on PostgreSQL, while SQLite kept it)
     and lone surrogates (not Unicode at all), in the path, the query string, and JSON or form
-    bodies, for every route (the token endpoint's body excepted: it answers in OAuth2's shape)
-    and both databases alike. (Percent-escapes decode as UTF-8 with
-    replacement, so only a JSON escape can spell a surrogate.)
+    bodies, for every route (the token endpoint's body excepted: it answers in OAuth2's
+    shape) and both databases alike. Percent-escapes decode as UTF-8 with replacement, so
+    only a JSON escape can spell a surrogate.
 
     A request without such an escape costs one scan of its body; only one that has one is
     parsed here, to find where it is (and passes if it was a well-formed pair)."""
@@ -71,7 +71,7 @@ class StorableText:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        problem = _in_path(scope["path"]) or _in_form(scope.get("query_string", b""))
+        problem = _in_path(scope["path"]) or _in_form(scope.get("query_string", b""), "query")
         if (
             problem is None
             and scope["method"] in _BODY_METHODS
@@ -99,13 +99,14 @@ def _in_path(path: str) -> Problem | None:
     return ("path", _NUL) if "\x00" in path else None
 
 
-def _in_form(encoded: bytes) -> Problem | None:
-    """A query string or a form body: the parameter whose name or value holds a NUL."""
-    if b"%00" not in encoded:
+def _in_form(encoded: bytes, where: str) -> Problem | None:
+    """A query string or a form body (`where`): the parameter whose name or value holds a
+    NUL."""
+    if b"%00" not in encoded and b"\x00" not in encoded:
         return None
     for name, value in parse_qsl(encoded.decode("latin-1"), keep_blank_values=True):
         if "\x00" in name:
-            return "query", f"a parameter's name {_NUL}"
+            return where, f"a parameter's name {_NUL}"
         if "\x00" in value:
             return name, _NUL
     return None
@@ -120,14 +121,13 @@ def _content_type(scope: Scope) -> str:
 
 def _in_body(body: bytes, content_type: str) -> Problem | None:
     if content_type == "application/x-www-form-urlencoded":
-        return _in_form(body)
+        return _in_form(body, "body")
     if not _SUSPECT_ESCAPES.search(body):
         return None
     try:
-        document = json.loads(body)
-    except ValueError:
-        return None  # not JSON: the route says what it makes of it
-    return _in_json(document, [])
+        return _in_json(json.loads(body), [])
+    except (ValueError, RecursionError):
+        return None  # not JSON (or nested past reason): the route says what it makes of it
 
 
 def _in_json(value: Any, where: list[str | int]) -> Problem | None:
