@@ -256,6 +256,13 @@ async def lock_name(session: AsyncSession, name: str) -> None:
         )
 
 
+async def notify_at_commit(session: AsyncSession, channel: str) -> None:
+    """PostgreSQL: `NOTIFY channel` when this transaction commits (listeners in other
+    processes wake). SQLite has no other process to tell."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+
+
 # Past this size the write-ahead log is folded back and truncated even if writers must wait
 # a moment for readers: a PASSIVE checkpoint never shrinks the file, and under steady load
 # some reader always holds a snapshot when a writer could start the log over, so the file

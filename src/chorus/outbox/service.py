@@ -8,10 +8,11 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, select, text, update
+from sqlalchemy import and_, case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.clock import utcnow
+from chorus.kit.db import notify_at_commit
 from chorus.kit.group_commit import TableRow
 from chorus.kit.ids import new_id
 from chorus.models import OutboxJob
@@ -162,9 +163,9 @@ async def retry_dead(session: AsyncSession, ids: list[int] | None, kind: str | N
         .where(*_dead(ids, kind))
         .values(status="pending", attempts=0, run_after=utcnow(), lease_until=None, locked_by=None)
     )
-    if result.rowcount and session.bind.dialect.name == "postgresql":
-        # Wake listening workers at commit (the table's trigger fires on inserts only).
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": signals.CHANNEL})
+    if result.rowcount:
+        # Wake listening workers (the table's trigger fires on inserts only).
+        await notify_at_commit(session, signals.CHANNEL)
     return result.rowcount
 
 
