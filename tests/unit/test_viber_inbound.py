@@ -276,3 +276,13 @@ def test_malformed_json_is_a_bad_request() -> None:
     with pytest.raises(InboundRejected) as rejected:
         PLUGIN.parse_inbound(NativeRequest(app_id="APP", headers={}, body=b"{nope"))
     assert rejected.value.status == 400
+
+
+@pytest.mark.parametrize("token", [[], {}, True, "", 1.5])
+def test_a_message_token_that_is_not_a_number_is_a_bad_request(token: object) -> None:
+    """Not a report to wait for (chorus answers 503 to a report about a send it has not
+    recorded yet, so the channel delivers it again): a malformed one, refused for good."""
+    with pytest.raises(InboundRejected) as rejected:
+        parsed(report("delivered", message_token=token))
+    assert rejected.value.status == 400
+    assert "message_token" in str(rejected.value)

@@ -108,9 +108,7 @@ def _message(payload: dict[str, Any], raw: str, at: datetime | None) -> InboundI
     identity = sender.get("id") if isinstance(sender, dict) else None
     if not isinstance(identity, str) or not identity:
         raise InboundRejected(400, "Viber message event without sender.id")
-    token = payload.get("message_token")
-    if token is None:
-        raise InboundRejected(400, "Viber message event without message_token")
+    token = _message_token(payload, "message")
     message = payload.get("message")
     if not isinstance(message, dict):
         raise InboundRejected(400, "Viber message event without message")
@@ -176,10 +174,18 @@ def _message(payload: dict[str, Any], raw: str, at: datetime | None) -> InboundI
     )
 
 
-def _report(event: str, payload: dict[str, Any], at: datetime | None) -> StatusReport:
+def _message_token(payload: dict[str, Any], event: str) -> int | str:
+    """Viber's id of a message: a 64-bit number (a numeric string accepted too)."""
     token = payload.get("message_token")
     if token is None:
         raise InboundRejected(400, f"Viber {event} event without message_token")
+    if isinstance(token, bool) or not isinstance(token, (int, str)) or not str(token).strip():
+        raise InboundRejected(400, f"Viber {event} event whose message_token is not a number")
+    return token
+
+
+def _report(event: str, payload: dict[str, Any], at: datetime | None) -> StatusReport:
+    token = _message_token(payload, event)
     user = payload.get("user_id")
     common: dict[str, Any] = {
         "native_id": str(token),
