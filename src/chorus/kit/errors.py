@@ -196,7 +196,14 @@ def install_error_handlers(app: FastAPI) -> None:
         message = {404: "Not found", 405: "Method not allowed"}.get(
             exc.status_code, str(exc.detail)
         )
-        return ApiError(exc.status_code, message, headers=dict(exc.headers or {})).response()
+        # FastAPI's own 400s are about the body it could not read (nested past its parser's
+        # depth, say): say so where the field would be named.
+        violations = (
+            [FieldViolation("body", "could not be parsed")] if exc.status_code == 400 else []
+        )
+        return ApiError(
+            exc.status_code, message, violations=violations, headers=dict(exc.headers or {})
+        ).response()
 
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         if unavailable(exc):
