@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -203,6 +204,43 @@ def test_merge_moves_only_missing_channels(api: httpx.Client) -> None:
     )
     assert_error(api.get(f"/contacts/{source['id']}"), 404, "NOT_FOUND")
     assert api.get(f"/conversations/{conversation['id']}").json()["contact_id"] == destination["id"]
+
+
+def test_merges_at_once_that_share_contacts_lose_nothing(server, api: httpx.Client) -> None:
+    """A ring of merges sent together (each contact into the one before it): each answers
+    200 or, when one of its contacts was merged away meanwhile, 404 — never a 500 (on
+    PostgreSQL one merge moved identities onto a contact another was deleting) — and each
+    merge that answered 200 took away exactly one contact."""
+    tag = uuid.uuid4().hex[:8]
+    numbers = [f"+4670{uuid.uuid4().int % 10**7:07d}" for _ in range(6)]
+    ids = [
+        api.post(
+            "/contacts",
+            json={
+                "channel_identities": [{"channel": "SMS", "identity": number}],
+                "language": "EN_US",
+                "external_id": f"ring-{tag}",
+            },
+        ).json()["id"]
+        for number in numbers
+    ]
+
+    def merge(index: int) -> int:
+        with server.client() as client:
+            destination, source = ids[index], ids[(index + 1) % len(ids)]
+            response = client.post(f"/contacts/{destination}:merge", json={"source_id": source})
+            return response.status_code
+
+    with ThreadPoolExecutor(len(ids)) as pool:
+        codes = list(pool.map(merge, range(len(ids))))
+    assert set(codes) <= {200, 404}, codes
+    assert 200 in codes
+    left = api.get("/contacts", params={"external_id": f"ring-{tag}", "page_size": 20}).json()
+    assert len(left["contacts"]) == len(ids) - codes.count(200)
+    # All SMS: a merge keeps the destination's own number (API.md §4.4, step 3).
+    for contact in left["contacts"]:
+        assert [i["channel"] for i in contact["channel_identities"]] == ["SMS"]
+        assert "+" + contact["channel_identities"][0]["identity"] in numbers
 
 
 def test_merge_errors(api: httpx.Client) -> None:

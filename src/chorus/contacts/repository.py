@@ -28,6 +28,17 @@ async def get(session: AsyncSession, project_id: str, contact_id: str) -> Contac
     return contact if contact is not None and contact.project_id == project_id else None
 
 
+async def lock(session: AsyncSession, contact_ids: Sequence[str]) -> None:
+    """Hold these contacts' rows until the transaction ends (PostgreSQL; SQLite's single
+    writer serialises anyway), taken in id order so that two lockers never deadlock."""
+    await session.execute(
+        select(Contact.id)
+        .where(Contact.id.in_(sorted(contact_ids)))
+        .order_by(Contact.id)
+        .with_for_update()
+    )
+
+
 async def identities_of(
     session: AsyncSession, contact_ids: Sequence[str]
 ) -> dict[str, list[ContactIdentity]]:

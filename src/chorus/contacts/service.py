@@ -305,6 +305,9 @@ async def merge_contacts(
 ) -> Contact:
     if source_id == destination_id:
         raise invalid("source_id", "must differ from the destination contact")
+    # Two merges at once that share a contact (A←B and B←C) would otherwise move C's
+    # identities onto B while B is being deleted: the second waits, then finds B gone (404).
+    await repository.lock(session, [destination_id, source_id])
     destination = await repository.get(session, project_id, destination_id)
     if destination is None:
         raise not_found("contact", destination_id)
