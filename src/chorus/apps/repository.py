@@ -18,6 +18,12 @@ async def get(session: AsyncSession, project_id: str, app_id: str) -> App | None
     return app if app is not None and app.project_id == project_id else None
 
 
+async def lock(session: AsyncSession, app_id: str) -> None:
+    """Hold the app's row until the transaction ends (PostgreSQL; SQLite's single writer
+    serialises anyway)."""
+    await session.execute(select(App.id).where(App.id == app_id).with_for_update())
+
+
 async def by_id(session: AsyncSession, app_id: str) -> App | None:
     """The app, whatever its project (channels' webhooks name only the app)."""
     return await session.scalar(_BY_ID, {"id": app_id})

@@ -72,7 +72,13 @@ def stored_value(field: str, value: Any) -> Any:
     return value.value if hasattr(value, "value") else value
 
 
-async def get_app(session: AsyncSession, project_id: str, app_id: str) -> App:
+async def get_app(
+    session: AsyncSession, project_id: str, app_id: str, *, for_update: bool = False
+) -> App:
+    """The app, or 404. `for_update`: held until the transaction ends, so that changes at
+    once to one app take turns (and one that comes after a delete finds nothing)."""
+    if for_update:
+        await repository.lock(session, app_id)
     app = await repository.get(session, project_id, app_id)
     if app is None:
         raise not_found("app", app_id)
@@ -95,7 +101,7 @@ async def create_app(session: AsyncSession, project_id: str, body: AppCreate) ->
 async def update_app(
     session: AsyncSession, project_id: str, app_id: str, changes: dict[str, Any]
 ) -> App:
-    app = await get_app(session, project_id, app_id)
+    app = await get_app(session, project_id, app_id, for_update=True)
     cache.forget(app_id)
     before = app.channel_credentials
     for field, value in changes.items():
@@ -176,7 +182,7 @@ async def follow_inbound_urls(session: AsyncSession, inbound_url: Callable[[str,
 
 
 async def delete_app(session: AsyncSession, project_id: str, app_id: str) -> None:
-    app = await get_app(session, project_id, app_id)
+    app = await get_app(session, project_id, app_id, for_update=True)
     cache.forget(app_id)
     await repository.delete_app(session, app)
 

@@ -36,7 +36,13 @@ UNKNOWN_NAME = "Unknown"
 # --- reading ---------------------------------------------------------------------------
 
 
-async def get_contact(session: AsyncSession, project_id: str, contact_id: str) -> Contact:
+async def get_contact(
+    session: AsyncSession, project_id: str, contact_id: str, *, for_update: bool = False
+) -> Contact:
+    """The contact, or 404. `for_update`: held until the transaction ends, so that changes
+    at once to one contact take turns (and one that comes after a delete finds nothing)."""
+    if for_update:
+        await repository.lock(session, [contact_id])
     contact = await repository.get(session, project_id, contact_id)
     if contact is None:
         raise not_found("contact", contact_id)
@@ -210,7 +216,7 @@ async def create_contact(session: AsyncSession, project_id: str, body: ContactCr
 async def update_contact(
     session: AsyncSession, project_id: str, contact_id: str, changes: dict[str, Any]
 ) -> Contact:
-    contact = await get_contact(session, project_id, contact_id)
+    contact = await get_contact(session, project_id, contact_id, for_update=True)
     if "channel_identities" in changes:
         given = changes["channel_identities"]
         if not given:
@@ -276,7 +282,8 @@ def _set_scalar(contact: Contact, field: str, value: Any) -> None:
 
 
 async def delete_contact(session: AsyncSession, project_id: str, contact_id: str) -> None:
-    contact = await get_contact(session, project_id, contact_id)
+    # Deletes at once: one deletes (and tells webhooks once), the others find nothing (404).
+    contact = await get_contact(session, project_id, contact_id, for_update=True)
     await _record_contact_event(session, contact, WebhookTrigger.CONTACT_DELETE, "contact_delete")
     await repository.delete_contact(session, contact)
 

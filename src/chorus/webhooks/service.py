@@ -14,8 +14,12 @@ from chorus.webhooks.schemas import WebhookCreate
 from chorus.wire.enums import WebhookTargetType
 
 
-async def get_webhook(session: AsyncSession, project_id: str, webhook_id: str) -> Webhook:
-    webhook = await session.get(Webhook, webhook_id)
+async def get_webhook(
+    session: AsyncSession, project_id: str, webhook_id: str, *, for_update: bool = False
+) -> Webhook:
+    """The webhook, or 404. `for_update`: held until the transaction ends, so that changes
+    at once take turns (and one that comes after a delete finds nothing)."""
+    webhook = await session.get(Webhook, webhook_id, with_for_update=for_update)
     if webhook is None or webhook.project_id != project_id:
         raise not_found("webhook", webhook_id)
     return webhook
@@ -76,7 +80,7 @@ async def create_webhook(
 async def update_webhook(
     session: AsyncSession, project_id: str, webhook_id: str, changes: dict[str, Any], limit: int
 ) -> Webhook:
-    webhook = await get_webhook(session, project_id, webhook_id)
+    webhook = await get_webhook(session, project_id, webhook_id, for_update=True)
     for field, value in changes.items():
         if field == "app_id":
             if value is None:
@@ -101,7 +105,7 @@ async def update_webhook(
 
 
 async def delete_webhook(session: AsyncSession, project_id: str, webhook_id: str) -> None:
-    webhook = await get_webhook(session, project_id, webhook_id)
+    webhook = await get_webhook(session, project_id, webhook_id, for_update=True)
     await session.delete(webhook)
 
 

@@ -1,0 +1,114 @@
+"""Changes to one resource sent at once (on PostgreSQL they run truly concurrently): updates
+and deletes of an app, a webhook or a contact take turns, so each answers 200 or, after the
+delete, 404 — never a 500 (an update whose row a delete had just removed, or two contact
+updates replacing the same identities, deadlocked) — exactly one delete wins, and a deleted
+resource stays deleted."""
+
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from tests.conftest import Server
+from tests.integration.helpers import new_app
+
+Call = Callable[[httpx.Client], httpx.Response]
+
+
+def at_once(server: Server, calls: list[tuple[str, Call]]) -> dict[str, list[int]]:
+    """Run every call on a client of its own, all together; status codes by call name."""
+
+    def run(call: Call) -> int:
+        with server.client() as client:
+            return call(client).status_code
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        codes = list(pool.map(run, [call for _, call in calls]))
+    answered: dict[str, list[int]] = {}
+    for (name, _), code in zip(calls, codes, strict=True):
+        answered.setdefault(name, []).append(code)
+    return answered
+
+
+def assert_turns_were_taken(answered: dict[str, list[int]]) -> None:
+    assert set(answered["update"]) <= {200, 404}, answered
+    assert sorted(answered["delete"]) == [200] + [404] * (len(answered["delete"]) - 1), answered
+
+
+def test_an_app_updated_and_deleted_at_once(server: Server, api: httpx.Client) -> None:
+    app_id = new_app(api)
+    answered = at_once(
+        server,
+        [
+            *(
+                (
+                    "update",
+                    lambda c, i=i: c.patch(f"/apps/{app_id}", json={"display_name": f"a{i}"}),
+                )
+                for i in range(6)
+            ),
+            *(("delete", lambda c: c.delete(f"/apps/{app_id}")) for _ in range(3)),
+        ],
+    )
+    assert_turns_were_taken(answered)
+    assert api.get(f"/apps/{app_id}").status_code == 404
+
+
+def test_a_webhook_updated_and_deleted_at_once(server: Server, api: httpx.Client) -> None:
+    app_id = new_app(api)
+    webhook = api.post(
+        "/webhooks",
+        json={"app_id": app_id, "target": "http://127.0.0.1:9/h", "triggers": ["MESSAGE_INBOUND"]},
+    ).json()["id"]
+    answered = at_once(
+        server,
+        [
+            *(
+                (
+                    "update",
+                    lambda c, i=i: c.patch(
+                        f"/webhooks/{webhook}", json={"target": f"http://127.0.0.1:9/h{i}"}
+                    ),
+                )
+                for i in range(6)
+            ),
+            *(("delete", lambda c: c.delete(f"/webhooks/{webhook}")) for _ in range(3)),
+        ],
+    )
+    assert_turns_were_taken(answered)
+    assert api.get(f"/webhooks/{webhook}").status_code == 404
+
+
+def test_a_contact_updated_and_deleted_at_once(server: Server, api: httpx.Client) -> None:
+    def number() -> str:
+        return f"+4670{uuid.uuid4().int % 10**7:07d}"
+
+    contact = api.post(
+        "/contacts",
+        json={
+            "channel_identities": [{"channel": "SMS", "identity": number()}],
+            "language": "EN_US",
+        },
+    ).json()["id"]
+    answered = at_once(
+        server,
+        [
+            *(
+                (
+                    "update",
+                    lambda c, i=i: c.patch(
+                        f"/contacts/{contact}",
+                        json={
+                            "display_name": f"n{i}",
+                            "channel_identities": [{"channel": "SMS", "identity": number()}],
+                        },
+                    ),
+                )
+                for i in range(6)
+            ),
+            *(("delete", lambda c: c.delete(f"/contacts/{contact}")) for _ in range(3)),
+        ],
+    )
+    assert_turns_were_taken(answered)
+    assert api.get(f"/contacts/{contact}").status_code == 404
