@@ -1,5 +1,5 @@
 """Changes to one resource sent at once (on PostgreSQL they run truly concurrently): updates
-and deletes of an app, a webhook or a contact take turns, so each answers 200 or, after the
+and deletes of an app, a webhook, a contact or a message take turns, so each answers 200 or, after the
 delete, 404 — never a 500 (an update whose row a delete had just removed, or two contact
 updates replacing the same identities, deadlocked) — exactly one delete wins, and a deleted
 resource stays deleted."""
@@ -112,3 +112,36 @@ def test_a_contact_updated_and_deleted_at_once(server: Server, api: httpx.Client
     )
     assert_turns_were_taken(answered)
     assert api.get(f"/contacts/{contact}").status_code == 404
+
+
+def test_a_message_updated_and_deleted_at_once(server: Server, api: httpx.Client) -> None:
+    sent = api.post(
+        "/messages:send",
+        json={
+            "app_id": new_app(api),
+            "recipient": {
+                "identified_by": {
+                    "channel_identities": [
+                        {"channel": "SMS", "identity": f"4670{uuid.uuid4().int % 10**7:07d}"}
+                    ]
+                }
+            },
+            "message": {"text_message": {"text": "changed and deleted"}},
+        },
+    )
+    message = sent.json()["message_id"]
+    answered = at_once(
+        server,
+        [
+            *(
+                (
+                    "update",
+                    lambda c, i=i: c.patch(f"/messages/{message}", json={"metadata": f"m{i}"}),
+                )
+                for i in range(6)
+            ),
+            *(("delete", lambda c: c.delete(f"/messages/{message}")) for _ in range(3)),
+        ],
+    )
+    assert_turns_were_taken(answered)
+    assert api.get(f"/messages/{message}").status_code == 404

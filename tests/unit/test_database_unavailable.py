@@ -1,11 +1,15 @@
-"""Which database errors mean "not now" (503, retried) rather than "wrong" (`kit/db.py`)."""
+"""Which database errors mean "not now" (503, retried) or "changes at once" (409 ABORTED)
+rather than "wrong" (`kit/db.py`)."""
 
 import sqlite3
 
 import pytest
 import sqlalchemy.exc
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
-from chorus.kit.db import unavailable
+from chorus.kit.db import conflicted, unavailable
+from chorus.kit.errors import install_error_handlers
 
 
 class PostgresError(Exception):
@@ -52,3 +56,28 @@ def test_errors_of_a_database_that_is_away(error: Exception) -> None:
 )
 def test_errors_of_a_statement_are_not(error: Exception) -> None:
     assert not unavailable(error)
+
+
+@pytest.mark.parametrize("state", ["40P01", "40001"])  # deadlock, serialization failure
+def test_a_deadlock_is_a_conflict_answered_409_aborted(state: str) -> None:
+    """Not "away" (503) and not a bug (500): one of two changes at once that PostgreSQL rolled
+    back whole; the client may send it again."""
+    error = wrapped(PostgresError(state))
+    assert conflicted(error) and not unavailable(error)
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/deadlocked")
+    async def deadlocked() -> None:
+        raise error
+
+    response = TestClient(app, raise_server_exceptions=False).get("/deadlocked")
+    assert response.status_code == 409
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["error"]["status"] == "ABORTED"
+
+
+def test_other_statement_errors_are_no_conflict() -> None:
+    assert not conflicted(wrapped(PostgresError("23505"), sqlalchemy.exc.IntegrityError))
+    assert not conflicted(ValueError("a bug"))

@@ -123,6 +123,19 @@ def unavailable(exc: BaseException) -> bool:
     return isinstance(state, str) and state.startswith(_SQLSTATE_CLASSES)
 
 
+# PostgreSQL gave up one of two transactions that waited on each other (deadlock) or could not
+# be serialised: nothing of it was written, and the same request again will most likely pass.
+_CONFLICT_STATES = ("40P01", "40001")
+
+
+def conflicted(exc: BaseException) -> bool:
+    if not isinstance(exc, sqlalchemy.exc.DBAPIError):
+        return False
+    original = exc.orig
+    state = getattr(original, "sqlstate", None) or getattr(original.__cause__, "sqlstate", None)
+    return state in _CONFLICT_STATES
+
+
 def describe_unavailable(exc: Exception) -> str:
     """One line for the log."""
     lines = str(exc).strip().splitlines()

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chorus.kit.db import ERRORS_TO_SORT, describe_unavailable, unavailable
+from chorus.kit.db import ERRORS_TO_SORT, conflicted, describe_unavailable, unavailable
 
 log = logging.getLogger("chorus.errors")
 DATABASE_RETRY_AFTER = 2  # seconds, in the Retry-After of a 503 while the database is away
@@ -214,6 +214,16 @@ def install_error_handlers(app: FastAPI) -> None:
                 503,
                 "The database is unavailable; try again shortly",
                 headers={"retry-after": str(DATABASE_RETRY_AFTER)},
+            ).response()
+        if conflicted(exc):
+            # Changes at once that PostgreSQL could not order (a deadlock): this one was
+            # rolled back whole, and may simply be sent again.
+            log.warning("answered 409 ABORTED: %s", describe_unavailable(exc))
+            return ApiError(
+                409,
+                "A concurrent change conflicted with this request; nothing was changed, try again",
+                status="ABORTED",
+                headers={"retry-after": "1"},
             ).response()
         log.exception("unhandled error", exc_info=exc)
         return ApiError(500, "Internal error").response()

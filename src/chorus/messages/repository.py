@@ -100,8 +100,10 @@ async def last_per_key(
     return result.all()
 
 
-async def get(session: AsyncSession, project_id: str, message_id: str) -> Message | None:
-    message = await session.get(Message, message_id)
+async def get(
+    session: AsyncSession, project_id: str, message_id: str, *, for_update: bool = False
+) -> Message | None:
+    message = await session.get(Message, message_id, with_for_update=for_update)
     if message is None or message.project_id != project_id or not message.listed:
         return None
     return message

@@ -151,7 +151,9 @@ async def update_message(
     messages_source: MessagesSource = MessagesSource.CONVERSATION_SOURCE,
     session: AsyncSession = WriteSession,
 ) -> dict[str, Any]:
-    message = await service.get_message(session, project_id, message_id, MODES[messages_source])
+    message = await service.get_message(
+        session, project_id, message_id, MODES[messages_source], for_update=True
+    )
     message.metadata_ = body.metadata
     return service.message_view(message)
 
@@ -163,6 +165,8 @@ async def delete_message(
     messages_source: MessagesSource = MessagesSource.CONVERSATION_SOURCE,
     session: AsyncSession = WriteSession,
 ) -> dict[str, Any]:
-    message = await service.get_message(session, project_id, message_id, MODES[messages_source])
+    message = await service.get_message(
+        session, project_id, message_id, MODES[messages_source], for_update=True
+    )
     await session.delete(message)
     return {}

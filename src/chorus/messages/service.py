@@ -211,9 +211,11 @@ def message_view(message: Message, view: View = View.WITH_METADATA) -> dict[str,
 
 
 async def get_message(
-    session: AsyncSession, project_id: str, message_id: str, mode: str
+    session: AsyncSession, project_id: str, message_id: str, mode: str, *, for_update: bool = False
 ) -> Message:
-    message = await repository.get(session, project_id, message_id)
+    """The stored message, or 404. `for_update`: held until the transaction ends, so that an
+    update and a delete at once take turns (the later finds nothing)."""
+    message = await repository.get(session, project_id, message_id, for_update=for_update)
     if message is None or message.processing_mode != mode:
         raise not_found("message", message_id)
     return message
