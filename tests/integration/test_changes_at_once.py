@@ -1,6 +1,6 @@
 """Changes to one resource sent at once (on PostgreSQL they run truly concurrently): updates
-and deletes of an app, a webhook, a contact or a message take turns, so each answers 200 or, after the
-delete, 404 — never a 500 (an update whose row a delete had just removed, or two contact
+and deletes of an app, a webhook, a contact or a message take turns, so each answers 200 or,
+after the delete, 404 — never a 500 (an update whose row a delete had just removed, or two contact
 updates replacing the same identities, deadlocked) — exactly one delete wins, and a deleted
 resource stays deleted."""
 
@@ -145,3 +145,34 @@ def test_a_message_updated_and_deleted_at_once(server: Server, api: httpx.Client
     )
     assert_turns_were_taken(answered)
     assert api.get(f"/messages/{message}").status_code == 404
+
+
+def test_sends_while_their_app_is_deleted(server: Server, api: httpx.Client) -> None:
+    """The send path checks its app through a 2-second cache: a send that passed it while
+    the app was being deleted is a 404 for that app, not a 500 from the message's foreign
+    key."""
+    app_id = new_app(api)
+
+    def send(client: httpx.Client) -> httpx.Response:
+        number = f"4670{uuid.uuid4().int % 10**7:07d}"
+        return client.post(
+            "/messages:send",
+            json={
+                "app_id": app_id,
+                "recipient": {
+                    "identified_by": {
+                        "channel_identities": [{"channel": "SMS", "identity": number}]
+                    }
+                },
+                "message": {"text_message": {"text": "to a vanishing app"}},
+            },
+        )
+
+    send(api).raise_for_status()  # the app is in this process's cache now
+    answered = at_once(
+        server,
+        [*(("send", send) for _ in range(10)), ("delete", lambda c: c.delete(f"/apps/{app_id}"))],
+    )
+    assert set(answered["send"]) <= {200, 404}, answered
+    assert answered["delete"] == [200]
+    assert api.get(f"/apps/{app_id}").status_code == 404

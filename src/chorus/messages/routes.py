@@ -3,12 +3,13 @@
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.auth import project_caller
 from chorus.kit.clock import rfc3339
 from chorus.kit.db import ReadSession, WriteSession
-from chorus.kit.errors import invalid
+from chorus.kit.errors import invalid, not_found
 from chorus.kit.pagination import page_request
 from chorus.messages import service
 from chorus.messages.repository import MessageFilter
@@ -42,7 +43,12 @@ async def send_message(
     accepted = await service.accept_send(
         state.db.read_sessions, project_id, body, state.settings.app_queue_limit
     )
-    await state.runtime.committer.insert(accepted.rows)
+    try:
+        await state.runtime.committer.insert(accepted.rows)
+    except IntegrityError:
+        # The app passed the (cached) check but was deleted since: its row is what the
+        # message's foreign key missed (the rows hold no other reference).
+        raise not_found("app", body.app_id) from None
     return {"message_id": accepted.message_id, "accepted_time": rfc3339(accepted.accept_time)}
 
 
