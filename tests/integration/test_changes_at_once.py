@@ -149,8 +149,10 @@ def test_a_message_updated_and_deleted_at_once(server: Server, api: httpx.Client
 
 def test_sends_while_their_app_is_deleted(server: Server, api: httpx.Client) -> None:
     """The send path checks its app through a 2-second cache: a send that passed it while
-    the app was being deleted is a 404 for that app, not a 500 from the message's foreign
-    key."""
+    the app was being deleted is refused as any send to an unknown app (400 naming
+    `app_id`), not a 500 from the message's foreign key. On PostgreSQL the delete itself may
+    deadlock with the sends' inserts: it is then rolled back whole and answered 409 ABORTED,
+    and passes when sent again."""
     app_id = new_app(api)
 
     def send(client: httpx.Client) -> httpx.Response:
@@ -173,6 +175,8 @@ def test_sends_while_their_app_is_deleted(server: Server, api: httpx.Client) -> 
         server,
         [*(("send", send) for _ in range(10)), ("delete", lambda c: c.delete(f"/apps/{app_id}"))],
     )
-    assert set(answered["send"]) <= {200, 404}, answered
-    assert answered["delete"] == [200]
+    assert set(answered["send"]) <= {200, 400}, answered
+    assert answered["delete"] in ([200], [409]), answered
+    if answered["delete"] == [409]:
+        assert api.delete(f"/apps/{app_id}").status_code == 200
     assert api.get(f"/apps/{app_id}").status_code == 404

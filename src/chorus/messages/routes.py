@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chorus.kit.auth import project_caller
 from chorus.kit.clock import rfc3339
 from chorus.kit.db import ReadSession, WriteSession
-from chorus.kit.errors import invalid, not_found
+from chorus.kit.errors import invalid
 from chorus.kit.pagination import page_request
 from chorus.messages import service
 from chorus.messages.repository import MessageFilter
@@ -48,7 +48,7 @@ async def send_message(
     except IntegrityError:
         # The app passed the (cached) check but was deleted since: its row is what the
         # message's foreign key missed (the rows hold no other reference).
-        raise not_found("app", body.app_id) from None
+        raise service.unknown_app(body.app_id) from None
     return {"message_id": accepted.message_id, "accepted_time": rfc3339(accepted.accept_time)}
 
 

@@ -38,6 +38,10 @@ QUEUE_SIZE_CACHE_SECONDS = 1.0
 QUEUE_SIZE_MARGIN = 2000
 
 
+def unknown_app(app_id: str) -> ApiError:
+    return invalid("app_id", f"no app {app_id} in this project")
+
+
 @dataclass(frozen=True)
 class AcceptedSend:
     """A send's message and dispatch job as plain rows, for the caller to commit together
@@ -58,7 +62,7 @@ async def accept_send(
     Everything else happens in the dispatch job."""
     app = await app_settings(sessions, project_id, body.app_id)
     if app is None:
-        raise invalid("app_id", f"no app {body.app_id} in this project")
+        raise unknown_app(body.app_id)
     mode = processing_mode(app, body.processing_strategy)
     _check_request(app, body, mode)
     await _check_queue(sessions, app, queue_limit)
@@ -264,7 +268,7 @@ async def transcode(
 ) -> dict[str, str]:
     """`messages:transcode`: nothing is stored, nothing is sent."""
     if await app_settings(sessions, project_id, body.app_id) is None:
-        raise invalid("app_id", f"no app {body.app_id} in this project")
+        raise unknown_app(body.app_id)
     result: dict[str, str] = {}
     violations: list[FieldViolation] = []
     for index, channel in enumerate(body.channels):
