@@ -9,6 +9,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.config import Settings
 from chorus.kit.clock import rfc3339
@@ -369,11 +370,30 @@ AllDead = Annotated[bool, typer.Option("--all", help="Every dead job (of --kind,
 DeadKind = Annotated[str | None, typer.Option("--kind", help="Only dead jobs of this kind.")]
 
 
-def _dead_selection(ids: list[int] | None, every: bool) -> list[int] | None:
-    """The ids named, or None for every dead job; one of the two is required."""
+DeadJobsChange = Callable[[AsyncSession, list[int] | None, str | None], Awaitable[int]]
+
+
+def _change_dead(
+    change: DeadJobsChange,
+    ids: list[int] | None,
+    every: bool,
+    kind: str | None,
+    database_url: str | None,
+    data_dir: Path | None,
+) -> int:
+    """Apply `change` (retry or drop) to the dead jobs named by id, or to every one (of
+    `kind`) with --all; one of the two is required. How many it changed."""
     if bool(ids) == every:
         _refuse("name dead jobs by id, or give --all (not both)")
-    return None if every else ids
+    selected = None if every else ids
+
+    async def work(db: Database) -> int:
+        async with db.write_sessions() as session:
+            count = await change(session, selected, kind)
+            await session.commit()
+            return count
+
+    return _with_db(database_url, data_dir, work)
 
 
 @jobs_cli.command("retry")
@@ -385,15 +405,8 @@ def jobs_retry(
     data_dir: DataDir = None,
 ) -> None:
     """Run dead jobs again from a first attempt; jobs that are not dead are left alone."""
-    selected = _dead_selection(ids, every)
-
-    async def work(db: Database) -> int:
-        async with db.write_sessions() as session:
-            count = await outbox.retry_dead(session, selected, kind)
-            await session.commit()
-            return count
-
-    typer.echo(f"{_with_db(database_url, data_dir, work)} dead jobs queued again")
+    count = _change_dead(outbox.retry_dead, ids, every, kind, database_url, data_dir)
+    typer.echo(f"{count} dead jobs queued again")
 
 
 @jobs_cli.command("drop")
@@ -405,15 +418,8 @@ def jobs_drop(
     data_dir: DataDir = None,
 ) -> None:
     """Delete dead jobs for good; jobs that are not dead are left alone."""
-    selected = _dead_selection(ids, every)
-
-    async def work(db: Database) -> int:
-        async with db.write_sessions() as session:
-            count = await outbox.drop_dead(session, selected, kind)
-            await session.commit()
-            return count
-
-    typer.echo(f"{_with_db(database_url, data_dir, work)} dead jobs dropped")
+    count = _change_dead(outbox.drop_dead, ids, every, kind, database_url, data_dir)
+    typer.echo(f"{count} dead jobs dropped")
 
 
 def _refuse(message: str) -> NoReturn:

@@ -9,7 +9,7 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
-import { baseUrl, chorusClient, collect, expectHttpError, ULID } from './support.mjs';
+import { chorusClient, collect, expectHttpError, simulator, ULID } from './support.mjs';
 
 const RUN = randomBytes(4).toString('hex');
 const sinch = chorusClient();
@@ -18,15 +18,6 @@ const { app: appApi, contact: contactApi, conversation: conversationApi, message
 
 const msisdn = () => `4670${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
 const minutesAgo = (minutes) => new Date(Date.now() - minutes * 60_000).toISOString();
-
-async function simulator(method, path, body) {
-  const response = await fetch(`${baseUrl}/simulator/v1${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
-}
 
 async function smsApp() {
   return appApi.create({

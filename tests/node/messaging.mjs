@@ -22,7 +22,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
 import { createServer } from 'node:http';
 import { ConversationCallbackWebhooks } from '@sinch/sdk-core';
-import { baseUrl, chorusClient, collect } from './support.mjs';
+import { chorusClient, collect, simulator } from './support.mjs';
 
 const RUN = randomBytes(4).toString('hex');
 const SECRET = `node-secret-${RUN}`;
@@ -96,15 +96,6 @@ function assertSignedForNode(request) {
   );
   const wrong = new ConversationCallbackWebhooks('wrong-secret');
   assert.equal(wrong.validateAuthenticationHeader(request.headers, request.body, '/h', 'POST'), false);
-}
-
-async function simulator(method, path, body) {
-  const response = await fetch(`${baseUrl}/simulator/v1${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
 }
 
 async function handsetTexts(number) {

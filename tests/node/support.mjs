@@ -77,6 +77,16 @@ export async function expectHttpError(what, status, errorStatus, call) {
   return body;
 }
 
+/** A call to the simulator's control API (no credentials in local mode). */
+export async function simulator(method, path, body) {
+  const response = await fetch(`${baseUrl}/simulator/v1${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
 /** Every item of a paged list, fetched with `for await` over the SDK's ApiListPromise. */
 export async function collect(listPromise) {
   const items = [];
