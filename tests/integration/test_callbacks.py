@@ -417,6 +417,38 @@ def test_reports_about_one_message_arrive_in_order_even_through_retries(
     assert statuses == ["QUEUED_ON_CHANNEL"] * 3 + ["DELIVERED", "READ"]
 
 
+def test_a_conversations_and_a_contacts_events_arrive_in_order_even_through_retries(
+    api: httpx.Client, receiver: Receiver
+) -> None:
+    # The first callback fails twice: without an order the later ones would overtake it.
+    app_id, _ = app_with_webhook(
+        api,
+        receiver.url(),
+        ["CONVERSATION_START", "CONVERSATION_STOP", "CONVERSATION_DELETE"],
+    )
+    contact_id = new_contact(api)
+    receiver.fail_next = 2
+    conversation_id = api.post(
+        "/conversations", json={"app_id": app_id, "contact_id": contact_id}
+    ).json()["id"]
+    assert api.post(f"/conversations/{conversation_id}:stop").status_code == 200
+    assert api.delete(f"/conversations/{conversation_id}").status_code == 200
+    requests = receiver.wait_for(lambda rs: len(rs) == 5)
+    assert [list(r.json())[-1] for r in requests] == ["conversation_start_notification"] * 3 + [
+        "conversation_stop_notification",
+        "conversation_delete_notification",
+    ]
+
+    add_webhook(api, app_id, receiver.url("/contacts"), ["CONTACT_CREATE", "CONTACT_UPDATE"])
+    receiver.fail_next = 2
+    contact_id = new_contact(api)
+    assert api.patch(f"/contacts/{contact_id}", json={"display_name": "B"}).status_code == 200
+    requests = receiver.wait_for(lambda rs: len(rs) == 4, path="/contacts")
+    assert [list(r.json())[-1] for r in requests] == ["contact_create_notification"] * 3 + [
+        "contact_update_notification"
+    ]
+
+
 def test_client_credentials_put_a_bearer_token_on_callbacks(
     srv: CallbackServer, api: httpx.Client, ext: httpx.Client, receiver: Receiver
 ) -> None:

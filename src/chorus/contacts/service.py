@@ -292,7 +292,8 @@ async def _record_contact_event(
     session: AsyncSession, contact: Contact, trigger: WebhookTrigger, name: str
 ) -> None:
     # The contact's view reads its identities: not for an occurrence nobody receives (a
-    # contact created by a send, usually).
+    # contact created by a send, usually). The contact's id orders its create, updates and
+    # delete at each webhook.
     if not await callbacks.subscribed(session, contact.project_id, None, trigger.value):
         return
     await record_event(
@@ -301,6 +302,7 @@ async def _record_contact_event(
         project_id=contact.project_id,
         payload_key=f"{name}_notification",
         payload={"contact": await view_of(session, contact)},
+        ordering_key=contact.id,
     )
 
 

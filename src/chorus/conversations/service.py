@@ -130,14 +130,7 @@ async def create_conversation(
             ) from None
         raise _already_active(winner) from None
     if conversation.active:
-        await record_event(
-            session,
-            WebhookTrigger.CONVERSATION_START,
-            project_id=project_id,
-            app_id=conversation.app_id,
-            payload_key="conversation_start_notification",
-            payload={"conversation": conversation_view(conversation)},
-        )
+        await _announce(session, project_id, conversation, WebhookTrigger.CONVERSATION_START)
     return conversation
 
 
@@ -213,13 +206,26 @@ async def stop_conversation(session: AsyncSession, project_id: str, conversation
         return
     conversation.active = False
     await session.flush()
+    await _announce(session, project_id, conversation, WebhookTrigger.CONVERSATION_STOP)
+
+
+async def _announce(
+    session: AsyncSession,
+    project_id: str,
+    conversation: Conversation,
+    trigger: WebhookTrigger,
+    view: dict[str, Any] | None = None,
+) -> None:
+    """CONVERSATION_START, _STOP or _DELETE. The conversation's id orders them, so a webhook
+    never hears of a stop before its start. `view`: the conversation as it was (a delete)."""
     await record_event(
         session,
-        WebhookTrigger.CONVERSATION_STOP,
+        trigger,
         project_id=project_id,
         app_id=conversation.app_id,
-        payload_key="conversation_stop_notification",
-        payload={"conversation": conversation_view(conversation)},
+        payload_key=f"{trigger.value.lower()}_notification",
+        payload={"conversation": view or conversation_view(conversation)},
+        ordering_key=conversation.id,
     )
 
 
@@ -227,14 +233,7 @@ async def delete_conversation(session: AsyncSession, project_id: str, conversati
     conversation = await get_conversation(session, project_id, conversation_id, for_update=True)
     view = conversation_view(conversation)
     await repository.delete_conversation(session, conversation)
-    await record_event(
-        session,
-        WebhookTrigger.CONVERSATION_DELETE,
-        project_id=project_id,
-        app_id=conversation.app_id,
-        payload_key="conversation_delete_notification",
-        payload={"conversation": view},
-    )
+    await _announce(session, project_id, conversation, WebhookTrigger.CONVERSATION_DELETE, view)
 
 
 async def active_conversation(
@@ -277,14 +276,7 @@ async def start_conversation(
         if winner is None:
             raise
         return winner
-    await record_event(
-        session,
-        WebhookTrigger.CONVERSATION_START,
-        project_id=project_id,
-        app_id=app_id,
-        payload_key="conversation_start_notification",
-        payload={"conversation": conversation_view(conversation)},
-    )
+    await _announce(session, project_id, conversation, WebhookTrigger.CONVERSATION_START)
     return conversation
 
 
