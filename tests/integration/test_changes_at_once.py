@@ -1,8 +1,8 @@
 """Changes to one resource sent at once (on PostgreSQL they run truly concurrently): updates
-and deletes of an app, a webhook, a contact or a message take turns, so each answers 200 or,
-after the delete, 404 — never a 500 (an update whose row a delete had just removed, or two contact
-updates replacing the same identities, deadlocked) — exactly one delete wins, and a deleted
-resource stays deleted."""
+and deletes of an app, a webhook, a contact, a message or an event take turns, so each answers
+200 or, after the delete, 404 — never a 500 (an update whose row a delete had just removed, or
+two contact updates replacing the same identities, deadlocked) — exactly one delete wins, and a
+deleted resource stays deleted."""
 
 import uuid
 from collections.abc import Callable
@@ -180,3 +180,26 @@ def test_sends_while_their_app_is_deleted(server: Server, api: httpx.Client) -> 
     if answered["delete"] == [409]:
         assert api.delete(f"/apps/{app_id}").status_code == 200
     assert api.get(f"/apps/{app_id}").status_code == 404
+
+
+def test_an_event_deleted_by_several_at_once(server: Server, api: httpx.Client) -> None:
+    sent = api.post(
+        "/events:send",
+        json={
+            "app_id": new_app(api),
+            "recipient": {
+                "identified_by": {
+                    "channel_identities": [
+                        {"channel": "SMS", "identity": f"4670{uuid.uuid4().int % 10**7:07d}"}
+                    ]
+                }
+            },
+            "event": {"composing_event": {}},
+        },
+    )
+    event = sent.json()["event_id"]
+    answered = at_once(
+        server, [("delete", lambda c: c.delete(f"/events/{event}")) for _ in range(4)]
+    )
+    assert sorted(answered["delete"]) == [200, 404, 404, 404], answered
+    assert api.get(f"/events/{event}").status_code == 404

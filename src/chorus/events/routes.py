@@ -59,5 +59,5 @@ async def get_event(
 async def delete_event(
     project_id: str, event_id: str, session: AsyncSession = WriteSession
 ) -> dict[str, Any]:
-    await session.delete(await service.get_event(session, project_id, event_id))
+    await service.delete_event(session, project_id, event_id)
     return {}

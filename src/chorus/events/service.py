@@ -134,11 +134,18 @@ def event_view(event: ConversationEvent) -> dict[str, Any]:
     return view
 
 
-async def get_event(session: AsyncSession, project_id: str, event_id: str) -> ConversationEvent:
-    event = await session.get(ConversationEvent, event_id)
+async def get_event(
+    session: AsyncSession, project_id: str, event_id: str, *, for_update: bool = False
+) -> ConversationEvent:
+    event = await session.get(ConversationEvent, event_id, with_for_update=for_update)
     if event is None or event.project_id != project_id:
         raise not_found("event", event_id)
     return event
+
+
+async def delete_event(session: AsyncSession, project_id: str, event_id: str) -> None:
+    # Locked, so that of several deletes at once one wins and the others find nothing (404).
+    await session.delete(await get_event(session, project_id, event_id, for_update=True))
 
 
 async def list_events(
