@@ -7,11 +7,13 @@ deleted resource stays deleted."""
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import httpx
+import pytest
 
 from tests.conftest import Server
-from tests.integration.helpers import new_app
+from tests.integration.helpers import new_app, wait_for
 
 Call = Callable[[httpx.Client], httpx.Response]
 
@@ -34,6 +36,19 @@ def at_once(server: Server, calls: list[tuple[str, Call]]) -> dict[str, list[int
 def assert_turns_were_taken(answered: dict[str, list[int]]) -> None:
     assert set(answered["update"]) <= {200, 404}, answered
     assert sorted(answered["delete"]) == [200] + [404] * (len(answered["delete"]) - 1), answered
+
+
+def send_text(client: httpx.Client, app_id: str, number: str) -> httpx.Response:
+    return client.post(
+        "/messages:send",
+        json={
+            "app_id": app_id,
+            "recipient": {
+                "identified_by": {"channel_identities": [{"channel": "SMS", "identity": number}]}
+            },
+            "message": {"text_message": {"text": "changed at once"}},
+        },
+    )
 
 
 def test_an_app_updated_and_deleted_at_once(server: Server, api: httpx.Client) -> None:
@@ -156,19 +171,7 @@ def test_sends_while_their_app_is_deleted(server: Server, api: httpx.Client) -> 
     app_id = new_app(api)
 
     def send(client: httpx.Client) -> httpx.Response:
-        number = f"4670{uuid.uuid4().int % 10**7:07d}"
-        return client.post(
-            "/messages:send",
-            json={
-                "app_id": app_id,
-                "recipient": {
-                    "identified_by": {
-                        "channel_identities": [{"channel": "SMS", "identity": number}]
-                    }
-                },
-                "message": {"text_message": {"text": "to a vanishing app"}},
-            },
-        )
+        return send_text(client, app_id, f"4670{uuid.uuid4().int % 10**7:07d}")
 
     send(api).raise_for_status()  # the app is in this process's cache now
     answered = at_once(
@@ -203,3 +206,32 @@ def test_an_event_deleted_by_several_at_once(server: Server, api: httpx.Client) 
     )
     assert sorted(answered["delete"]) == [200, 404, 404, 404], answered
     assert api.get(f"/events/{event}").status_code == 404
+
+
+@pytest.mark.parametrize("resource", ["app", "conversation", "contact"])
+def test_deletes_while_their_messages_are_dispatched(
+    server: Server, api: httpx.Client, resource: str
+) -> None:
+    """Workers lock a message, then write its conversation (which waits on the app and the
+    contact through foreign keys): a delete that locked the app, conversation or contact first
+    and then waited for one of its messages deadlocked with them on PostgreSQL (409 ABORTED).
+    It now locks the messages first."""
+    for _ in range(4):
+        app_id = new_app(api, rate_limits={"outbound": 1000})
+        number = f"4670{uuid.uuid4().int % 10**7:07d}"
+
+        send = partial(send_text, app_id=app_id, number=number)
+        first = send(api).json()["message_id"]
+        conversation = wait_for(
+            lambda first=first: api.get(f"/messages/{first}").json().get("conversation_id"),
+            what="the first message's conversation",
+        )
+        contact = api.get(f"/conversations/{conversation}").json()["contact_id"]
+        assert set(at_once(server, [("send", send)] * 10)["send"]) == {200}
+        path = {"app": f"/apps/{app_id}", "conversation": f"/conversations/{conversation}"}.get(
+            resource, f"/contacts/{contact}"
+        )
+        assert api.delete(path).status_code == 200
+        assert api.get(path).status_code == 404
+        if resource != "app":
+            api.delete(f"/apps/{app_id}")

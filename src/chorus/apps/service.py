@@ -18,6 +18,7 @@ from chorus.apps.schemas import (
 from chorus.channels.registry import plugin_for
 from chorus.kit.errors import not_found
 from chorus.kit.ids import new_id
+from chorus.messages import repository as messages
 from chorus.models import App
 from chorus.outbox.service import Priority, enqueue
 from chorus.wire.enums import Channel, ProcessingMode, ReportView
@@ -182,6 +183,7 @@ async def follow_inbound_urls(session: AsyncSession, inbound_url: Callable[[str,
 
 
 async def delete_app(session: AsyncSession, project_id: str, app_id: str) -> None:
+    await messages.lock_traffic(session, project_id, app_id=app_id)
     app = await get_app(session, project_id, app_id, for_update=True)
     cache.forget(app_id)
     await repository.delete_app(session, app)

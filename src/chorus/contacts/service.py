@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.apps import repository as apps
@@ -18,6 +18,7 @@ from chorus.kit.db import lock_name
 from chorus.kit.errors import ApiError, FieldViolation, invalid, invalid_fields, not_found
 from chorus.kit.ids import new_id
 from chorus.kit.pagination import PageRequest, page_result
+from chorus.messages import repository as messages
 from chorus.models import App, Contact, ContactIdentity, Conversation
 from chorus.projects.settings import repository as project_settings
 from chorus.runtime import Runtime
@@ -282,6 +283,11 @@ def _set_scalar(contact: Contact, field: str, value: Any) -> None:
 
 
 async def delete_contact(session: AsyncSession, project_id: str, contact_id: str) -> None:
+    await messages.lock_traffic(
+        session,
+        project_id,
+        conversations=select(Conversation.id).where(Conversation.contact_id == contact_id),
+    )
     # Deletes at once: one deletes (and tells webhooks once), the others find nothing (404).
     contact = await get_contact(session, project_id, contact_id, for_update=True)
     await _record_contact_event(session, contact, WebhookTrigger.CONTACT_DELETE, "contact_delete")

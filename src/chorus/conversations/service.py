@@ -17,6 +17,7 @@ from chorus.kit.clock import EPOCH, rfc3339
 from chorus.kit.errors import ApiError, already_exists, failed_precondition, invalid, not_found
 from chorus.kit.ids import new_id
 from chorus.kit.pagination import PageRequest, page_result
+from chorus.messages import repository as messages
 from chorus.models import App, Conversation
 from chorus.wire.enums import MetadataUpdateStrategy, ProcessingMode, SortOrder, WebhookTrigger
 
@@ -230,6 +231,7 @@ async def _announce(
 
 
 async def delete_conversation(session: AsyncSession, project_id: str, conversation_id: str) -> None:
+    await messages.lock_traffic(session, project_id, conversations=[conversation_id])
     conversation = await get_conversation(session, project_id, conversation_id, for_update=True)
     view = conversation_view(conversation)
     await repository.delete_conversation(session, conversation)

@@ -8,7 +8,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.pagination import newest_first
-from chorus.models import ChannelMessageRef, Message, OutboxJob
+from chorus.models import ChannelMessageRef, ConversationEvent, Message, OutboxJob
 
 # Built once (kit/db.py, "Statements"): every report and reply looks one up.
 _REF = select(ChannelMessageRef).where(
@@ -22,6 +22,28 @@ async def channel_ref(
 ) -> ChannelMessageRef | None:
     """Which message (and candidate) a channel's own message id stands for."""
     return await session.scalar(_REF, {"channel": channel, "native_id": native_id})
+
+
+async def lock_traffic(
+    session: AsyncSession,
+    project_id: str,
+    *,
+    app_id: str | None = None,
+    conversations: Select | Sequence[str] | None = None,
+) -> None:
+    """Lock, in id order, the messages and events of an app (or of some conversations) that
+    are about to be deleted with it, before the delete locks the app's (conversation's,
+    contact's) own row. Workers lock a message or an event first, then write its
+    conversation, which waits on the app and contact rows through foreign keys: a delete
+    that held those rows and then waited for the message deadlocked with them (PostgreSQL;
+    SQLite's single writer serialises anyway)."""
+    for table in (Message, ConversationEvent):
+        query = select(table.id).where(table.project_id == project_id)
+        if app_id is not None:
+            query = query.where(table.app_id == app_id)
+        if conversations is not None:
+            query = query.where(table.conversation_id.in_(conversations))
+        await session.execute(query.order_by(table.id).with_for_update())
 
 
 @dataclass(frozen=True)
