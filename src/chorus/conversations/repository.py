@@ -77,16 +77,23 @@ _TOUCH = (
     .where(Conversation.__table__.c.id == bindparam("conversation_id"))
     .values(active_channel=bindparam("to_channel"), last_received=bindparam("at"))
 )
-_ACTIVE_FOR_PAIR = select(Conversation).where(
-    Conversation.app_id == bindparam("app_id"),
-    Conversation.contact_id == bindparam("contact_id"),
-    Conversation.active == true(),
+_ACTIVE_FOR_PAIR = (
+    select(Conversation)
+    .where(
+        Conversation.app_id == bindparam("app_id"),
+        Conversation.contact_id == bindparam("contact_id"),
+        Conversation.active == true(),
+    )
+    .with_for_update()
 )
 
 
 async def active_for_pair(
     session: AsyncSession, app_id: str, contact_id: str
 ) -> Conversation | None:
+    """The pair's active conversation, held until the transaction ends: the traffic that asks
+    for it writes to it, and one being stopped or deleted meanwhile is then waited for and
+    not found (PostgreSQL), rather than written after it is gone."""
     return await session.scalar(_ACTIVE_FOR_PAIR, {"app_id": app_id, "contact_id": contact_id})
 
 
