@@ -16,6 +16,7 @@ from chorus.apps.schemas import (
     SmartConversation,
 )
 from chorus.channels.registry import plugin_for
+from chorus.kit.db import retry_conflicts
 from chorus.kit.errors import not_found
 from chorus.kit.ids import new_id
 from chorus.messages import repository as messages
@@ -183,10 +184,13 @@ async def follow_inbound_urls(session: AsyncSession, inbound_url: Callable[[str,
 
 
 async def delete_app(session: AsyncSession, project_id: str, app_id: str) -> None:
-    await messages.lock_traffic(session, project_id, app_id=app_id)
-    app = await get_app(session, project_id, app_id, for_update=True)
-    cache.forget(app_id)
-    await repository.delete_app(session, app)
+    async def delete() -> None:
+        await messages.lock_traffic(session, project_id, app_id=app_id)
+        app = await get_app(session, project_id, app_id, for_update=True)
+        cache.forget(app_id)
+        await repository.delete_app(session, app)
+
+    await retry_conflicts(session, delete)
 
 
 async def queue_sizes(session: AsyncSession, apps: Sequence[App]) -> dict[str, int]:

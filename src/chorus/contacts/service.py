@@ -14,7 +14,7 @@ from chorus.channels.registry import plugin_for
 from chorus.contacts import repository
 from chorus.contacts.repository import IdentityKey
 from chorus.contacts.schemas import ChannelProfileRequest, ContactCreate
-from chorus.kit.db import lock_name
+from chorus.kit.db import lock_name, retry_conflicts
 from chorus.kit.errors import ApiError, FieldViolation, invalid, invalid_fields, not_found
 from chorus.kit.ids import new_id
 from chorus.kit.pagination import PageRequest, page_result
@@ -283,15 +283,20 @@ def _set_scalar(contact: Contact, field: str, value: Any) -> None:
 
 
 async def delete_contact(session: AsyncSession, project_id: str, contact_id: str) -> None:
-    await messages.lock_traffic(
-        session,
-        project_id,
-        conversations=select(Conversation.id).where(Conversation.contact_id == contact_id),
-    )
-    # Deletes at once: one deletes (and tells webhooks once), the others find nothing (404).
-    contact = await get_contact(session, project_id, contact_id, for_update=True)
-    await _record_contact_event(session, contact, WebhookTrigger.CONTACT_DELETE, "contact_delete")
-    await repository.delete_contact(session, contact)
+    async def delete() -> None:
+        await messages.lock_traffic(
+            session,
+            project_id,
+            conversations=select(Conversation.id).where(Conversation.contact_id == contact_id),
+        )
+        # Deletes at once: one deletes (and tells webhooks once), the others find nothing.
+        contact = await get_contact(session, project_id, contact_id, for_update=True)
+        await _record_contact_event(
+            session, contact, WebhookTrigger.CONTACT_DELETE, "contact_delete"
+        )
+        await repository.delete_contact(session, contact)
+
+    await retry_conflicts(session, delete)
 
 
 async def _record_contact_event(

@@ -14,6 +14,7 @@ from chorus.conversations import repository
 from chorus.conversations.repository import ConversationFilter
 from chorus.conversations.schemas import ConversationCreate, metadata_json_problem
 from chorus.kit.clock import EPOCH, rfc3339
+from chorus.kit.db import retry_conflicts
 from chorus.kit.errors import ApiError, already_exists, failed_precondition, invalid, not_found
 from chorus.kit.ids import new_id
 from chorus.kit.pagination import PageRequest, page_result
@@ -231,11 +232,14 @@ async def _announce(
 
 
 async def delete_conversation(session: AsyncSession, project_id: str, conversation_id: str) -> None:
-    await messages.lock_traffic(session, project_id, conversations=[conversation_id])
-    conversation = await get_conversation(session, project_id, conversation_id, for_update=True)
-    view = conversation_view(conversation)
-    await repository.delete_conversation(session, conversation)
-    await _announce(session, project_id, conversation, WebhookTrigger.CONVERSATION_DELETE, view)
+    async def delete() -> None:
+        await messages.lock_traffic(session, project_id, conversations=[conversation_id])
+        conversation = await get_conversation(session, project_id, conversation_id, for_update=True)
+        view = conversation_view(conversation)
+        await repository.delete_conversation(session, conversation)
+        await _announce(session, project_id, conversation, WebhookTrigger.CONVERSATION_DELETE, view)
+
+    await retry_conflicts(session, delete)
 
 
 async def active_conversation(

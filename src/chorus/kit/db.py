@@ -18,7 +18,7 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -134,6 +134,23 @@ def conflicted(exc: BaseException) -> bool:
     original = exc.orig
     state = getattr(original, "sqlstate", None) or getattr(original.__cause__, "sqlstate", None)
     return state in _CONFLICT_STATES
+
+
+async def retry_conflicts(
+    session: AsyncSession, work: Callable[[], Awaitable[None]], *, attempts: int = 3
+) -> None:
+    """Run `work` in a savepoint; when PostgreSQL makes it a deadlock's victim, roll back to
+    the savepoint (which releases what `work` locked, so the other transaction goes on) and
+    run it again. For deletes that cascade over rows workers lock in another order; the
+    last conflict goes up (409 ABORTED)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            async with session.begin_nested():
+                await work()
+            return
+        except sqlalchemy.exc.DBAPIError as error:
+            if attempt == attempts or not conflicted(error):
+                raise
 
 
 def describe_unavailable(exc: Exception) -> str:
