@@ -16,6 +16,7 @@ IdentityKey = tuple[str, str, str]  # (channel, identity, app_id or "")
 # Built once (kit/db.py, "Statements"): every dispatch reads its contact, every new contact
 # its identities. (`session.get` builds its statement anew on every call.)
 _BY_ID = select(Contact).where(Contact.id == bindparam("id"))
+_BY_ID_KEPT = _BY_ID.with_for_update(read=True, key_share=True)
 _IDENTITIES_OF = (
     select(ContactIdentity)
     .where(ContactIdentity.contact_id.in_(bindparam("contact_ids", expanding=True)))
@@ -23,8 +24,13 @@ _IDENTITIES_OF = (
 )
 
 
-async def get(session: AsyncSession, project_id: str, contact_id: str) -> Contact | None:
-    contact = await session.scalar(_BY_ID, {"id": contact_id})
+async def get(
+    session: AsyncSession, project_id: str, contact_id: str, *, kept: bool = False
+) -> Contact | None:
+    """`kept`: the contact cannot be deleted until the transaction ends (PostgreSQL's FOR KEY
+    SHARE, the lock a foreign key takes), for traffic about to give it a conversation; one
+    deleted meanwhile is waited for and not found."""
+    contact = await session.scalar(_BY_ID_KEPT if kept else _BY_ID, {"id": contact_id})
     return contact if contact is not None and contact.project_id == project_id else None
 
 

@@ -531,13 +531,14 @@ async def resolve_contact(
         found = await repository.holders_of_key(session, project_id, channel, identity, scope)
         if found:
             holders.append(found[0])
-    if not holders and await project_settings.unified_contact_ids(session, project_id):
+    # A holder deleted since it was found is no holder: a new contact takes the identities.
+    held = await repository.get(session, project_id, holders[0], kept=True) if holders else None
+    if held is None and await project_settings.unified_contact_ids(session, project_id):
         unified = await _phone_number_holder(session, project_id, keys)
         if unified is not None:
             return unified, False
-    if holders:
-        contact = await repository.get(session, project_id, holders[0])
-        assert contact is not None
+    if held is not None:
+        contact = held
         if len(set(holders)) > 1:
             duplicated = [{"channel": keys[0][0], "contact_ids": sorted(set(holders))}]
             await record_event(
@@ -575,8 +576,9 @@ async def _phone_number_holder(
     held = await repository.sim_holder(session, project_id, numbers) if numbers else None
     if held is None:
         return None
-    contact = await repository.get(session, project_id, held.contact_id)
-    assert contact is not None
+    contact = await repository.get(session, project_id, held.contact_id, kept=True)
+    if contact is None:  # deleted since it was found
+        return None
     await add_identities(session, contact, keys)
     return contact
 

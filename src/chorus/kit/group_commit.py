@@ -114,7 +114,8 @@ class GroupCommitter:
                     await self._commit([item])
                 return
             else:
-                log.warning("group commit failed", exc_info=True)
+                # Not logged here: its caller answers for it (a send to an app deleted
+                # meanwhile is a 400; anything unexpected is logged there, as a 500).
                 failed = batch
             for pending in failed:
                 if not pending.future.done():

@@ -222,7 +222,7 @@ async def _resolve(session: AsyncSession, message: Message, app: App | None) -> 
     created = False
     if recipient.get("contact_id"):
         contact = await contacts_repository.get(
-            session, message.project_id, recipient["contact_id"]
+            session, message.project_id, recipient["contact_id"], kept=True
         )
         if contact is None:
             return status.reason(
