@@ -325,9 +325,26 @@ async def merge_contacts(
 ) -> Contact:
     if source_id == destination_id:
         raise invalid("source_id", "must differ from the destination contact")
-    # Two merges at once that share a contact (A←B and B←C) would otherwise move C's
-    # identities onto B while B is being deleted: the second waits, then finds B gone (404).
-    await repository.lock(session, [destination_id, source_id])
+
+    async def merge() -> Contact:
+        # The traffic the merge moves or deletes first, as a contact's delete does.
+        both = [destination_id, source_id]
+        await messages.lock_traffic(
+            session,
+            project_id,
+            conversations=select(Conversation.id).where(Conversation.contact_id.in_(both)),
+        )
+        # Two merges at once that share a contact (A←B and B←C) would otherwise move C's
+        # identities onto B while B is being deleted: the second waits, then finds B gone.
+        await repository.lock(session, both)
+        return await _merge(session, project_id, destination_id, source_id)
+
+    return await retry_conflicts(session, merge)
+
+
+async def _merge(
+    session: AsyncSession, project_id: str, destination_id: str, source_id: str
+) -> Contact:
     destination = await repository.get(session, project_id, destination_id)
     if destination is None:
         raise not_found("contact", destination_id)

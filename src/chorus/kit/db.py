@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy.exc
 from fastapi import Depends
@@ -136,21 +136,25 @@ def conflicted(exc: BaseException) -> bool:
     return state in _CONFLICT_STATES
 
 
+T = TypeVar("T")
+
+
 async def retry_conflicts(
-    session: AsyncSession, work: Callable[[], Awaitable[None]], *, attempts: int = 3
-) -> None:
+    session: AsyncSession, work: Callable[[], Awaitable[T]], *, attempts: int = 3
+) -> T:
     """Run `work` in a savepoint; when PostgreSQL makes it a deadlock's victim, roll back to
     the savepoint (which releases what `work` locked, so the other transaction goes on) and
     run it again. For deletes that cascade over rows workers lock in another order; the
     last conflict goes up (409 ABORTED)."""
-    for attempt in range(1, attempts + 1):
+    for _ in range(attempts - 1):
         try:
             async with session.begin_nested():
-                await work()
-            return
+                return await work()
         except sqlalchemy.exc.DBAPIError as error:
-            if attempt == attempts or not conflicted(error):
+            if not conflicted(error):
                 raise
+    async with session.begin_nested():
+        return await work()
 
 
 def describe_unavailable(exc: Exception) -> str:
