@@ -38,34 +38,41 @@ def assert_turns_were_taken(answered: dict[str, list[int]]) -> None:
     assert sorted(answered["delete"]) == [200] + [404] * (len(answered["delete"]) - 1), answered
 
 
+def new_number() -> str:
+    return f"4670{uuid.uuid4().int % 10**7:07d}"
+
+
+def to_sms(number: str) -> dict:
+    return {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": number}]}}
+
+
 def send_text(client: httpx.Client, app_id: str, number: str) -> httpx.Response:
     return client.post(
         "/messages:send",
         json={
             "app_id": app_id,
-            "recipient": {
-                "identified_by": {"channel_identities": [{"channel": "SMS", "identity": number}]}
-            },
+            "recipient": to_sms(number),
             "message": {"text_message": {"text": "changed at once"}},
         },
     )
 
 
-def test_an_app_updated_and_deleted_at_once(server: Server, api: httpx.Client) -> None:
-    app_id = new_app(api)
-    answered = at_once(
+def updated_and_deleted(
+    server: Server, path: str, update: Callable[[int], dict]
+) -> dict[str, list[int]]:
+    """Six PATCHes (bodies `update(0..5)`) and three DELETEs of `path`, all at once."""
+    return at_once(
         server,
         [
-            *(
-                (
-                    "update",
-                    lambda c, i=i: c.patch(f"/apps/{app_id}", json={"display_name": f"a{i}"}),
-                )
-                for i in range(6)
-            ),
-            *(("delete", lambda c: c.delete(f"/apps/{app_id}")) for _ in range(3)),
+            *(("update", lambda c, i=i: c.patch(path, json=update(i))) for i in range(6)),
+            *(("delete", lambda c: c.delete(path)) for _ in range(3)),
         ],
     )
+
+
+def test_an_app_updated_and_deleted_at_once(server: Server, api: httpx.Client) -> None:
+    app_id = new_app(api)
+    answered = updated_and_deleted(server, f"/apps/{app_id}", lambda i: {"display_name": f"a{i}"})
     assert_turns_were_taken(answered)
     assert api.get(f"/apps/{app_id}").status_code == 404
 
@@ -76,88 +83,36 @@ def test_a_webhook_updated_and_deleted_at_once(server: Server, api: httpx.Client
         "/webhooks",
         json={"app_id": app_id, "target": "http://127.0.0.1:9/h", "triggers": ["MESSAGE_INBOUND"]},
     ).json()["id"]
-    answered = at_once(
-        server,
-        [
-            *(
-                (
-                    "update",
-                    lambda c, i=i: c.patch(
-                        f"/webhooks/{webhook}", json={"target": f"http://127.0.0.1:9/h{i}"}
-                    ),
-                )
-                for i in range(6)
-            ),
-            *(("delete", lambda c: c.delete(f"/webhooks/{webhook}")) for _ in range(3)),
-        ],
+    answered = updated_and_deleted(
+        server, f"/webhooks/{webhook}", lambda i: {"target": f"http://127.0.0.1:9/h{i}"}
     )
     assert_turns_were_taken(answered)
     assert api.get(f"/webhooks/{webhook}").status_code == 404
 
 
 def test_a_contact_updated_and_deleted_at_once(server: Server, api: httpx.Client) -> None:
-    def number() -> str:
-        return f"+4670{uuid.uuid4().int % 10**7:07d}"
-
     contact = api.post(
         "/contacts",
         json={
-            "channel_identities": [{"channel": "SMS", "identity": number()}],
+            "channel_identities": [{"channel": "SMS", "identity": f"+{new_number()}"}],
             "language": "EN_US",
         },
     ).json()["id"]
-    answered = at_once(
+    answered = updated_and_deleted(
         server,
-        [
-            *(
-                (
-                    "update",
-                    lambda c, i=i: c.patch(
-                        f"/contacts/{contact}",
-                        json={
-                            "display_name": f"n{i}",
-                            "channel_identities": [{"channel": "SMS", "identity": number()}],
-                        },
-                    ),
-                )
-                for i in range(6)
-            ),
-            *(("delete", lambda c: c.delete(f"/contacts/{contact}")) for _ in range(3)),
-        ],
+        f"/contacts/{contact}",
+        lambda i: {
+            "display_name": f"n{i}",
+            "channel_identities": [{"channel": "SMS", "identity": f"+{new_number()}"}],
+        },
     )
     assert_turns_were_taken(answered)
     assert api.get(f"/contacts/{contact}").status_code == 404
 
 
 def test_a_message_updated_and_deleted_at_once(server: Server, api: httpx.Client) -> None:
-    sent = api.post(
-        "/messages:send",
-        json={
-            "app_id": new_app(api),
-            "recipient": {
-                "identified_by": {
-                    "channel_identities": [
-                        {"channel": "SMS", "identity": f"4670{uuid.uuid4().int % 10**7:07d}"}
-                    ]
-                }
-            },
-            "message": {"text_message": {"text": "changed and deleted"}},
-        },
-    )
-    message = sent.json()["message_id"]
-    answered = at_once(
-        server,
-        [
-            *(
-                (
-                    "update",
-                    lambda c, i=i: c.patch(f"/messages/{message}", json={"metadata": f"m{i}"}),
-                )
-                for i in range(6)
-            ),
-            *(("delete", lambda c: c.delete(f"/messages/{message}")) for _ in range(3)),
-        ],
-    )
+    message = send_text(api, new_app(api), new_number()).json()["message_id"]
+    answered = updated_and_deleted(server, f"/messages/{message}", lambda i: {"metadata": f"m{i}"})
     assert_turns_were_taken(answered)
     assert api.get(f"/messages/{message}").status_code == 404
 
@@ -171,7 +126,7 @@ def test_sends_while_their_app_is_deleted(server: Server, api: httpx.Client) -> 
     app_id = new_app(api)
 
     def send(client: httpx.Client) -> httpx.Response:
-        return send_text(client, app_id, f"4670{uuid.uuid4().int % 10**7:07d}")
+        return send_text(client, app_id, new_number())
 
     send(api).raise_for_status()  # the app is in this process's cache now
     answered = at_once(
@@ -190,13 +145,7 @@ def test_an_event_deleted_by_several_at_once(server: Server, api: httpx.Client) 
         "/events:send",
         json={
             "app_id": new_app(api),
-            "recipient": {
-                "identified_by": {
-                    "channel_identities": [
-                        {"channel": "SMS", "identity": f"4670{uuid.uuid4().int % 10**7:07d}"}
-                    ]
-                }
-            },
+            "recipient": to_sms(new_number()),
             "event": {"composing_event": {}},
         },
     )
@@ -218,9 +167,7 @@ def test_deletes_while_their_messages_are_dispatched(
     It now locks the messages first."""
     for _ in range(4):
         app_id = new_app(api, rate_limits={"outbound": 1000})
-        number = f"4670{uuid.uuid4().int % 10**7:07d}"
-
-        send = partial(send_text, app_id=app_id, number=number)
+        send = partial(send_text, app_id=app_id, number=new_number())
         first = send(api).json()["message_id"]
         conversation = wait_for(
             lambda first=first: api.get(f"/messages/{first}").json().get("conversation_id"),
