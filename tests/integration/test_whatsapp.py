@@ -7,6 +7,7 @@ import json
 import random
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -385,6 +386,62 @@ def test_a_bad_signature_is_refused_and_recorded(server: Server, app: WhatsAppAp
         headers={"content-type": "application/json", "x-hub-signature-256": good},
     )
     assert accepted.status_code == 200
+
+
+def post_signed(server: Server, app_id: str, payload: dict[str, Any]) -> httpx.Response:
+    body = json.dumps(payload).encode()
+    good = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return httpx.post(
+        f"{server.url}/inbound/whatsapp/{app_id}",
+        content=body,
+        headers={"content-type": "application/json", "x-hub-signature-256": good},
+    )
+
+
+def status_webhook(app: WhatsAppApp, wamid: str, number: str, at: datetime) -> dict[str, Any]:
+    """A Cloud API webhook with one `delivered` status (CHANNELS.md part 1 §2.7)."""
+    status = {
+        "id": wamid,
+        "status": "delivered",
+        "timestamp": str(int(at.timestamp())),
+        "recipient_id": number,
+    }
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550000000", "phone_number_id": app.number_id},
+        "statuses": [status],
+    }
+    entry = {"id": "waba", "changes": [{"field": "messages", "value": value}]}
+    return {"object": "whatsapp_business_account", "entry": [entry]}
+
+
+def test_a_status_about_an_unrecorded_send_is_asked_again_until_it_is_ten_minutes_old(
+    server: Server, app: WhatsAppApp
+) -> None:
+    """A status may overtake the record of the send it answers: 503, and the Cloud API
+    delivers it again. One more than ten minutes old (by its own time) answers no send of
+    chorus's (another system on the number, a send that ran again after a crash): 200, kept
+    as ignored, so Meta stops redelivering it for days."""
+    number, wamid = msisdn(), f"wamid.{uuid.uuid4().hex}"
+    now = datetime.now(UTC)
+    fresh = post_signed(server, app.id, status_webhook(app, wamid, number, now))
+    assert fresh.status_code == 503, fresh.text
+    assert fresh.headers["retry-after"] == "1"
+    assert wamid in fresh.json()["error"]["message"]
+    nine = post_signed(
+        server, app.id, status_webhook(app, wamid, number, now - timedelta(minutes=9))
+    )
+    assert nine.status_code == 503, nine.text
+    stale = status_webhook(app, wamid, number, now - timedelta(minutes=11))
+    answer = post_signed(server, app.id, stale)
+    assert answer.status_code == 200, answer.text
+    rows = server.query(
+        "SELECT outcome, detail, body FROM inbound_requests WHERE app_id = :a", a=app.id
+    )
+    assert [(r["outcome"], r["detail"]) for r in rows] == [
+        ("ignored", "report about an unknown message")
+    ], rows
+    assert wamid in rows[0]["body"]
 
 
 def test_messages_transcode_returns_the_cloud_api_body(api: httpx.Client, app: WhatsAppApp) -> None:

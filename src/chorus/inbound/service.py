@@ -48,6 +48,14 @@ class ReportTooEarly(Exception):
     """A report about a native id chorus has not recorded (yet)."""
 
 
+# How long, by the report's own time, a report about a native id chorus has not recorded is
+# asked for again (503): the send it answers may still be recording the id the channel gave
+# it. An older one answers no send of chorus's (another system sending from the same number,
+# or a send that ran again under a new id after a process died before recording the first):
+# it is acknowledged and kept as ignored, or the channel would redeliver it for days.
+REPORT_WAIT = timedelta(minutes=10)
+
+
 _TEXT_STATUSES = {"DELIVERED": status.DELIVERED, "READ": status.READ, "FAILED": status.FAILED}
 
 
@@ -270,7 +278,7 @@ async def apply_report(
     )
     message_id = ref.message_id if ref is not None else report.message_id
     message = await status.lock(session, message_id) if message_id else None
-    if message is None and report.message_id is None and report.native_id:
+    if message is None and report.message_id is None and report.native_id and _recent(report):
         # The channel may report before the send that it answers is recorded (the native id
         # is stored when the send call returns): ask it to deliver the report again.
         raise ReportTooEarly(report.native_id)
@@ -295,6 +303,11 @@ async def apply_report(
     await status.channel_reported(
         session, message, new_status, index, failure=report.reason, at=report.at
     )
+
+
+def _recent(report: StatusReport) -> bool:
+    """Within REPORT_WAIT of the report's own time; a report without one may be."""
+    return report.at is None or report.at > utcnow() - REPORT_WAIT
 
 
 async def _apply_watermark(
