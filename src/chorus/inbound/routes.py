@@ -40,9 +40,18 @@ async def receive(
         query=dict(request.query_params),
         credential=credential or {},
     )
-    if app is None or credential is None:
+    if app is None:
+        # Not kept: it names no app of ours, and anyone can post here.
+        return _refused(404, f"no app {app_id} with {name} credentials")
+    if credential is None:
         service.record_request(
-            session, app_id, None, name, native, "rejected", "unknown app or channel"
+            session,
+            app_id,
+            app.project_id,
+            name,
+            native,
+            "rejected",
+            f"the app has no {name} credential",
         )
         return _refused(404, f"no app {app_id} with {name} credentials")
     try:
