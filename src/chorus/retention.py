@@ -8,6 +8,8 @@
   listed and are deleted a day after acceptance (the day leaves room for late reports).
 - Delivered callbacks are kept 30 days for the delivery log; dead ones are kept until
   replayed or deleted with their app.
+- Channel requests chorus refused, could not map or ignored (`inbound_requests`) are kept 30
+  days for inspection.
 
 The sweep is an outbox job that schedules its own next run, so exactly one is pending
 however many workers share the database.
@@ -20,7 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.clock import EPOCH, utcnow
 from chorus.kit.db import insert_ignoring_conflicts
-from chorus.models import App, CallbackDelivery, Conversation, ConversationEvent, Message, OutboxJob
+from chorus.models import (
+    App,
+    CallbackDelivery,
+    Conversation,
+    ConversationEvent,
+    InboundRequest,
+    Message,
+    OutboxJob,
+)
 from chorus.outbox.worker import Job
 from chorus.runtime import JobHandler, Runtime
 from chorus.wire.enums import ProcessingMode, RetentionType
@@ -28,6 +38,7 @@ from chorus.wire.enums import ProcessingMode, RetentionType
 SWEEP_JOB = "retention.sweep"
 DISPATCH_GRACE = timedelta(days=1)
 DELIVERED_CALLBACKS_KEPT = timedelta(days=30)
+INBOUND_REQUESTS_KEPT = timedelta(days=30)
 
 
 async def schedule_sweep(session: AsyncSession, after_seconds: float) -> None:
@@ -98,6 +109,9 @@ async def sweep(session: AsyncSession) -> None:
                 ),
             ),
         )
+    )
+    await session.execute(
+        delete(InboundRequest).where(InboundRequest.received_at < now - INBOUND_REQUESTS_KEPT)
     )
 
 
