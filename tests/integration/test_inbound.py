@@ -4,6 +4,7 @@ Refused requests about an app are kept in `inbound_requests` (for inspection, sw
 days); one naming no app of ours is not: anyone can post here."""
 
 import httpx
+import pytest
 
 from tests.conftest import Server
 from tests.integration.pipeline_helpers import sms_app
@@ -42,3 +43,18 @@ def test_a_request_for_a_channel_the_app_lacks_is_refused_and_kept(
             "detail": "the app has no WHATSAPP credential",
         }
     ]
+
+
+@pytest.mark.parametrize("field", ["id", "from"])
+def test_a_native_id_or_identity_no_channel_would_give_is_refused_and_kept(
+    server: Server, api: httpx.Client, field: str
+) -> None:
+    """Wider than chorus keeps (256 characters): a 400 naming the field, never a 500."""
+    app_id = sms_app(api)
+    mo = {"type": "mo_text", "id": "01MO", "from": "46700000001", "to": "plan", "body": "hi"}
+    mo[field] = "4" * 300
+    response = httpx.post(f"{server.url}/inbound/sms/{app_id}", json=mo)
+    assert response.status_code == 400, response.text
+    name = {"id": "native_id", "from": "identity"}[field]
+    assert response.json()["error"]["message"] == f"{name} is longer than 256 characters"
+    assert [r["outcome"] for r in kept(server, app_id)] == ["rejected"]

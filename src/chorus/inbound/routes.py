@@ -57,6 +57,7 @@ async def receive(
     try:
         plugin.verify(native, credential, simulator_on=request.app.state.settings.simulator)
         items = plugin.parse_inbound(native)
+        service.check_widths(items)
     except InboundRejected as rejected:
         service.record_request(
             session, app_id, app.project_id, name, native, "rejected", rejected.description

@@ -16,6 +16,7 @@ from chorus.channels.base import (
     InboundEvent,
     InboundItem,
     InboundMessage,
+    InboundRejected,
     NativeRequest,
     ReplyOption,
     StatusReport,
@@ -46,6 +47,20 @@ CHOICE_REPLY_WINDOW = timedelta(hours=24)
 
 class ReportTooEarly(Exception):
     """A report about a native id chorus has not recorded (yet)."""
+
+
+# The widths of the columns that keep what a channel names (`ChannelMessageRef.native_id`,
+# `Message.identity` and `sender_id`): a longer value is no channel's, and PostgreSQL would
+# refuse the row.
+_WIDTHS = {"identity": 256, "native_id": 256, "sender_id": 256, "context_native_id": 256}
+
+
+def check_widths(items: list[InboundItem]) -> None:
+    for item in items:
+        for name, width in _WIDTHS.items():
+            value = getattr(item, name, None)
+            if isinstance(value, str) and len(value) > width:
+                raise InboundRejected(400, f"{name} is longer than {width} characters")
 
 
 # How long, by the report's own time, a report about a native id chorus has not recorded is
