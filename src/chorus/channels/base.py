@@ -205,6 +205,12 @@ InboundItem = (
 )
 
 
+def objects(value: Any) -> list[dict[str, Any]]:
+    """The objects of a JSON array in a channel's webhook: nothing when it is not an array,
+    and none of its other elements (a webhook of another shape maps to less, never fails)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 class InboundRejected(Exception):
     """Verification failed: answer `status` and record the request, never process it."""
 

@@ -1,16 +1,25 @@
 """`POST /inbound/{channel}/{app_id}`: where channels (and the simulator) call chorus."""
 
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chorus.channels.base import HandshakeAnswer, InboundRejected, NativeRequest
+from chorus.channels.base import (
+    ChannelPlugin,
+    HandshakeAnswer,
+    InboundItem,
+    InboundRejected,
+    NativeRequest,
+)
 from chorus.channels.registry import plugin_for
 from chorus.inbound import service
 from chorus.kit.db import ReadSession, WriteSession
 from chorus.kit.errors import ApiError
 from chorus.wire.enums import Channel
 
+log = logging.getLogger("chorus.inbound")
 router = APIRouter(tags=["inbound"])
 
 
@@ -56,8 +65,7 @@ async def receive(
         return _refused(404, f"no app {app_id} with {name} credentials")
     try:
         plugin.verify(native, credential, simulator_on=request.app.state.settings.simulator)
-        items = plugin.parse_inbound(native)
-        service.check_widths(items)
+        items = _parse(plugin, native)
     except InboundRejected as rejected:
         service.record_request(
             session, app_id, app.project_id, name, native, "rejected", rejected.description
@@ -137,6 +145,23 @@ async def media(
         return _refused(404, f"the channel knows no media {media_id}")
     content_type, content = found
     return Response(content, media_type=content_type)
+
+
+def _parse(plugin: ChannelPlugin, native: NativeRequest) -> list[InboundItem]:
+    """The webhook's items. A parser that fails on a shape it did not expect refuses the
+    request (400, final) instead of answering 500, which the channel would retry for days;
+    the failure is logged with its traceback, as a parser's bug."""
+    try:
+        items = plugin.parse_inbound(native)
+    except InboundRejected:
+        raise
+    except Exception as error:
+        log.warning("the %s parser failed on a webhook", plugin.channel.value, exc_info=error)
+        raise InboundRejected(
+            400, f"the {plugin.channel.value} webhook has a shape chorus cannot read"
+        ) from error
+    service.check_widths(items)
+    return items
 
 
 def _refused(status: int, message: str) -> JSONResponse:

@@ -17,6 +17,7 @@ READ up to its watermark; anything else → unsupported, with the raw event.
 import hashlib
 import hmac
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from chorus.channels.base import (
     NativeRequest,
     StatusReport,
     Unmapped,
+    objects,
 )
 from chorus.wire.messages import ReasonCode
 
@@ -91,9 +93,8 @@ def parse_webhook(request: NativeRequest) -> list[InboundItem]:
     for entry in payload["entry"]:
         if not isinstance(entry, dict):
             continue
-        for event in entry.get("messaging") or []:
-            if isinstance(event, dict):
-                items.extend(_event(event))
+        for event in objects(entry.get("messaging")):
+            items.extend(_event(event))
         for key, events in entry.items():
             if key in ("id", "time", "messaging") or not isinstance(events, list):
                 continue
@@ -125,7 +126,8 @@ def _event(event: dict[str, Any]) -> list[InboundItem]:
         ]
     delivery = event.get("delivery")
     if isinstance(delivery, dict):
-        mids = [m for m in delivery.get("mids") or [] if isinstance(m, str) and m]
+        listed = delivery.get("mids") if isinstance(delivery.get("mids"), list) else []
+        mids = [m for m in listed if isinstance(m, str) and m]
         if mids:
             return [
                 StatusReport(status="DELIVERED", native_id=mid, identity=psid, at=at)
@@ -152,7 +154,7 @@ def _message(
     if isinstance(quick_reply, dict) and quick_reply.get("payload") is not None:
         response = choice_response(str(quick_reply["payload"]), text or "")
         return [_inbound(psid, {"choice_response_message": response}, mid, at)]
-    attachments = [a for a in message.get("attachments") or [] if isinstance(a, dict)]
+    attachments = objects(message.get("attachments"))
     if not attachments:
         if text is None:
             return [_unmapped(event, "message without text or attachments", psid)]
@@ -176,12 +178,13 @@ def _attachment(
         return {"media_message": {"url": payload["url"]}}
     coordinates = payload.get("coordinates")
     if kind == "location" and isinstance(coordinates, dict):
+        latitude, longitude = _degrees(coordinates.get("lat")), _degrees(coordinates.get("long"))
+    else:
+        latitude = longitude = None
+    if latitude is not None and longitude is not None:
         return {
             "location_message": {
-                "coordinates": {
-                    "latitude": float(coordinates.get("lat", 0)),
-                    "longitude": float(coordinates.get("long", 0)),
-                },
+                "coordinates": {"latitude": latitude, "longitude": longitude},
                 "title": str(attachment.get("title") or ""),
                 "label": "",
             }
@@ -228,7 +231,20 @@ def _id(party: Any) -> str | None:
     return None
 
 
+def _degrees(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        degrees = float(value)
+    except (TypeError, ValueError):
+        return None
+    return degrees if math.isfinite(degrees) else None
+
+
 def from_millis(value: Any) -> datetime | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return datetime.fromtimestamp(value / 1000, UTC)
+    try:
+        return datetime.fromtimestamp(value / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None  # beyond the years a datetime holds

@@ -13,6 +13,7 @@ One webhook carries `entry[].changes[]`; a `messages` change holds contact messa
 import hashlib
 import hmac
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -26,6 +27,7 @@ from chorus.channels.base import (
     NativeRequest,
     StatusReport,
     Unmapped,
+    objects,
 )
 from chorus.channels.whatsapp.connector import reason_for_code
 from chorus.wire.enums import Channel
@@ -99,8 +101,8 @@ def parse_webhook(
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         return [Unmapped(_raw(payload), description="not a whatsapp_business_account webhook")]
     items: list[InboundItem] = []
-    for entry in payload.get("entry") or []:
-        for change in (entry or {}).get("changes") or []:
+    for entry in objects(payload.get("entry")):
+        for change in objects(entry.get("changes")):
             items.extend(_change(request, change, phone_number_id, public_base_url))
     return items
 
@@ -128,18 +130,14 @@ def _change(
         ]
     items: list[InboundItem] = []
     names = _profile_names(value.get("contacts"))
-    for message in value.get("messages") or []:
-        if isinstance(message, dict):
-            item = _message(request, message, business, public_base_url)
-            name = names.get(str(message.get("from") or ""))
-            items.append(
-                replace(item, profile_name=name)
-                if name and isinstance(item, InboundMessage)
-                else item
-            )
-    for status in value.get("statuses") or []:
-        if isinstance(status, dict):
-            items.append(_status(status))
+    for message in objects(value.get("messages")):
+        item = _message(request, message, business, public_base_url)
+        name = names.get(str(message.get("from") or ""))
+        items.append(
+            replace(item, profile_name=name) if name and isinstance(item, InboundMessage) else item
+        )
+    for status in objects(value.get("statuses")):
+        items.append(_status(status))
     if value.get("errors"):
         items.append(Unmapped(_raw(value), description="WhatsApp reported errors"))
     return items
@@ -180,10 +178,14 @@ def _message(
             location["label"] = body["address"]
         content = {"location_message": location}
     elif kind == "interactive" and body.get("type") in ("button_reply", "list_reply"):
-        reply = body.get(body["type"]) or {}
+        reply = body.get(body["type"]) if isinstance(body.get(body["type"]), dict) else {}
         postback = str(reply.get("id") or "")
         content, reply_text = _choice_response(postback), postback
-    elif kind == "interactive" and body.get("type") == "nfm_reply":
+    elif (
+        kind == "interactive"
+        and body.get("type") == "nfm_reply"
+        and isinstance(body.get("nfm_reply"), dict)
+    ):
         content = {
             "channel_specific_message": {"message_type": "nfm_reply", "message": body["nfm_reply"]}
         }
@@ -212,7 +214,7 @@ def _message(
         sender_id=business or None,
         at=_time(message.get("timestamp")),
         reply_text=reply_text,
-        context_native_id=(message.get("context") or {}).get("id") or None,
+        context_native_id=_context_id(message.get("context")),
     )
 
 
@@ -242,15 +244,16 @@ def _choice_response(postback: str) -> dict[str, Any]:
 
 def _order(order: dict[str, Any]) -> dict[str, Any]:
     products = []
-    for item in order.get("product_items") or []:
+    for item in objects(order.get("product_items")):
         product: dict[str, Any] = {
             "id": str(item.get("product_retailer_id") or ""),
             "marketplace": "FACEBOOK",
         }
-        if item.get("quantity") is not None:
-            product["quantity"] = int(item["quantity"])
-        if item.get("item_price") is not None:
-            product["item_price"] = float(item["item_price"])
+        quantity, price = _number(item.get("quantity"), int), _number(item.get("item_price"), float)
+        if quantity is not None:
+            product["quantity"] = quantity
+        if price is not None:
+            product["item_price"] = price
         if item.get("currency"):
             product["currency"] = item["currency"]
         products.append(product)
@@ -294,10 +297,28 @@ def _status(status: dict[str, Any]) -> StatusReport:
     return StatusReport(status="", **common)  # sent, deleted, …: nothing changes
 
 
+def _context_id(context: Any) -> str | None:
+    """The id of the message a reply answers (`context.id`)."""
+    if not isinstance(context, dict) or not context.get("id"):
+        return None
+    return str(context["id"])
+
+
+def _number(value: Any, kind: type[int] | type[float]) -> int | float | None:
+    """A number the webhook gives as one or as a string; None for anything else."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = kind(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _time(value: Any) -> datetime | None:
     try:
         return datetime.fromtimestamp(int(value), UTC)
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, OverflowError, OSError):
         return None
 
 
