@@ -402,6 +402,16 @@ class ChannelPlugin(ABC):
         )
 
 
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """A channel API's answer as a JSON object; empty when it is not one (an error page,
+    a proxy's HTML, an array)."""
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 async def attempt_send(
     plugin: ChannelPlugin, http: httpx.AsyncClient, base_url: str, dispatch: Dispatch
 ) -> Accepted | ChannelFailure:

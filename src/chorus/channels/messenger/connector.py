@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from chorus.channels.base import Accepted, ChannelFailure, Dispatch
+from chorus.channels.base import Accepted, ChannelFailure, Dispatch, json_object
 from chorus.channels.sms.connector import retry_after
 from chorus.kit.clock import utcnow
 from chorus.wire.messages import ReasonCode
@@ -122,7 +122,7 @@ async def user_name(
         ) from exc
     if response.status_code >= 500:
         raise failure_from_response(response)
-    profile = _json_object(response) if response.status_code == 200 else {}
+    profile = json_object(response) if response.status_code == 200 else {}
     parts = [profile.get("first_name"), profile.get("last_name")]
     name = " ".join(str(part).strip() for part in parts if isinstance(part, str) and part.strip())
     return name or None
@@ -140,7 +140,7 @@ async def _post(http: httpx.AsyncClient, url: str, token: str, body: dict[str, A
             ReasonCode.CHANNEL_FAILURE, f"the Send API is unreachable: {exc!r}", transient=True
         ) from exc
     if response.status_code == 200:
-        answer = _json_object(response)
+        answer = json_object(response)
         mid = answer.get("message_id")
         if isinstance(mid, str) and mid:
             return mid
@@ -160,7 +160,7 @@ def failure_from_response(response: httpx.Response) -> ChannelFailure:
     """The §1.3 error table. `channel_code` is `"{code}/{error_subcode}"` (or `"{code}"`, or
     the HTTP status when the body carries no Graph error)."""
     status = response.status_code
-    error = _json_object(response).get("error")
+    error = json_object(response).get("error")
     error = error if isinstance(error, dict) else {}
     code = _int(error.get("code"))
     subcode = _int(error.get("error_subcode"))
@@ -219,11 +219,3 @@ def _int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

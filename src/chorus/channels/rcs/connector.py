@@ -33,6 +33,7 @@ from chorus.channels.base import (
     ChannelFailure,
     Dispatch,
     capability_reason,
+    json_object,
 )
 from chorus.channels.sms.connector import retry_after
 from chorus.wire.messages import ReasonCode
@@ -120,7 +121,7 @@ class _TokenCache:
                 f"the token endpoint is unreachable: {exc!r}",
                 transient=True,
             ) from exc
-        body = _json_object(response)
+        body = json_object(response)
         if response.status_code == 200 and isinstance(body.get("access_token"), str):
             return body["access_token"], int(body.get("expires_in") or TOKEN_LIFETIME)
         if response.status_code >= 500 or response.status_code == 429:
@@ -277,7 +278,7 @@ async def lookup_capability(
             continue
         status = response.status_code
         if status == 200:
-            features = _json_object(response).get("features")
+            features = json_object(response).get("features")
             listed = tuple(str(f) for f in features) if isinstance(features, list) else ()
             full = set(listed) >= ALL_FEATURES
             return Capability(
@@ -302,7 +303,7 @@ def failure_from_response(response: httpx.Response) -> ChannelFailure:
     """The §3.3 error table. `channel_code` is the Google status name (`NOT_FOUND`, …), else
     the HTTP status; the description is the error's message."""
     status = response.status_code
-    error = _json_object(response).get("error")
+    error = json_object(response).get("error")
     error = error if isinstance(error, dict) else {}
     native = _status_of(response)
     text = str(error.get("message") or response.reason_phrase or f"HTTP {status}")
@@ -342,15 +343,7 @@ def failure_from_response(response: httpx.Response) -> ChannelFailure:
 
 
 def _status_of(response: httpx.Response) -> str:
-    error = _json_object(response).get("error")
+    error = json_object(response).get("error")
     if isinstance(error, dict) and error.get("status"):
         return str(error["status"])
     return str(response.status_code)
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from chorus.channels.base import Accepted, ChannelFailure, Dispatch
+from chorus.channels.base import Accepted, ChannelFailure, Dispatch, json_object
 from chorus.channels.sms.segments import sms_parts
 from chorus.wire.messages import ReasonCode
 
@@ -113,7 +113,7 @@ async def send_batch(http: httpx.AsyncClient, base_url: str, dispatch: Dispatch)
             ReasonCode.CHANNEL_FAILURE, f"the SMS API is unreachable: {exc!r}", transient=True
         ) from exc
     if response.status_code in (200, 201):
-        batch_id = _json_object(response).get("id")
+        batch_id = json_object(response).get("id")
         if isinstance(batch_id, str) and batch_id:
             return Accepted(native_id=batch_id)
         raise ChannelFailure(
@@ -129,7 +129,7 @@ def failure_from_response(response: httpx.Response) -> ChannelFailure:
     """The §1.3 error table: the native code (the body's `code`, else the HTTP status) becomes
     `channel_code`, the native text the description."""
     status = response.status_code
-    error = _json_object(response)
+    error = json_object(response)
     native_code = str(error.get("code") or status)
     text = str(error.get("text") or response.reason_phrase or f"HTTP {status}")
 
@@ -185,11 +185,3 @@ def _positive_int(value: Any) -> int | None:
     except ValueError:
         return None
     return number if number >= 1 else None
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from chorus.channels.base import Accepted, ChannelFailure, Dispatch
+from chorus.channels.base import Accepted, ChannelFailure, Dispatch, json_object
 from chorus.channels.sms.connector import retry_after
 from chorus.wire.messages import ReasonCode
 
@@ -138,11 +138,8 @@ async def post(
         ) from exc
     if response.status_code != 200:
         raise http_failure(response)
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict) or "status" not in answer:
+    answer = json_object(response)
+    if "status" not in answer:
         raise ChannelFailure(
             ReasonCode.CHANNEL_FAILURE,
             "the Viber API answered without a status",

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from chorus.channels.base import Accepted, ChannelFailure, Dispatch
+from chorus.channels.base import Accepted, ChannelFailure, Dispatch, json_object
 from chorus.channels.sms.connector import MSISDN, retry_after
 from chorus.channels.viberbm.transcode import (
     DEFAULT_TTL,
@@ -211,7 +211,7 @@ async def _post(
             ReasonCode.CHANNEL_FAILURE, f"the VIBERBM API is unreachable: {exc!r}", transient=True
         ) from exc
     if 200 <= response.status_code < 300:
-        native_id = _json_object(response).get("id")
+        native_id = json_object(response).get("id")
         if isinstance(native_id, str) and native_id:
             return Accepted(native_id=native_id)
         raise ChannelFailure(
@@ -227,7 +227,7 @@ def failure_from_response(response: httpx.Response) -> ChannelFailure:
     """The §2.3 table by `error.code`; without one, by HTTP status (5xx, 408 and 429
     transient)."""
     status = response.status_code
-    error = _json_object(response).get("error")
+    error = json_object(response).get("error")
     error = error if isinstance(error, dict) else {}
     native_code = str(error.get("code") or "")
     text = str(error.get("message") or response.reason_phrase or f"HTTP {status}")
@@ -251,11 +251,3 @@ def failure_from_response(response: httpx.Response) -> ChannelFailure:
         transient=transient,
         retry_after=wait if transient else None,
     )
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from chorus.channels.base import Accepted, ChannelFailure, Dispatch
+from chorus.channels.base import Accepted, ChannelFailure, Dispatch, json_object
 from chorus.channels.sms.connector import retry_after
 from chorus.wire.enums import Channel
 from chorus.wire.identities import normalise_identity
@@ -118,7 +118,7 @@ def failure_from_response(response: httpx.Response) -> ChannelFailure:
     """A Graph error envelope `{"error": {"message", "code", "error_data": {"details"}}}`
     mapped by the table; without a code, by the HTTP status (429, 5xx transient)."""
     status = response.status_code
-    error = _json_object(response).get("error")
+    error = json_object(response).get("error")
     error = error if isinstance(error, dict) else {}
     code = error.get("code")
     data = error.get("error_data") if isinstance(error.get("error_data"), dict) else {}
@@ -274,7 +274,7 @@ async def send_message(http: httpx.AsyncClient, base_url: str, dispatch: Dispatc
             ReasonCode.CHANNEL_FAILURE, f"the WhatsApp API is unreachable: {exc!r}", transient=True
         ) from exc
     if response.status_code == 200:
-        answer = _json_object(response)
+        answer = json_object(response)
         native_id = _first(answer.get("messages")).get("id")
         if isinstance(native_id, str) and native_id:
             return Accepted(native_id=native_id, canonical_identity=_wa_id(answer, dispatch))
@@ -299,14 +299,6 @@ def _wa_id(answer: dict[str, Any], dispatch: Dispatch) -> str | None:
         return None
     canonical = normalise_identity(Channel.WHATSAPP, wa_id)
     return canonical if canonical != dispatch.identity else None
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 async def fetch_media(
