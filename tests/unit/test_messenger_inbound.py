@@ -16,8 +16,8 @@ from chorus.channels.base import (
     StatusReport,
     Unmapped,
 )
-from chorus.channels.messenger.inbound import subscription_challenge
 from chorus.channels.messenger.plugin import PLUGIN
+from chorus.channels.meta import subscription_challenge
 
 SECRET = "app-secret"
 CREDENTIAL = {"channel": "MESSENGER", "static_token": {"token": "t"}, "callback_secret": SECRET}

@@ -16,7 +16,8 @@ from chorus.channels.base import (
     StatusReport,
     Unmapped,
 )
-from chorus.channels.whatsapp.inbound import parse_webhook, subscription_challenge
+from chorus.channels.meta import subscription_challenge
+from chorus.channels.whatsapp.inbound import parse_webhook
 from chorus.channels.whatsapp.plugin import PLUGIN
 
 SECRET = "meta-app-secret"

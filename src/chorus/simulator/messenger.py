@@ -35,7 +35,6 @@ from chorus.channels.messenger.connector import (
     PSID,
     STANDARD_WINDOW,
 )
-from chorus.channels.messenger.inbound import signature
 from chorus.channels.messenger.transcode import (
     BUTTON_TEXT_LIMIT,
     BUTTON_TITLE_LIMIT,
@@ -51,6 +50,7 @@ from chorus.channels.messenger.transcode import (
     TEXT_LIMIT,
     attachment_type,
 )
+from chorus.channels.meta import signature
 from chorus.kit.clock import utcnow
 from chorus.kit.db import ReadSession, WriteSession
 from chorus.kit.errors import invalid

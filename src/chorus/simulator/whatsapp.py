@@ -39,8 +39,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chorus.channels.meta import SIGNATURE_HEADER, signature
 from chorus.channels.whatsapp.connector import MSISDN, SERVICE_WINDOW
-from chorus.channels.whatsapp.inbound import SIGNATURE_HEADER, signature
 from chorus.channels.whatsapp.transcode import (
     BUTTON_TITLE_LIMIT,
     CAPTIONED_KINDS,

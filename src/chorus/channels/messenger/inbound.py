@@ -1,10 +1,7 @@
-"""Messenger webhooks: verification and mapping (CHANNELS.md part 2 §1.2, §1.7).
+"""Messenger webhooks: mapping (CHANNELS.md part 2 §1.2, §1.7).
 
-Verification: `X-Hub-Signature-256: sha256=<hex>`, the lower-case hex HMAC-SHA256 of the raw
-body keyed with the App Secret (`callback_secret`), compared with `hmac.compare_digest`.
-Without a `callback_secret` webhooks are accepted only while the simulator is on (Decision 2).
-The subscription handshake (`GET ...?hub.mode=subscribe&hub.verify_token=T&hub.challenge=C`)
-is answered by `subscription_challenge`.
+Verification (`X-Hub-Signature-256`) and the subscription handshake are Meta's, shared with
+WhatsApp: `chorus.channels.meta`.
 
 Mapping, per `entry[].messaging[]` event, in order: quick replies and postbacks become
 `choice_response_message` by the envelope rule (part 2 conventions); text → `text_message`;
@@ -14,12 +11,9 @@ echoes of chorus's own sends are ignored; `delivery` → DELIVERED per listed mi
 READ up to its watermark; anything else → unsupported, with the raw event.
 """
 
-import hashlib
-import hmac
 import json
 import math
 import re
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,46 +28,8 @@ from chorus.channels.base import (
 )
 from chorus.wire.messages import ReasonCode
 
-SIGNATURE_HEADER = "x-hub-signature-256"
 ENVELOPE = re.compile(r"^([0-9A-Z]{26})([:#])(.*)$", re.DOTALL)
 MEDIA_TYPES = frozenset({"image", "video", "audio", "file"})
-
-
-def signature(secret: str, body: bytes) -> str:
-    """The `X-Hub-Signature-256` value of `body`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def verify_webhook(
-    request: NativeRequest, credential: Mapping[str, Any], *, simulator_on: bool
-) -> None:
-    secret = str(credential.get("callback_secret") or "")
-    if not secret:
-        if simulator_on:
-            return
-        raise InboundRejected(
-            401, "the app's MESSENGER credential has no callback_secret; webhooks are refused"
-        )
-    given = request.headers.get(SIGNATURE_HEADER, "").strip()
-    if not given:
-        raise InboundRejected(401, "X-Hub-Signature-256 is missing")
-    expected = signature(secret, request.body)
-    if not hmac.compare_digest(given.lower().encode(), expected.encode()):
-        raise InboundRejected(401, "X-Hub-Signature-256 does not match the body")
-
-
-def subscription_challenge(
-    query: Mapping[str, str], credential: Mapping[str, Any], app_id: str
-) -> tuple[int, str]:
-    """(status, text body) of Meta's GET handshake: 200 and the challenge when the verify token
-    is the credential's `callback_secret` (the app id when it has none), else 403."""
-    expected = str(credential.get("callback_secret") or app_id)
-    token = query.get("hub.verify_token", "")
-    if query.get("hub.mode") == "subscribe" and hmac.compare_digest(
-        token.encode(), expected.encode()
-    ):
-        return 200, query.get("hub.challenge", "")
-    return 403, "verification failed"
 
 
 # --- mapping ----------------------------------------------------------------------------------

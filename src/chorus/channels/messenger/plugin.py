@@ -19,12 +19,9 @@ from chorus.channels.base import (
     Transcoded,
 )
 from chorus.channels.messenger.connector import PSID, send_message, user_name
-from chorus.channels.messenger.inbound import (
-    parse_webhook,
-    subscription_challenge,
-    verify_webhook,
-)
+from chorus.channels.messenger.inbound import parse_webhook
 from chorus.channels.messenger.transcode import transcode_message, transcode_sender_action
+from chorus.channels.meta import subscription_challenge, verify_signature
 from chorus.wire.enums import Channel
 from chorus.wire.events import AppEvent
 from chorus.wire.messages import AppMessage
@@ -79,7 +76,7 @@ class MessengerChannel(ChannelPlugin):
     def verify(
         self, request: NativeRequest, credential: Mapping[str, Any], *, simulator_on: bool
     ) -> None:
-        verify_webhook(request, credential, simulator_on=simulator_on)
+        verify_signature(request, credential, self.channel, simulator_on=simulator_on)
 
     def handshake(
         self, query: Mapping[str, str], credential: Mapping[str, Any], app_id: str

@@ -1,21 +1,13 @@
-"""WhatsApp webhooks: verification and mapping (CHANNELS.md part 1 §2.7).
-
-Meta signs each webhook with `X-Hub-Signature-256: sha256=<hex>`, the HMAC-SHA256 of the raw
-body keyed with the app secret (the credential's `callback_secret`), compared with
-`hmac.compare_digest`. Without a `callback_secret` webhooks are accepted only while the
-simulator is on (Decision 2). The subscription handshake (`GET ...?hub.mode=subscribe`) is
-answered by `subscription_challenge`.
+"""WhatsApp webhooks: mapping (CHANNELS.md part 1 §2.7). Verification (`X-Hub-Signature-256`)
+and the subscription handshake are Meta's, shared with Messenger: `chorus.channels.meta`.
 
 One webhook carries `entry[].changes[]`; a `messages` change holds contact messages
 (`value.messages`) and statuses of what chorus sent (`value.statuses`).
 """
 
-import hashlib
-import hmac
 import json
 import math
 import re
-from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -33,48 +25,10 @@ from chorus.channels.whatsapp.connector import reason_for_code
 from chorus.wire.enums import Channel
 from chorus.wire.identities import normalise_identity
 
-SIGNATURE_HEADER = "x-hub-signature-256"
 MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
 CAPTIONED = ("image", "video", "document")
 # `{message_id}_{text}`: the default id of a choice (Decision 3) names its message.
 _DEFAULT_CHOICE_ID = re.compile(r"^([0-9A-Z]{26})_")
-
-
-def signature(secret: str, body: bytes) -> str:
-    """The `X-Hub-Signature-256` value for `body`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def verify_webhook(
-    request: NativeRequest, credential: Mapping[str, Any], *, simulator_on: bool
-) -> None:
-    secret = str(credential.get("callback_secret") or "")
-    if not secret:
-        if simulator_on:
-            return
-        raise InboundRejected(
-            401, "the app's WhatsApp credential has no callback_secret; webhooks are refused"
-        )
-    given = request.headers.get(SIGNATURE_HEADER, "").strip()
-    if not given:
-        raise InboundRejected(401, "the X-Hub-Signature-256 header is missing")
-    if not hmac.compare_digest(given.lower().encode(), signature(secret, request.body).encode()):
-        raise InboundRejected(401, "the X-Hub-Signature-256 signature does not match")
-
-
-def subscription_challenge(
-    query: Mapping[str, str], credential: Mapping[str, Any], app_id: str
-) -> tuple[int, str]:
-    """The answer to Meta's `GET` handshake: (200, hub.challenge) when `hub.mode` is
-    `subscribe` and `hub.verify_token` is the callback_secret (the app id without one);
-    (403, reason) otherwise."""
-    expected = str(credential.get("callback_secret") or "") or app_id
-    token = query.get("hub.verify_token", "")
-    if query.get("hub.mode") == "subscribe" and hmac.compare_digest(
-        token.encode(), expected.encode()
-    ):
-        return 200, query.get("hub.challenge", "")
-    return 403, "hub.mode or hub.verify_token do not match"
 
 
 def media_url(request: NativeRequest, media_id: str, public_base_url: str | None = None) -> str:

@@ -22,8 +22,9 @@ from chorus.channels.base import (
     Transcoded,
     capability_reason,
 )
+from chorus.channels.meta import subscription_challenge, verify_signature
 from chorus.channels.whatsapp.connector import MSISDN, fetch_media, send_message
-from chorus.channels.whatsapp.inbound import parse_webhook, subscription_challenge, verify_webhook
+from chorus.channels.whatsapp.inbound import parse_webhook
 from chorus.channels.whatsapp.transcode import transcode_whatsapp
 from chorus.wire.enums import Channel
 from chorus.wire.messages import AppMessage, ReasonCode
@@ -92,7 +93,7 @@ class WhatsAppChannel(ChannelPlugin):
     def verify(
         self, request: NativeRequest, credential: Mapping[str, Any], *, simulator_on: bool
     ) -> None:
-        verify_webhook(request, credential, simulator_on=simulator_on)
+        verify_signature(request, credential, self.channel, simulator_on=simulator_on)
 
     def parse_inbound(self, request: NativeRequest) -> list[InboundItem]:
         business = (request.credential.get("static_bearer") or {}).get("claimed_identity")
