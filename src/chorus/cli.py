@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -13,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.config import Settings
 from chorus.kit.clock import rfc3339
-from chorus.kit.db import Database, connect
+from chorus.kit.db import Database, DatabaseUnusable, connect, wait_for_database
 from chorus.logs import configure as configure_logs
 from chorus.logs import log_config
 from chorus.outbox import service as outbox
 from chorus.projects import service as projects
 from chorus.store import migrate as run_migrations
+
+log = logging.getLogger("chorus.cli")
 
 cli = typer.Typer(help="chorus: a self-hosted Conversation API.", no_args_is_help=True)
 project_cli = typer.Typer(help="Projects.", no_args_is_help=True)
@@ -64,10 +67,25 @@ def settings_from(**options: Any) -> Settings:
 
 
 async def _prepared_db(settings: Settings) -> Database:
+    """The process's database, reachable (`wait_for_database`) and migrated."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = connect(settings.resolved_database_url, pool_size=settings.pool_size)
-    await run_migrations(db.write_engine)
+    try:
+        await wait_for_database(db.write_engine, settings.database_wait_seconds, log)
+        await run_migrations(db.write_engine)
+    except BaseException:
+        await db.dispose()
+        raise
     return db
+
+
+async def _check_database(settings: Settings) -> None:
+    db = await _prepared_db(settings)
+    await db.dispose()
+
+
+def _refuse_unusable(error: DatabaseUnusable) -> NoReturn:
+    _refuse(f"chorus: cannot use {error}")
 
 
 def _with_db(
@@ -82,7 +100,10 @@ def _with_db(
         finally:
             await db.dispose()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except DatabaseUnusable as error:
+        _refuse_unusable(error)
 
 
 @cli.command()
@@ -103,7 +124,12 @@ def serve(
     from chorus.app import create_app
 
     settings = settings_from(host=host, port=port, database_url=database_url, data_dir=data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    configure_logs(settings)
+    try:
+        # Reachable and migrated before the server starts: what fails here is one line.
+        asyncio.run(_check_database(settings))
+    except DatabaseUnusable as error:
+        _refuse_unusable(error)
     uvicorn.run(
         create_app(settings, announce=True),
         host=settings.host,
@@ -178,6 +204,8 @@ def worker(
         asyncio.run(run())
     except ProbesRefused as exc:
         _refuse(f"chorus worker: the probes {exc}")
+    except DatabaseUnusable as error:
+        _refuse_unusable(error)
 
 
 def _announce_worker(settings: Settings, dialect: str) -> None:

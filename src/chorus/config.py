@@ -8,6 +8,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DATABASE_SCHEMES = (
+    "postgres://",
+    "postgresql://",
+    "postgresql+asyncpg://",
+    "postgresql+psycopg://",
+    "sqlite:///",
+    "sqlite+aiosqlite:///",
+)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHORUS_", extra="ignore")
@@ -16,6 +25,9 @@ class Settings(BaseSettings):
     port: int = 8080
     data_dir: Path = Path(".chorus")
     database_url: str | None = None
+    # How long a starting process waits for a database that does not answer yet (a server
+    # started beside its database), before it gives up.
+    database_wait_seconds: float = Field(default=30.0, ge=0)
 
     # Logs on stderr (`logs.py`).
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
@@ -76,6 +88,16 @@ class Settings(BaseSettings):
 
     enforce_sending_windows: bool = True
     sms_stop_keywords: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_chorus_speaks(cls, value: str | None) -> str | None:
+        if value and not value.startswith(DATABASE_SCHEMES):
+            raise ValueError(
+                "must be a PostgreSQL URL (postgresql://user:password@host:5432/database) "
+                "or a SQLite one (sqlite:////path/to/chorus.db)"
+            )
+        return value
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

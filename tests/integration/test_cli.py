@@ -14,8 +14,17 @@ import sqlalchemy
 
 from chorus.kit.clock import utcnow
 from chorus.models import OutboxJob
-from tests.conftest import BACKENDS, Credentials, chorus, fresh_database, start_server, stop_server
+from tests.conftest import (
+    BACKENDS,
+    Credentials,
+    chorus,
+    free_port,
+    fresh_database,
+    start_server,
+    stop_server,
+)
 from tests.integration.reliability_helpers import poll
+from tests.integration.tcp_proxy import TcpProxy
 
 
 def works(url: str, credentials: Credentials) -> bool:
@@ -190,6 +199,7 @@ def test_settings_that_are_not_valid_stop_the_command_with_what_is_wrong(tmp_pat
         "CHORUS_DATA_DIR": str(tmp_path),
         "CHORUS_LOG_LEVEL": "verbose",
         "CHORUS_WORKER_CONCURRENCY": "0",
+        "CHORUS_DATABASE_URL": "mysql://root@127.0.0.1/chorus",
     }
     for command in (["serve"], ["worker"], ["migrate"]):
         result = subprocess.run(
@@ -203,6 +213,78 @@ def test_settings_that_are_not_valid_stop_the_command_with_what_is_wrong(tmp_pat
         assert "CHORUS_WORKER_CONCURRENCY: Input should be greater than or equal to 1" in (
             result.stderr
         )
+        assert "CHORUS_DATABASE_URL: Value error, must be a PostgreSQL URL" in result.stderr
+
+
+def test_a_database_that_does_not_answer_stops_the_command_with_one_line(tmp_path: Path) -> None:
+    """Waited for (CHORUS_DATABASE_WAIT_SECONDS), a line in the log every second, then one
+    line that says which database (its password hidden) and why; exit 1, no traceback."""
+    proxy = TcpProxy("127.0.0.1", 9)  # refuses every connection while cut
+    proxy.cut()
+    env = {
+        **os.environ,
+        "CHORUS_DATA_DIR": str(tmp_path),
+        "CHORUS_DATABASE_URL": f"postgresql://chorus:s3cret@127.0.0.1:{proxy.port}/chorus",
+        "CHORUS_DATABASE_WAIT_SECONDS": "1",
+    }
+    try:
+        for command in (["serve"], ["worker"], ["migrate"], ["project", "list"]):
+            result = subprocess.run(
+                [sys.executable, "-m", "chorus", *command], env=env, capture_output=True, text=True
+            )
+            assert result.returncode == 1, result.stderr
+            assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
+            where = f"the database at postgresql://chorus:***@127.0.0.1:{proxy.port}/chorus"
+            assert f"{where} does not answer yet" in result.stderr
+            assert (
+                result.stderr.strip().splitlines()[-1].startswith(f"chorus: cannot use {where}: ")
+            )
+    finally:
+        proxy.close()
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="needs CHORUS_TEST_DATABASE_URL")
+def test_serve_waits_for_a_database_that_answers_later(tmp_path: Path) -> None:
+    """A server started beside its database (containers started together) waits for it."""
+    with fresh_database("postgresql", tmp_path) as (url, _):
+        target = sqlalchemy.engine.make_url(url)
+        proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
+        proxy.cut()
+        port = free_port()
+        env = {
+            **os.environ,
+            "CHORUS_DATA_DIR": str(tmp_path),
+            "CHORUS_PORT": str(port),
+            "CHORUS_DATABASE_URL": target.set(port=proxy.port).render_as_string(False),
+        }
+        log = tmp_path / "serve.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "chorus", "serve"], env=env, stdout=output, stderr=output
+            )
+        try:
+            poll(
+                lambda: "does not answer yet" in log.read_text(),
+                seconds=30,
+                what="the server waiting for its database",
+            )
+            assert process.poll() is None
+            proxy.restore()
+            poll(
+                lambda: _ready(f"http://127.0.0.1:{port}"),
+                seconds=60,
+                what="the server ready once its database answers",
+            )
+        finally:
+            stop_server(process)
+            proxy.close()
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

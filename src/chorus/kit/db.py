@@ -18,6 +18,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -190,6 +191,40 @@ class Database:
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
+
+
+class DatabaseUnusable(Exception):
+    """A starting process cannot use its database: it did not answer within the wait, or it
+    refused (a wrong password, a database that does not exist)."""
+
+
+async def wait_for_database(engine: AsyncEngine, seconds: float, log: logging.Logger) -> None:
+    """Return once the database answers. A server started beside its database (a container
+    next to PostgreSQL's) waits for it, a line in the log every second, rather than failing
+    at once; what is not about reaching it fails at once. SQLite is a file: never waited."""
+    url = engine.url.set(drivername=engine.url.get_backend_name())
+    where = url.render_as_string(hide_password=True)
+    deadline = time.monotonic() + (seconds if engine.dialect.name == "postgresql" else 0)
+    while True:
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            return
+        except (*ERRORS_TO_SORT, OSError) as error:
+            reason = describe_unavailable(_driver_error(error))
+            waiting = unavailable(error) or isinstance(error, OSError)
+            if not waiting or time.monotonic() >= deadline:
+                raise DatabaseUnusable(f"the database at {where}: {reason}") from error
+            log.warning("the database at %s does not answer yet (%s); trying again", where, reason)
+            await asyncio.sleep(1)
+
+
+def _driver_error(error: BaseException) -> BaseException:
+    """The driver's own exception under SQLAlchemy's wrappers (asyncpg's names the problem:
+    `InvalidCatalogNameError: database "x" does not exist`)."""
+    if isinstance(error, sqlalchemy.exc.DBAPIError) and error.orig is not None:
+        return error.orig.__cause__ or error.orig
+    return error
 
 
 def connect(url: str, *, pool_size: int = 10) -> Database:
