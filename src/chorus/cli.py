@@ -4,6 +4,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -130,13 +132,29 @@ def serve(
         asyncio.run(_check_database(settings))
     except DatabaseUnusable as error:
         _refuse_unusable(error)
-    uvicorn.run(
+    # The port is taken before the app starts, so a port in use stops `serve` before it
+    # creates (and shows, once) the dev project's credentials.
+    listening = _listen(settings.host, settings.port)
+    config = uvicorn.Config(
         create_app(settings, announce=True),
-        host=settings.host,
-        port=settings.port,
         log_config=log_config(settings),
         access_log=settings.access_log,
     )
+    server = uvicorn.Server(config)
+    server.run(sockets=[listening])
+    if not server.started:
+        raise typer.Exit(code=3)  # the app did not start (uvicorn logged why)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as error:
+        _refuse(
+            f"chorus: cannot listen on {host}:{port} (CHORUS_HOST, CHORUS_PORT): "
+            f"{os.strerror(error.errno) if error.errno else error}"
+        )
 
 
 @cli.command()

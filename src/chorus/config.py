@@ -106,7 +106,8 @@ class Settings(BaseSettings):
 
     @property
     def base_url(self) -> str:
-        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        return (self.public_base_url or f"http://{host}:{self.port}").rstrip("/")
 
     @property
     def pool_size(self) -> int:

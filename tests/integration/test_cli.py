@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -80,6 +81,26 @@ def test_first_serve_creates_a_dev_project_and_shows_it_once(tmp_path: Path) -> 
     finally:
         stop_server(process)
     assert "key_secret" not in next(tmp_path.glob("server-*.log")).read_text()
+
+
+def test_a_port_in_use_stops_serve_before_it_creates_the_dev_project(tmp_path: Path) -> None:
+    """The credentials are shown only once: not to a server that cannot listen."""
+    taken = socket.create_server(("127.0.0.1", 0))
+    port = taken.getsockname()[1]
+    env = {**os.environ, "CHORUS_DATA_DIR": str(tmp_path), "CHORUS_PORT": str(port)}
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "chorus", "serve"], env=env, capture_output=True, text=True
+        )
+    finally:
+        taken.close()
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip() == (
+        f"chorus: cannot listen on 127.0.0.1:{port} (CHORUS_HOST, CHORUS_PORT): "
+        "Address already in use"
+    )
+    assert "key_secret" not in result.stdout
+    assert json.loads(chorus("project", "list", "--json", env=env)) == []
 
 
 def test_bootstrap_variables_are_idempotent(tmp_path: Path) -> None:
