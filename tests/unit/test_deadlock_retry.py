@@ -40,7 +40,7 @@ async def _deadlock(url: str) -> None:
         await held.start()
         await other.execute("SELECT id FROM things WHERE id = 1 FOR UPDATE")
         runs = 0
-        holding_two = asyncio.Event()
+        holding_two, other_done = asyncio.Event(), asyncio.Event()
 
         async with db.write_sessions() as session:
             await session.execute(text("SET deadlock_timeout = '2s'"))
@@ -48,6 +48,10 @@ async def _deadlock(url: str) -> None:
             async def work() -> None:
                 nonlocal runs
                 runs += 1
+                if runs > 1:
+                    # Once the victim let go of row 2, the other transaction and the run again
+                    # race for it; the run again could win and deadlock once more. It waits.
+                    await other_done.wait()
                 await session.execute(text("UPDATE things SET seen = seen + 1 WHERE id = 2"))
                 holding_two.set()
                 await session.execute(text("UPDATE things SET seen = seen + 1 WHERE id = 1"))
@@ -57,6 +61,7 @@ async def _deadlock(url: str) -> None:
                 # Waits for the work's row 2: a deadlock, until the work lets go of it.
                 await other.execute("UPDATE things SET seen = seen + 10 WHERE id = 2")
                 await held.commit()
+                other_done.set()
 
             await asyncio.gather(retry_conflicts(session, work), other_side())
             await session.commit()
