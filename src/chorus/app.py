@@ -17,6 +17,7 @@ from chorus.console.routes import install_console
 from chorus.contacts.routes import router as contacts_router
 from chorus.conversations.routes import router as conversations_router
 from chorus.events.routes import router as events_router
+from chorus.inbound.routes import extension as inbound_extension
 from chorus.inbound.routes import router as inbound_router
 from chorus.jobs import worker_for
 from chorus.kit.auth import Authenticator
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
     app.include_router(api_router(), prefix="/v1")
     app.include_router(templates_v2_router, prefix="/v2")
     app.include_router(callbacks_router, prefix="/chorus/v1")
+    app.include_router(inbound_extension, prefix="/chorus/v1")
     if settings.simulator:
         app.include_router(simulator_router)
     install_console(app, settings)

@@ -1,7 +1,9 @@
 """`POST /inbound/{channel}/{app_id}`: what it refuses, and what of that it keeps.
 
-Refused requests about an app are kept in `inbound_requests` (for inspection, swept after 30
-days); one naming no app of ours is not: anyone can post here."""
+Refused requests about an app are kept in `inbound_requests` (listed by the extension API,
+swept after 30 days); one naming no app of ours is not: anyone can post here."""
+
+import json
 
 import httpx
 import pytest
@@ -58,3 +60,42 @@ def test_a_native_id_or_identity_no_channel_would_give_is_refused_and_kept(
     name = {"id": "native_id", "from": "identity"}[field]
     assert response.json()["error"]["message"] == f"{name} is longer than 256 characters"
     assert [r["outcome"] for r in kept(server, app_id)] == ["rejected"]
+
+
+def test_what_was_kept_is_listed_newest_first_by_outcome_and_page(
+    server: Server, api: httpx.Client
+) -> None:
+    """`GET /chorus/v1/projects/{p}/apps/{app}/inbound-requests`: why a channel's webhooks
+    do not arrive, without reading the database."""
+    app_id = sms_app(api)
+    refused = httpx.post(f"{server.url}/inbound/whatsapp/{app_id}", json={"first": 1})
+    wide = {"type": "mo_text", "id": "4" * 300, "from": "46700000001", "to": "p", "body": "b"}
+    too_wide = httpx.post(f"{server.url}/inbound/sms/{app_id}", json=wide)
+    assert (refused.status_code, too_wide.status_code) == (404, 400)
+    with server.client(prefix="/chorus/v1") as extension:
+        listed = extension.get(f"/apps/{app_id}/inbound-requests")
+        assert listed.status_code == 200, listed.text
+        kept = listed.json()["inbound_requests"]
+        assert [(r["channel"], r["outcome"], r["detail"]) for r in kept] == [
+            ("SMS", "rejected", "native_id is longer than 256 characters"),
+            ("WHATSAPP", "rejected", "the app has no WHATSAPP credential"),
+        ]
+        assert json.loads(kept[1]["body"]) == {"first": 1} and kept[1]["received_at"]
+        assert listed.json()["next_page_token"] == ""
+
+        first = extension.get(f"/apps/{app_id}/inbound-requests", params={"page_size": 1})
+        token = first.json()["next_page_token"]
+        assert [r["channel"] for r in first.json()["inbound_requests"]] == ["SMS"] and token
+        second = extension.get(
+            f"/apps/{app_id}/inbound-requests", params={"page_size": 1, "page_token": token}
+        )
+        assert [r["channel"] for r in second.json()["inbound_requests"]] == ["WHATSAPP"]
+
+        ignored = extension.get(f"/apps/{app_id}/inbound-requests", params={"outcome": "ignored"})
+        assert ignored.json()["inbound_requests"] == []
+        wrong = extension.get(f"/apps/{app_id}/inbound-requests", params={"outcome": "lost"})
+        assert wrong.status_code == 400
+        violation = wrong.json()["error"]["details"][0]["field_violations"][0]
+        assert violation["field"] == "outcome"
+    with server.client(server.other, prefix="/chorus/v1") as other:
+        assert other.get(f"/apps/{app_id}/inbound-requests").status_code == 404

@@ -1,11 +1,13 @@
 """`POST /inbound/{channel}/{app_id}`: where channels (and the simulator) call chorus."""
 
 import logging
+from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chorus.apps import repository as apps
 from chorus.channels.base import (
     ChannelPlugin,
     HandshakeAnswer,
@@ -15,12 +17,17 @@ from chorus.channels.base import (
 )
 from chorus.channels.registry import plugin_for
 from chorus.inbound import service
+from chorus.kit.auth import project_caller
 from chorus.kit.db import ReadSession, WriteSession
-from chorus.kit.errors import ApiError
+from chorus.kit.errors import ApiError, invalid, not_found
+from chorus.kit.pagination import page_request
 from chorus.wire.enums import Channel
 
 log = logging.getLogger("chorus.inbound")
 router = APIRouter(tags=["inbound"])
+# Mounted under /chorus/v1: what chorus kept of the channel requests it refused.
+extension = APIRouter(dependencies=[Depends(project_caller)], tags=["inbound (extension)"])
+PAGE_DEFAULT, PAGE_MAX = 20, 100
 
 
 @router.post("/inbound/{channel}/{app_id}")
@@ -167,3 +174,27 @@ def _parse(plugin: ChannelPlugin, native: NativeRequest) -> list[InboundItem]:
 def _refused(status: int, message: str) -> JSONResponse:
     """Refusals are recorded, so the transaction still commits (no exception)."""
     return ApiError(status, message).response()
+
+
+@extension.get("/projects/{project_id}/apps/{app_id}/inbound-requests")
+async def list_inbound_requests(
+    project_id: str,
+    app_id: str,
+    outcome: str | None = None,
+    page_size: int | None = None,
+    page_token: str | None = None,
+    session: AsyncSession = ReadSession,
+) -> dict[str, Any]:
+    """The app's channel requests chorus refused (`rejected`), could not map (`unmapped`) or
+    acknowledged without effect (`ignored`), newest first: why a channel's webhooks do not
+    arrive. Kept 30 days (retention.py)."""
+    app = await apps.get(session, project_id, app_id)
+    if app is None:
+        raise not_found("app", app_id)
+    if outcome is not None and outcome not in service.OUTCOMES:
+        raise invalid("outcome", f"must be one of {', '.join(service.OUTCOMES)}")
+    page = page_request(
+        page_size, page_token, default=PAGE_DEFAULT, maximum=PAGE_MAX, app=app_id, outcome=outcome
+    )
+    kept, token = await service.requests_of_app(session, app_id, outcome, page)
+    return {"inbound_requests": [service.request_view(r) for r in kept], "next_page_token": token}

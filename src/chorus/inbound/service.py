@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.apps import cache as app_cache
@@ -29,6 +30,7 @@ from chorus.conversations import repository as conversations_repository
 from chorus.conversations import service as conversations
 from chorus.kit.clock import rfc3339, utcnow
 from chorus.kit.ids import new_id
+from chorus.kit.pagination import PageRequest, newest_first, page_result, time_cursor
 from chorus.messages import repository as messages
 from chorus.messages import status
 from chorus.models import (
@@ -126,6 +128,33 @@ def record_request(
             body=request.body.decode("utf-8", "replace")[:65536],
         )
     )
+
+
+OUTCOMES = ("rejected", "unmapped", "ignored")
+
+
+async def requests_of_app(
+    session: AsyncSession, app_id: str, outcome: str | None, page: PageRequest
+) -> tuple[list[InboundRequest], str]:
+    """A page of the channel requests kept for the app, newest first, and the next token."""
+    query = select(InboundRequest).where(InboundRequest.app_id == app_id)
+    if outcome is not None:
+        query = query.where(InboundRequest.outcome == outcome)
+    query = newest_first(query, InboundRequest.received_at, InboundRequest.id, time_cursor(page))
+    rows = list((await session.scalars(query.limit(page.size + 1))).all())
+    return page_result(page, rows, key=lambda r: [r.received_at.isoformat(), r.id])
+
+
+def request_view(kept: InboundRequest) -> dict[str, Any]:
+    return {
+        "id": kept.id,
+        "channel": kept.channel,
+        "outcome": kept.outcome,
+        "detail": kept.detail,
+        "received_at": rfc3339(kept.received_at),
+        "headers": kept.headers,
+        "body": kept.body,
+    }
 
 
 # --- contact messages --------------------------------------------------------------------
