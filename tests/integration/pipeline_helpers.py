@@ -348,6 +348,7 @@ class DedicatedServer:
         )
         self.data_dir = Path(tempfile.mkdtemp(prefix=f"chorus-pipeline-{backend}-"))
         self.database_url = ""
+        self.sync_url = ""  # synchronous SQLAlchemy URL, for inspecting what the server stored
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.settings = settings
@@ -379,8 +380,8 @@ class DedicatedServer:
 @contextmanager
 def dedicated_server(backend: str, **settings: str) -> Iterator[DedicatedServer]:
     server = DedicatedServer(backend, settings)
-    with fresh_database(backend, server.data_dir) as (database_url, _sync_url):
-        server.database_url = database_url
+    with fresh_database(backend, server.data_dir) as (database_url, sync_url):
+        server.database_url, server.sync_url = database_url, sync_url
         server.start()
         try:
             yield server

@@ -6,74 +6,41 @@ Every answer must be below 500, and on the API's own paths a 4xx must be the err
 with its code. Seeded, so a failure names a request that fails again. A server of its own:
 the calls create apps, contacts and webhooks."""
 
-import copy
 import json
 import random
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import BACKENDS, fresh_database, start_server, stop_server
+from tests.conftest import BACKENDS
+from tests.integration.pipeline_helpers import DedicatedServer, dedicated_server
+from tests.mutations import mutate
 
 CALLS = 2500
 ENVELOPED = ("/v1/", "/v2/", "/chorus/v1/", "/simulator/v1/")
-OTHER_VALUES: list[Any] = [
-    None,
-    True,
-    0,
-    -1,
-    2**63,
-    1e308,
-    "",
-    " ",
-    "x" * 5000,
-    "\u0000",
-    "ü🙂",
-    [],
-    [None],
-    {},
-    {"a": None},
-    "9999-99-99T99:99:99Z",
-    "-1",
-    "SMS",
-    "UNKNOWN",
-]
 ODD_SEGMENTS = ["x", "ü", "a" * 300, "..", "%2F", "%00", " "]
 ODD_QUERY = ["", "x", "-1", "0", "99999999999", "ü", "a" * 2000, "2026-01-01T00:00:00Z", "true"]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def server(request: pytest.FixtureRequest) -> Iterator[str]:
-    data_dir = Path(tempfile.mkdtemp(prefix=f"chorus-bad-input-{request.param}-"))
-    with fresh_database(request.param, data_dir) as (database_url, _):
-        env = {
-            "CHORUS_BOOTSTRAP_PROJECT_ID": "p",
-            "CHORUS_BOOTSTRAP_KEY_ID": "k",
-            "CHORUS_BOOTSTRAP_KEY_SECRET": "s",
-            "CHORUS_PROJECT_REQUEST_RATE": "100000",
-        }
-        process, url, _ = start_server(database_url, data_dir, env)
-        try:
-            yield url
-        finally:
-            stop_server(process)
+def server(request: pytest.FixtureRequest) -> Iterator[DedicatedServer]:
+    with dedicated_server(request.param, CHORUS_PROJECT_REQUEST_RATE="100000") as dedicated:
+        yield dedicated
 
 
 class Calls:
     """Requests built from the OpenAPI document, around real resources."""
 
-    def __init__(self, client: httpx.Client, rng: random.Random) -> None:
-        self.client, self.rng = client, rng
+    def __init__(self, client: httpx.Client, project_id: str, rng: random.Random) -> None:
+        self.client, self.project_id, self.rng = client, project_id, rng
         self.spec = client.get("/openapi.json").json()
         self.schemas = self.spec["components"]["schemas"]
         self.ids = self._resources()
 
     def _resources(self) -> dict[str, str]:
-        api = "/v1/projects/p"
+        api = f"/v1/projects/{self.project_id}"
         sms = {"channel": "SMS", "static_bearer": {"claimed_identity": "plan", "token": "t"}}
         app = self.client.post(
             f"{api}/apps", json={"display_name": "bad input", "channel_credentials": [sms]}
@@ -85,7 +52,7 @@ class Calls:
             json={"app_id": app, "target": "http://127.0.0.1:9/h", "triggers": ["MESSAGE_INBOUND"]},
         )
         return {
-            "project_id": "p",
+            "project_id": self.project_id,
             "app_id": app,
             "contact_id": contact.json()["id"],
             "destination_id": contact.json()["id"],
@@ -140,24 +107,6 @@ class Calls:
             return rng.choice([True, False])
         return rng.choice(["x", 1, None, {}])
 
-    def broken(self, value: Any) -> Any:
-        value = copy.deepcopy(value)
-        places = [p for p in _places(value) if p]
-        if not places or self.rng.random() < 0.1:
-            return self.rng.choice(OTHER_VALUES)
-        place = self.rng.choice(places)
-        parent = value
-        for key in place[:-1]:
-            parent = parent[key]
-        roll = self.rng.random()
-        if roll < 0.2 and isinstance(parent, dict):
-            del parent[place[-1]]
-        elif roll < 0.3 and isinstance(parent, dict):
-            parent["unexpected"] = self.rng.choice(OTHER_VALUES)
-        else:
-            parent[place[-1]] = self.rng.choice(OTHER_VALUES)
-        return value
-
     def request(self, path: str, operation: dict[str, Any]) -> dict[str, Any]:
         url = path
         for name in [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]:
@@ -176,7 +125,7 @@ class Calls:
             schema = next(iter(body["content"].values())).get("schema", {})
             value = self.example(schema)
             if self.rng.random() < 0.6:
-                value = self.broken(value)
+                value = mutate(value, self.rng)
             content = json.dumps(value).encode()
             if self.rng.random() < 0.03:
                 content = self.rng.choice([b"{", b"\xff\xfe", b"[]", b"null"])
@@ -185,20 +134,13 @@ class Calls:
         return call
 
 
-def _places(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _places(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _places(item, (*prefix, index))
-
-
-def test_no_operation_answers_a_5xx_and_every_4xx_is_the_error_envelope(server: str) -> None:
+def test_no_operation_answers_a_5xx_and_every_4xx_is_the_error_envelope(
+    server: DedicatedServer,
+) -> None:
     failures: list[str] = []
-    with httpx.Client(base_url=server, auth=("k", "s"), timeout=30) as client:
-        calls = Calls(client, random.Random("bad-input"))
+    key = server.credentials
+    with httpx.Client(base_url=server.url, auth=(key.key_id, key.key_secret), timeout=30) as client:
+        calls = Calls(client, key.project_id, random.Random("bad-input"))
         operations = calls.operations()
         for _ in range(CALLS):
             path, method, operation = calls.rng.choice(operations)

@@ -3,56 +3,51 @@ to what is older than its `ttl_days`, DISPATCH messages after their own retentio
 days of delivered callbacks and refused channel requests. The server here sweeps every
 second; the test ages rows in the database and waits for the sweep to act."""
 
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
 from tests.callbacks.receiver import Receiver
-from tests.conftest import BACKENDS, Credentials, Server, fresh_database, start_server, stop_server
+from tests.conftest import BACKENDS
 from tests.integration.helpers import wait_for
-from tests.integration.pipeline_helpers import msisdn, send, sms_app, to_sms
+from tests.integration.pipeline_helpers import (
+    DedicatedServer,
+    dedicated_server,
+    msisdn,
+    send,
+    sms_app,
+    to_sms,
+)
 
 TEXT = {"text_message": {"text": "kept for a while"}}
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def swept(request: pytest.FixtureRequest) -> Iterator[Server]:
-    data_dir = Path(tempfile.mkdtemp(prefix=f"chorus-retention-{request.param}-"))
-    with fresh_database(request.param, data_dir) as (database_url, sync_url):
-        env = {
-            "CHORUS_BOOTSTRAP_PROJECT_ID": "retention",
-            "CHORUS_BOOTSTRAP_KEY_ID": "retention-key",
-            "CHORUS_BOOTSTRAP_KEY_SECRET": "retention-secret",
-            "CHORUS_RETENTION_SWEEP_SECONDS": "1",
-        }
-        process, url, _ = start_server(database_url, data_dir, env)
-        try:
-            yield Server(
-                url=url,
-                backend=request.param,
-                database_url=sync_url,
-                project_id="retention",
-                key_id="retention-key",
-                key_secret="retention-secret",
-                other=Credentials("", "", ""),
-                process=process,
-            )
-        finally:
-            stop_server(process)
+def swept(request: pytest.FixtureRequest) -> Iterator[DedicatedServer]:
+    with dedicated_server(request.param, CHORUS_RETENTION_SWEEP_SECONDS="1") as dedicated:
+        yield dedicated
+
+
+def rows(server: DedicatedServer, sql: str, **params: object) -> list[dict[str, Any]]:
+    engine = sa.create_engine(server.sync_url)
+    try:
+        with engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(sa.text(sql), params)]
+    finally:
+        engine.dispose()
 
 
 def policy(kind: str, days: int) -> dict[str, object]:
     return {"retention_type": kind, "ttl_days": days}
 
 
-def age(server: Server, statements: list[tuple[str, dict[str, object]]]) -> None:
+def age(server: DedicatedServer, statements: list[tuple[str, dict[str, object]]]) -> None:
     """Backdate rows, all in one transaction, so that one sweep sees every change."""
-    engine = sa.create_engine(server.database_url)
+    engine = sa.create_engine(server.sync_url)
     with engine.begin() as connection:
         for sql, params in statements:
             connection.execute(sa.text(sql), params)
@@ -65,11 +60,11 @@ def exists(api: httpx.Client, path: str, **params: str) -> bool:
     return status == 200
 
 
-def test_each_policy_deletes_only_what_is_older_than_its_ttl_days(swept: Server) -> None:
+def test_each_policy_deletes_only_what_is_older_than_its_ttl_days(swept: DedicatedServer) -> None:
     now = datetime.now(UTC)
     receiver = Receiver()
     try:
-        with swept.client() as api:
+        with swept.api() as api:
             apps = {
                 "message": sms_app(api, retention_policy=policy("MESSAGE_EXPIRE_POLICY", 10)),
                 "conversation": sms_app(
@@ -102,18 +97,19 @@ def test_each_policy_deletes_only_what_is_older_than_its_ttl_days(swept: Server)
             ]
             assert [r.status_code for r in refused] == [404, 404]
             wait_for(
-                lambda: not swept.query("SELECT id FROM outbox_jobs WHERE app_id IS NOT NULL"),
+                lambda: not rows(swept, "SELECT id FROM outbox_jobs WHERE app_id IS NOT NULL"),
                 seconds=60,
                 what="every message delivered and its callbacks sent",
             )
             conversation = {
                 key: row["conversation_id"]
                 for key, message_id in sent.items()
-                for row in swept.query(
-                    "SELECT conversation_id FROM messages WHERE id = :m", m=message_id
+                for row in rows(
+                    swept, "SELECT conversation_id FROM messages WHERE id = :m", m=message_id
                 )
             }
-            delivered = swept.query(
+            delivered = rows(
+                swept,
                 "SELECT body FROM callback_deliveries WHERE status = 'delivered' AND app_id = :a",
                 a=apps["persist"],
             )
@@ -188,13 +184,13 @@ def test_each_policy_deletes_only_what_is_older_than_its_ttl_days(swept: Server)
             assert not exists(api, f"/messages/{sent[('dispatch', 'old')]}", **dispatch)
             assert exists(api, f"/messages/{sent[('dispatch', 'new')]}", **dispatch)
 
-            left = swept.query(
-                "SELECT body FROM callback_deliveries WHERE app_id = :a", a=apps["persist"]
+            left = rows(
+                swept, "SELECT body FROM callback_deliveries WHERE app_id = :a", a=apps["persist"]
             )
             assert left and all(sent[("persist", "old")] not in r["body"] for r in left), left
             assert any(sent[("persist", "new")] in r["body"] for r in left), left
-            requests = swept.query(
-                "SELECT body FROM inbound_requests WHERE app_id = :a", a=apps["persist"]
+            requests = rows(
+                swept, "SELECT body FROM inbound_requests WHERE app_id = :a", a=apps["persist"]
             )
             assert [r["body"] for r in requests] == ['{"n":"new"}'], requests
     finally:

@@ -5,10 +5,9 @@ input, and a failing parser was a 500 the channel would retry for days.
 Seeded mutations of real webhooks of each channel (the other unit tests' builders): one
 value replaced by a value of another JSON type, one key dropped, or one key added."""
 
-import copy
 import json
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from chorus.channels.base import InboundRejected, NativeRequest
 from chorus.channels.registry import plugin_for
 from chorus.wire.enums import Channel
+from tests.mutations import mutate
 from tests.unit import test_messenger_inbound as messenger
 from tests.unit import test_rcs_inbound as rcs
 from tests.unit import test_sms_inbound as sms
@@ -24,24 +24,6 @@ from tests.unit import test_viberbm_inbound as viberbm
 from tests.unit import test_whatsapp_inbound as whatsapp
 
 MUTATIONS_PER_SEED = 150
-OTHER_VALUES: list[Any] = [
-    None,
-    True,
-    0,
-    -1,
-    2**64,
-    1.5,
-    1e308,
-    "",
-    "x",
-    "%00",
-    "9999-99-99T99:99:99Z",
-    [],
-    [None],
-    [1, "a"],
-    {},
-    {"a": None},
-]
 
 
 def as_request(payload: Any) -> NativeRequest:
@@ -132,34 +114,6 @@ SEEDS: dict[Channel, tuple[list[Any], Callable[[Any], NativeRequest]]] = {
         rcs_request,
     ),
 }
-
-
-def paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from paths(item, (*prefix, index))
-
-
-def mutate(seed: Any, rng: random.Random) -> Any:
-    payload = copy.deepcopy(seed)
-    path = rng.choice([p for p in paths(payload) if p] or [()])
-    if not path:
-        return rng.choice(OTHER_VALUES)
-    parent = payload
-    for key in path[:-1]:
-        parent = parent[key]
-    roll = rng.random()
-    if roll < 0.15 and isinstance(parent, dict):
-        del parent[path[-1]]
-    elif roll < 0.25 and isinstance(parent, dict):
-        parent["unexpected"] = rng.choice(OTHER_VALUES)
-    else:
-        parent[path[-1]] = rng.choice(OTHER_VALUES)
-    return payload
 
 
 @pytest.mark.parametrize("channel", list(SEEDS), ids=lambda c: c.value)
