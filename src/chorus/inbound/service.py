@@ -30,7 +30,7 @@ from chorus.conversations import repository as conversations_repository
 from chorus.conversations import service as conversations
 from chorus.kit.clock import rfc3339, utcnow
 from chorus.kit.ids import new_id
-from chorus.kit.pagination import PageRequest, newest_first, page_result, time_cursor
+from chorus.kit.pagination import PageRequest, newest_first, newest_first_page, time_cursor
 from chorus.messages import repository as messages
 from chorus.messages import status
 from chorus.models import (
@@ -51,18 +51,18 @@ class ReportTooEarly(Exception):
     """A report about a native id chorus has not recorded (yet)."""
 
 
-# The widths of the columns that keep what a channel names (`ChannelMessageRef.native_id`,
-# `Message.identity` and `sender_id`): a longer value is no channel's, and PostgreSQL would
-# refuse the row.
-_WIDTHS = {"identity": 256, "native_id": 256, "sender_id": 256, "context_native_id": 256}
+# What a channel names, and the width of the columns that keep it
+# (`ChannelMessageRef.native_id`, `Message.identity` and `sender_id`): a longer value is no
+# channel's, and PostgreSQL would refuse the row.
+_NAMED, _WIDTH = ("identity", "native_id", "sender_id", "context_native_id"), 256
 
 
 def check_widths(items: list[InboundItem]) -> None:
     for item in items:
-        for name, width in _WIDTHS.items():
+        for name in _NAMED:
             value = getattr(item, name, None)
-            if isinstance(value, str) and len(value) > width:
-                raise InboundRejected(400, f"{name} is longer than {width} characters")
+            if isinstance(value, str) and len(value) > _WIDTH:
+                raise InboundRejected(400, f"{name} is longer than {_WIDTH} characters")
 
 
 # How long, by the report's own time, a report about a native id chorus has not recorded is
@@ -142,7 +142,7 @@ async def requests_of_app(
         query = query.where(InboundRequest.outcome == outcome)
     query = newest_first(query, InboundRequest.received_at, InboundRequest.id, time_cursor(page))
     rows = list((await session.scalars(query.limit(page.size + 1))).all())
-    return page_result(page, rows, key=lambda r: [r.received_at.isoformat(), r.id])
+    return newest_first_page(page, rows, moment="received_at")
 
 
 def request_view(kept: InboundRequest) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def page_result(request: PageRequest, rows: list[Any], key: Any) -> tuple[list[A
     return rows, request.next_token(key(rows[-1]))
 
 
-# --- newest first, by (time, id): messages and events -------------------------------------
+# --- newest first, by (time, id): messages, events, kept channel requests ---------------
 
 
 def time_cursor(page: PageRequest) -> tuple[datetime, str] | None:
@@ -89,10 +89,9 @@ def newest_first(
     return query.order_by(moment.desc(), key.desc())
 
 
-def newest_first_page(page: PageRequest, rows: list[Any]) -> tuple[list[Any], str]:
-    """Rows (with `accept_time` and `id`) fetched with `limit size + 1`: the page and the
-    next token."""
-    if len(rows) <= page.size:
-        return rows, ""
-    rows = rows[: page.size]
-    return rows, page.next_token([rows[-1].accept_time.isoformat(), rows[-1].id])
+def newest_first_page(
+    page: PageRequest, rows: list[Any], moment: str = "accept_time"
+) -> tuple[list[Any], str]:
+    """Rows (with the time attribute `moment` and `id`) fetched with `limit size + 1`: the
+    page and the next token."""
+    return page_result(page, rows, key=lambda row: [getattr(row, moment).isoformat(), row.id])
