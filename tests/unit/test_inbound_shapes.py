@@ -6,14 +6,17 @@ Seeded mutations of real webhooks of each channel (the other unit tests' builder
 value replaced by a value of another JSON type, one key dropped, or one key added."""
 
 import json
+import logging
 import random
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from chorus.channels.base import InboundRejected, NativeRequest
+from chorus.channels.base import InboundItem, InboundRejected, NativeRequest
 from chorus.channels.registry import plugin_for
+from chorus.channels.sms.plugin import SmsChannel
+from chorus.inbound import routes as inbound_routes
 from chorus.wire.enums import Channel
 from tests.mutations import mutate
 from tests.unit import test_messenger_inbound as messenger
@@ -132,3 +135,25 @@ def test_a_webhook_of_any_shape_is_mapped_or_refused(channel: Channel) -> None:
                 pass
             except Exception as error:
                 pytest.fail(f"{channel.value} parser failed on {json.dumps(payload)}: {error!r}")
+
+
+class BrokenSmsChannel(SmsChannel):
+    """The SMS plugin with a parser bug: it fails on every webhook."""
+
+    def parse_inbound(self, request: NativeRequest) -> list[InboundItem]:
+        raise KeyError("a field the parser took for granted")
+
+
+def test_a_parser_that_fails_refuses_the_webhook_and_logs_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with (
+        caplog.at_level(logging.WARNING, logger="chorus.inbound"),
+        pytest.raises(InboundRejected) as refused,
+    ):
+        inbound_routes._parse(BrokenSmsChannel(), as_request(sms.MO_TEXT))
+    assert refused.value.status == 400  # final: a 500 would be retried by the channel for days
+    assert "shape chorus cannot read" in refused.value.description
+    [record] = caplog.records
+    assert "SMS parser failed" in record.getMessage()
+    assert record.exc_info is not None and record.exc_info[0] is KeyError
