@@ -498,6 +498,9 @@ async def channel_profile(
         identity = normalise_identity(channel, given[0].identity)
     name = await repository.profile_name(session, project_id, body.app_id, channel, identity)
     if name is None:
+        # No connection is held while the channel answers (as in dispatch): a slow channel
+        # would otherwise hold one of the process's pooled connections for its timeout.
+        await session.close()
         name = await _ask_channel(runtime, app, channel, identity)
     if name is None:
         raise not_found(f"{channel} profile of", identity)
