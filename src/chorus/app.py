@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = connect(settings.resolved_database_url, pool_size=settings.pool_size)
+        db = connect(settings.resolved_database_url, pool_size=settings.database_pool_size)
         prepared = await prepare(db, settings, create_dev=announce)
         runtime = Runtime.create(settings, db, load)
         await follow_inbound_urls(db, runtime)

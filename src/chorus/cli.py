@@ -71,7 +71,7 @@ def settings_from(**options: Any) -> Settings:
 async def _prepared_db(settings: Settings) -> Database:
     """The process's database, reachable (`wait_for_database`) and migrated."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = connect(settings.resolved_database_url, pool_size=settings.pool_size)
+    db = connect(settings.resolved_database_url, pool_size=settings.database_pool_size)
     try:
         await wait_for_database(db.write_engine, settings.database_wait_seconds, log)
         await run_migrations(db.write_engine)

@@ -61,9 +61,9 @@ class Settings(BaseSettings):
     # Workers run inside `chorus serve` unless turned off (then run `chorus worker`).
     run_workers: bool = True
     worker_concurrency: int = Field(default=32, ge=1)
-    # PostgreSQL connections a process keeps open; by default as many as its worker runs jobs
-    # at once, and 8 more for API requests (`pool_size`).
-    database_pool_size: int | None = Field(default=None, ge=1)
+    # PostgreSQL connections a process keeps open, and never more (`kit.db.connect`): the
+    # worker's jobs and the API's requests take turns on them.
+    database_pool_size: int = Field(default=10, ge=1)
     # `chorus worker` serves /healthz, /readyz and /metrics here when a port is given.
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
@@ -108,10 +108,6 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
         return (self.public_base_url or f"http://{host}:{self.port}").rstrip("/")
-
-    @property
-    def pool_size(self) -> int:
-        return self.database_pool_size or self.worker_concurrency + 8
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -641,3 +641,75 @@ def test_a_database_that_goes_away_is_answered_503_and_its_return_resumes_everyt
             assert chorus.process is not None and chorus.process.poll() is None
     finally:
         proxy.close()
+
+
+# --- 9. a fixed number of database connections ----------------------------------------------
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="connection pools are PostgreSQL's")
+def test_a_server_with_one_database_connection_serves_every_flow(receiver: Receiver) -> None:
+    """A process keeps `CHORUS_DATABASE_POOL_SIZE` connections and never opens more, so
+    nothing may hold a connection while it waits for another one, or for a party that needs
+    one (a channel simulated by this same server): with every connection taken, that wait
+    would only end at the pool's timeout. Given one connection, every flow still completes:
+    concurrent sends, dispatch, the channel's reports, callbacks, a handset's reply and a
+    channel profile (which asks the channel)."""
+    with instance(
+        "postgresql",
+        {"CHORUS_DATABASE_POOL_SIZE": "1", "CHORUS_CALLBACK_RETRY_SCALE": RETRY_SCALE},
+    ) as chorus:
+        with chorus.api() as api:
+            app_id = sms_app(api)
+            add_webhook(api, app_id, receiver.url(), MESSAGE_TRIGGERS)
+            messenger = api.post(
+                "/apps",
+                json={
+                    "display_name": "messenger",
+                    "channel_credentials": [
+                        {
+                            "channel": "MESSENGER",
+                            "static_token": {"token": "page-token"},
+                            "callback_secret": "messenger-secret",
+                        }
+                    ],
+                },
+            ).json()["id"]
+        load = SendLoad(chorus, app_id, total=40, threads=8)
+        load.start()
+        load.join(seconds=120)
+        assert len(load.accepted) == 40, f"sends refused: {dict(load.refused)}"
+
+        def delivered() -> set[str]:
+            return {r.message_id for r in delivery_reports(receiver) if r.status == "DELIVERED"}
+
+        poll(lambda: delivered() >= set(load.accepted), seconds=120, what="40 DELIVERED")
+
+        number, psid = new_msisdn(), "7" + new_msisdn()  # a PSID is digits
+        with chorus.control() as control:
+            for path, body in (
+                (f"/handsets/sms/{number}/messages", {"app_id": app_id}),
+                (f"/handsets/messenger/{psid}/messages", {"app_id": messenger}),
+            ):
+                wrote = control.post(path, json={**body, "text_message": {"text": "hi"}})
+                assert wrote.status_code == 200 and wrote.json()["status_code"] == 200, wrote.text
+
+        def replied() -> bool:
+            return any(
+                (r.json().get("message") or {}).get("contact_message") for r in receiver.received()
+            )
+
+        poll(replied, seconds=60, what="the reply as MESSAGE_INBOUND")
+        with chorus.api() as api:
+            profile = api.post(
+                "/contacts:getChannelProfile",
+                json={
+                    "app_id": messenger,
+                    "channel": "MESSENGER",
+                    "recipient": {
+                        "identified_by": {
+                            "channel_identities": [{"channel": "MESSENGER", "identity": psid}]
+                        }
+                    },
+                },
+            )
+        assert profile.status_code == 200, profile.text

@@ -249,12 +249,16 @@ def connect(url: str, *, pool_size: int = 10) -> Database:
             **engine_options(path, begin="BEGIN", settings=_sqlite_settings(writer=False)),
         )
     else:
-        # `pool_size` connections stay open: one more request than that opens a connection
-        # and closes it afterwards, and with the pool smaller than the worker's concurrent
-        # jobs that churn (a TLS handshake and every statement prepared anew on each new
-        # connection) cost end to end a third of its messages.
+        # A fixed number of connections, kept open: a job or request waits its turn for one
+        # rather than opening one of its own, which cost more than the wait (a TLS handshake
+        # and every statement prepared anew; end to end a third of the messages when the
+        # worker's jobs outnumbered the pool), and a deployment's connections are processes
+        # times `pool_size`, whatever the load. So nothing may hold a connection while it
+        # waits for another, or for a party that needs one (a channel simulated by this same
+        # server): with every connection taken, that wait ends only at the pool's timeout
+        # (tests/integration/test_reliability.py, a server with one connection).
         write_engine = read_engine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True
+            url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True
         )
     return Database(
         url=url,
