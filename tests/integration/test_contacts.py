@@ -3,6 +3,7 @@
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -204,6 +205,78 @@ def test_merge_moves_only_missing_channels(api: httpx.Client) -> None:
     )
     assert_error(api.get(f"/contacts/{source['id']}"), 404, "NOT_FOUND")
     assert api.get(f"/conversations/{conversation['id']}").json()["contact_id"] == destination["id"]
+
+
+def test_merge_keeps_the_sources_messages_and_events_under_the_destination(
+    api: httpx.Client,
+) -> None:
+    """API.md §4.4 steps 1–2: where both contacts have an active conversation in one app,
+    the source's messages and events move into the destination's (they were deleted with
+    the source's conversation); in an app where only the source has one, that conversation
+    moves; every message and event of the source now names the destination."""
+    shared, other = new_app(api), new_app(api)
+    destination, source = (
+        api.post("/contacts", json={"channel_identities": [sms(number())]}).json()["id"]
+        for _ in range(2)
+    )
+
+    def conversation(app: str, contact: str) -> str:
+        response = api.post("/conversations", json={"app_id": app, "contact_id": contact})
+        assert response.status_code == 200, response.text
+        return response.json()["id"]
+
+    kept, folded, moved = (
+        conversation(shared, destination),
+        conversation(shared, source),
+        conversation(other, source),
+    )
+    source_number = api.get(f"/contacts/{source}").json()["channel_identities"][0]["identity"]
+    an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    for conversation_id, text in ((folded, "in the folded"), (moved, "in the moved")):
+        injected = api.post(
+            f"/conversations/{conversation_id}:inject-message",
+            json={
+                "app_message": {"text_message": {"text": text}},
+                "direction": "TO_CONTACT",
+                "channel_identity": sms(source_number),
+                "contact_id": source,
+                "accept_time": an_hour_ago,
+            },
+        )
+        assert injected.status_code == 200, injected.text
+        event = api.post(
+            f"/conversations/{conversation_id}:inject-event",
+            json={
+                "app_event": {"composing_event": {}},
+                "channel_identity": sms(source_number),
+                "contact_id": source,
+                "accept_time": an_hour_ago,
+            },
+        )
+        assert event.status_code == 200, event.text
+
+    merged = api.post(f"/contacts/{destination}:merge", json={"source_id": source})
+    assert merged.status_code == 200, merged.text
+
+    def texts(**filters: str) -> list[tuple[str, str, str]]:
+        found = api.get("/messages", params=filters).json()["messages"]
+        return sorted(
+            (m["app_message"]["text_message"]["text"], m["conversation_id"], m["contact_id"])
+            for m in found
+        )
+
+    assert texts(contact_id=destination) == [
+        ("in the folded", kept, destination),
+        ("in the moved", moved, destination),
+    ]
+    assert texts(conversation_id=kept) == [("in the folded", kept, destination)]
+    assert_error(api.get(f"/conversations/{folded}"), 404, "NOT_FOUND")
+    assert api.get(f"/conversations/{moved}").json()["contact_id"] == destination
+    events = api.get("/events", params={"contact_id": destination}).json()["events"]
+    assert sorted((e["conversation_id"], e["contact_id"]) for e in events) == sorted(
+        [(kept, destination), (moved, destination)]
+    )
+    assert api.get("/events", params={"contact_id": source}).json()["events"] == []
 
 
 def test_merges_at_once_that_share_contacts_lose_nothing(server, api: httpx.Client) -> None:

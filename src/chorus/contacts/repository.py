@@ -7,7 +7,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.clock import utcnow
 from chorus.kit.db import upsert
-from chorus.models import ChannelProfile, Contact, ContactIdentity, Conversation
+from chorus.models import (
+    ChannelProfile,
+    Contact,
+    ContactIdentity,
+    Conversation,
+    ConversationEvent,
+    Message,
+)
 from chorus.wire.enums import SIM_CHANNELS
 
 IdentityKey = tuple[str, str, str]  # (channel, identity, app_id or "")
@@ -223,6 +230,26 @@ async def repoint_conversations(session: AsyncSession, source_id: str, destinati
         .where(Conversation.contact_id == source_id)
         .values(contact_id=destination_id)
     )
+
+
+async def move_traffic(session: AsyncSession, from_id: str, to_id: str) -> None:
+    """The messages and events of one conversation become another's."""
+    for table in (Message, ConversationEvent):
+        await session.execute(
+            update(table).where(table.conversation_id == from_id).values(conversation_id=to_id)
+        )
+
+
+async def repoint_traffic(
+    session: AsyncSession, project_id: str, source_id: str, destination_id: str
+) -> None:
+    """Every message and event of the source contact becomes the destination's."""
+    for table in (Message, ConversationEvent):
+        await session.execute(
+            update(table)
+            .where(table.project_id == project_id, table.contact_id == source_id)
+            .values(contact_id=destination_id)
+        )
 
 
 async def delete_contact(session: AsyncSession, contact: Contact) -> None:

@@ -376,18 +376,22 @@ async def _merge_conversations(
     session: AsyncSession, source: Contact, destination: Contact
 ) -> None:
     """The source's conversations move to the destination. Where both have an active one in
-    the same app, the destination's stays and the source's is folded into it (removed)."""
-    active_apps = {
-        c.app_id for c in await repository.conversations_of(session, destination.id) if c.active
+    the same app, the destination's stays and the source's is folded into it: its messages
+    and events move there, then it is removed (API.md Part A §4.4, step 1). Then every
+    message and event of the source is the destination's (step 2)."""
+    active = {
+        c.app_id: c for c in await repository.conversations_of(session, destination.id) if c.active
     }
-    folded = [
-        c.id
-        for c in await repository.conversations_of(session, source.id)
-        if c.active and c.app_id in active_apps
-    ]
-    if folded:
-        await session.execute(delete(Conversation).where(Conversation.id.in_(folded)))
+    for folded in await repository.conversations_of(session, source.id):
+        kept = active.get(folded.app_id) if folded.active else None
+        if kept is None:
+            continue
+        await repository.move_traffic(session, folded.id, kept.id)
+        moments = [m for m in (kept.last_received, folded.last_received) if m is not None]
+        kept.last_received = max(moments, default=None)
+        await session.execute(delete(Conversation).where(Conversation.id == folded.id))
     await repository.repoint_conversations(session, source.id, destination.id)
+    await repository.repoint_traffic(session, source.project_id, source.id, destination.id)
 
 
 async def _merge_identities(session: AsyncSession, source: Contact, destination: Contact) -> None:
