@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from tests.conftest import Server
-from tests.integration.pipeline_helpers import sms_app
+from tests.integration.helpers import recording_webhook, wait_for
+from tests.integration.pipeline_helpers import msisdn, set_handset, sms_app, to_sms
 
 
 def kept(server: Server, app_id: str) -> list[dict]:
@@ -99,3 +100,77 @@ def test_what_was_kept_is_listed_newest_first_by_outcome_and_page(
         assert violation["field"] == "outcome"
     with server.client(server.other, prefix="/chorus/v1") as other:
         assert other.get(f"/apps/{app_id}/inbound-requests").status_code == 404
+
+
+def test_callbacks_of_channel_traffic_carry_the_channels_time_and_the_conversations_correlation(
+    server: Server, api: httpx.Client
+) -> None:
+    """API.md Part B §8.1: `event_time` is when it happened on the channel (it was always
+    chorus's own time); `correlation_id` is the latest stored for the conversation, on
+    unsupported traffic too, which also names its conversation."""
+    app_id = sms_app(api)
+    recording_webhook(api, app_id)
+    number = msisdn()
+    set_handset(server, number, auto_deliver=False)  # the report below is the channel's only
+    sent = api.post(
+        "/messages:send",
+        json={
+            "app_id": app_id,
+            "recipient": to_sms(number),
+            "message": {"text_message": {"text": "hi"}},
+            "correlation_id": "corr-7",
+        },
+    ).json()["message_id"]
+
+    def triggered(trigger: str) -> list[dict]:
+        return [c for c in server.recorded_callbacks(app_id) if c["trigger"] == trigger]
+
+    submitted = wait_for(lambda: triggered("MESSAGE_SUBMIT"), what="MESSAGE_SUBMIT")
+    conversation_id = submitted[0]["message_submit_notification"]["conversation_id"]
+    [native_id] = [
+        r["native_id"]
+        for r in server.query(
+            "SELECT native_id FROM channel_message_refs WHERE message_id = :m", m=sent
+        )
+    ]
+    native = [
+        {
+            "type": "mo_text",
+            "id": "MO-1",
+            "from": number,
+            "to": "plan",
+            "body": "hello",
+            "received_at": "2026-01-02T03:04:05.678Z",
+        },
+        {"type": "mo_binary", "id": "MO-2", "from": number, "to": "plan", "body": "AAE="},
+        {
+            "type": "recipient_delivery_report_sms",
+            "batch_id": native_id,
+            "recipient": number,
+            "code": 0,
+            "status": "Delivered",
+            "at": "2026-01-02T03:04:06.5Z",
+            "client_reference": sent,
+        },
+    ]
+    for body in native:
+        response = httpx.post(f"{server.url}/inbound/sms/{app_id}", json=body)
+        assert response.status_code == 200, response.text
+
+    inbound = wait_for(lambda: triggered("MESSAGE_INBOUND"), what="MESSAGE_INBOUND")[0]
+    assert inbound["event_time"] == "2026-01-02T03:04:05.678000Z"
+    assert inbound["correlation_id"] == "corr-7"
+    unsupported = wait_for(lambda: triggered("UNSUPPORTED"), what="UNSUPPORTED")[0]
+    assert unsupported["correlation_id"] == "corr-7"
+    assert unsupported["unsupported_callback"]["conversation_id"] == conversation_id
+    assert unsupported["event_time"] == unsupported["accepted_time"]  # SMS gives no time
+    delivered = wait_for(
+        lambda: [
+            c
+            for c in triggered("MESSAGE_DELIVERY")
+            if c["message_delivery_report"]["status"] == "DELIVERED"
+        ],
+        what="DELIVERED",
+    )[0]
+    assert delivered["event_time"] == "2026-01-02T03:04:06.500000Z"
+    assert delivered["accepted_time"] > delivered["event_time"]

@@ -151,9 +151,16 @@ class Outcome:
 
 
 async def notify(
-    session: AsyncSession, app: App, *, opted_in: bool, request_id: str, outcome: Outcome
+    session: AsyncSession,
+    app: App,
+    *,
+    opted_in: bool,
+    request_id: str,
+    outcome: Outcome,
+    event_time: datetime | None = None,
 ) -> None:
-    """An `opt_in_notification` / `opt_out_notification` (API.md Part B §8.3)."""
+    """An `opt_in_notification` / `opt_out_notification` (API.md Part B §8.3); `event_time`
+    when the channel said when it happened."""
     prefix = "OPT_IN" if opted_in else "OPT_OUT"
     payload: dict[str, Any] = {
         "request_id": request_id,
@@ -176,6 +183,7 @@ async def notify(
         app_id=app.id,
         payload_key="opt_in_notification" if opted_in else "opt_out_notification",
         payload=payload,
+        event_time=event_time,
     )
 
 
@@ -355,6 +363,7 @@ async def channel_consent(
         opted_in=change.opted_in,
         request_id="",
         outcome=Outcome(channel, identity, "SUCCEEDED", contact_id=holder),
+        event_time=change.at,
     )
 
 
@@ -366,9 +375,11 @@ async def keyword_consent(
     text: str,
     *,
     contact_id: str,
+    at: datetime | None = None,
 ) -> None:
     """SMS keywords (Decision 6): a stop keyword opts the identity out on SMS; while it is
-    opted out there, a start keyword opts it back in. Other text changes nothing."""
+    opted out there, a start keyword opts it back in. Other text changes nothing. `at`: when
+    the message was sent, as the channel says."""
     if channel != Channel.SMS.value:
         return
     keyword = consent_keyword(text)
@@ -392,6 +403,7 @@ async def keyword_consent(
         opted_in=keyword == Keyword.START,
         request_id="",
         outcome=Outcome(channel, identity, "SUCCEEDED", contact_id=contact_id),
+        event_time=at,
     )
 
 

@@ -97,6 +97,7 @@ async def process(
                     message.identity or item.identity,
                     item.reply_text,
                     contact_id=message.contact_id or "",
+                    at=item.at,
                 )
         elif isinstance(item, ConsentChange):
             await consents.channel_consent(session, app, plugin.channel.value, item)
@@ -241,6 +242,7 @@ async def receive_message(
         payload=payload,
         message_metadata=report_metadata,
         correlation_id=conversation.correlation_id if conversation is not None else None,
+        event_time=item.at,
     )
     return message
 
@@ -386,14 +388,15 @@ async def receive_event(
     channel = plugin.channel.value
     identity = normalise_identity(channel, item.identity)
     scope = app.id if plugin.channel in APP_SCOPED_CHANNELS else ""
-    contact_id = conversation_id = None
+    contact_id = conversation_id = correlation_id = None
     if app.processing_mode == ProcessingMode.CONVERSATION.value:
         contact, _ = await contacts.resolve_contact(
             session, app.project_id, app.id, [(channel, identity)]
         )
         contact_id = contact.id
         existing = await conversations_repository.active_for_pair(session, app.id, contact.id)
-        conversation_id = existing.id if existing is not None else None
+        if existing is not None:
+            conversation_id, correlation_id = existing.id, existing.correlation_id
     now = utcnow()
     event = ConversationEvent(
         id=new_id(),
@@ -433,6 +436,8 @@ async def receive_event(
         app_id=app.id,
         payload_key="event",
         payload=payload,
+        correlation_id=correlation_id,
+        event_time=item.at,
     )
 
 
@@ -442,16 +447,21 @@ async def unsupported(
     channel = plugin.channel.value
     record_request(session, app.id, app.project_id, channel, request, "unmapped", item.description)
     identity = normalise_identity(channel, item.identity) if item.identity else ""
-    contact_id = ""
+    scope = app.id if plugin.channel in APP_SCOPED_CHANNELS and identity else ""
+    contact_id = conversation_id = ""
+    correlation_id = None
     if identity and app.processing_mode == ProcessingMode.CONVERSATION.value:
         holders = await contacts_repository.holders_of_key(
-            session,
-            app.project_id,
-            channel,
-            identity,
-            app.id if plugin.channel in APP_SCOPED_CHANNELS else "",
+            session, app.project_id, channel, identity, scope
         )
         contact_id = holders[0] if holders else ""
+        existing = (
+            await conversations_repository.active_for_pair(session, app.id, contact_id)
+            if contact_id
+            else None
+        )
+        if existing is not None:
+            conversation_id, correlation_id = existing.id, existing.correlation_id
     await record_event(
         session,
         WebhookTrigger.UNSUPPORTED,
@@ -464,9 +474,10 @@ async def unsupported(
             "processing_mode": app.processing_mode,
             "id": new_id(),
             "contact_id": contact_id,
-            "conversation_id": "",
-            "channel_identity": {"channel": channel, "identity": identity, "app_id": ""},
+            "conversation_id": conversation_id,
+            "channel_identity": {"channel": channel, "identity": identity, "app_id": scope},
         },
+        correlation_id=correlation_id,
     )
 
 

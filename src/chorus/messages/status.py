@@ -126,6 +126,7 @@ async def _emit(
         correlation_id=message.correlation_id,
         callback_url=message.callback_url,
         ordering_key=message.id,
+        event_time=at,
     )
 
 
@@ -198,7 +199,7 @@ async def channel_reported(
     if status == FAILED:
         if RANK.get(message.status, 0) >= RANK[DELIVERED]:
             return  # delivered is delivered: a later failure report would move it back
-        await fail(session, message, failure or reason(ReasonCode.UNKNOWN, "failed"))
+        await fail(session, message, failure or reason(ReasonCode.UNKNOWN, "failed"), at=at)
         return
     if RANK.get(message.status, 0) < RANK[QUEUED_ON_CHANNEL]:
         # The report overtook the record of the channel's acceptance: that comes first.
@@ -207,9 +208,16 @@ async def channel_reported(
         await _move(session, message, status, at=at)
 
 
-async def fail(session: AsyncSession, message: Message, failure: dict[str, Any]) -> bool:
-    """The current candidate failed: switch to the next one (and queue its dispatch), or
-    end FAILED. Returns whether another channel will be tried."""
+async def fail(
+    session: AsyncSession,
+    message: Message,
+    failure: dict[str, Any],
+    *,
+    at: datetime | None = None,
+) -> bool:
+    """The current candidate failed (at `at` on the channel, when it said): switch to the
+    next one (and queue its dispatch), or end FAILED. Returns whether another channel will
+    be tried."""
     if message.status in TERMINAL:
         return False
     code = failure.get("code")
@@ -218,11 +226,11 @@ async def fail(session: AsyncSession, message: Message, failure: dict[str, Any])
     # one chorus found resolving the omni template would be the same on every channel.
     channel_side = str(code).startswith("TEMPLATE_") and failure.get("channel_code") is not None
     if has_next and (code not in {c.value for c in NO_FALLBACK} or channel_side):
-        await _move(session, message, SWITCHING_CHANNEL, failure=failure)
+        await _move(session, message, SWITCHING_CHANNEL, failure=failure, at=at)
         message.candidate_index += 1
         await queue_dispatch(session, message)
         return True
-    await _move(session, message, FAILED, failure=failure)
+    await _move(session, message, FAILED, failure=failure, at=at)
     return False
 
 
