@@ -465,6 +465,10 @@ def test_list_filters(api: httpx.Client, history: dict[str, Any]) -> None:
     assert listed_ids(api, conversation_id=h["conversation_id"]) == [h["reply"], *outbound_desc]
     assert listed_ids(api, contact_id=h["other_contact_id"]) == [h["other"]]
     assert listed_ids(api, app_id=h["app_id"], channel_identity=h["other_number"]) == [h["other"]]
+    # As the caller wrote it: E.164 with its "+" (raw in the query, as API.md §2.1 reads it).
+    for written in (f"+{h['other_number']}", f"00{h['other_number']}"):
+        assert listed_ids(api, app_id=h["app_id"], channel_identity=written) == [h["other"]]
+        assert listed_ids(api, channel_identity=written, channel="SMS") == [h["other"]]
     assert listed_ids(api, app_id=h["app_id"], direction="TO_APP") == [h["reply"]]
     assert listed_ids(api, app_id=h["app_id"], only_recipient_originated="True") == [h["reply"]]
     assert listed_ids(api, app_id=h["app_id"], only_recipient_originated="true") == [h["reply"]]
@@ -508,6 +512,27 @@ def test_list_parameter_errors(api: httpx.Client) -> None:
     )
     assert_error(api.get("/messages", params={"direction": "SIDEWAYS"}), 400, "INVALID_ARGUMENT")
     assert_error(api.get("/messages", params={"start_time": "yesterday"}), 400, "INVALID_ARGUMENT")
+    # Well-formed, but out of the range of dates in UTC (a 500 before).
+    for name, moment in (
+        ("start_time", "0001-01-01T00:00:00+14:00"),
+        ("end_time", "9999-12-31T23:59:59-14:00"),
+    ):
+        assert_error(api.get("/messages", params={name: moment}), 400, field=name)
+        assert_error(
+            api.post(
+                "/messages:fetch-last-message",
+                json={"channel_identities": ["46700000000"], name: moment},
+            ),
+            400,
+            field=name,
+        )
+    assert_error(
+        api.get(
+            "/messages", params={"only_recipient_originated": "true", "direction": "TO_CONTACT"}
+        ),
+        400,
+        field="direction",
+    )
 
 
 def test_python_sdk_lists_pages_and_filters_messages(
@@ -618,6 +643,9 @@ def test_fetch_last_message_per_identity_or_contact(
     assert fetch_last(
         api, channel_identities=[h["number"]], direction="TO_CONTACT", **conversation_source
     ) == [h["outbound"][-1]]
+    assert fetch_last(
+        api, channel_identities=[f"+{h['number']}"], app_id=h["app_id"], **conversation_source
+    ) == [h["reply"]]
     assert fetch_last(api, contact_ids=[h["other_contact_id"]], **conversation_source) == [
         h["other"]
     ]

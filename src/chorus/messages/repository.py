@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.pagination import newest_first
 from chorus.models import ChannelMessageRef, ConversationEvent, Message, OutboxJob
+from chorus.wire.identities import stored_forms
 
 # Built once (kit/db.py, "Statements"): every report and reply looks one up.
 _REF = select(ChannelMessageRef).where(
@@ -70,12 +71,13 @@ def _filtered(where: MessageFilter) -> Select[tuple[Message]]:
         (Message.conversation_id, where.conversation_id),
         (Message.contact_id, where.contact_id),
         (Message.app_id, where.app_id),
-        (Message.identity, where.identity),
         (Message.channel, where.channel),
         (Message.direction, where.direction),
     ):
         if value is not None:
             query = query.where(column == value)
+    if where.identity is not None:
+        query = query.where(Message.identity.in_(stored_forms(where.identity, where.channel)))
     if where.start_time is not None:
         query = query.where(Message.accept_time >= where.start_time)
     if where.end_time is not None:
@@ -111,7 +113,8 @@ async def last_per_key(
     if contact_ids:
         ranked = ranked.where(Message.contact_id.in_(contact_ids))
     elif identities:
-        ranked = ranked.where(Message.identity.in_(identities))
+        forms = [form for identity in identities for form in stored_forms(identity, where.channel)]
+        ranked = ranked.where(Message.identity.in_(forms))
     numbered = ranked.add_columns(
         func.row_number()
         .over(partition_by=key, order_by=(Message.accept_time.desc(), Message.id.desc()))

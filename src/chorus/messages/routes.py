@@ -82,6 +82,8 @@ async def list_messages(
     if messages_source == MessagesSource.DISPATCH_SOURCE and contact_id is not None:
         raise invalid("contact_id", "cannot be used with DISPATCH_SOURCE")
     if only_recipient_originated:
+        if direction == Direction.TO_CONTACT:
+            raise invalid("direction", "cannot be TO_CONTACT with only_recipient_originated")
         direction = Direction.TO_APP
     where = MessageFilter(
         project_id=project_id,

@@ -260,7 +260,12 @@ def parse_time(value: str | None, field: str) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))
     except ValueError:
         raise invalid(field, "must be an RFC 3339 timestamp such as 2024-01-01T00:00:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        # Compared in UTC: an offset may carry the first or last day of year 1 or 9999 out of
+        # the range of dates (0001-01-01T00:00:00+14:00).
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        raise invalid(field, "is out of range: in UTC it must be in the years 1 to 9999") from None
 
 
 async def transcode(

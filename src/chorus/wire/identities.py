@@ -29,3 +29,12 @@ def normalise_identity(channel: str, identity: str) -> str:
     elif compact.startswith("00"):
         compact = compact[2:]
     return compact if _MSISDN.match(compact) else identity
+
+
+def stored_forms(identity: str, channel: str | None = None) -> list[str]:
+    """What a stored identity equal to `identity` can look like, for lookups given as the
+    caller wrote it ("+46 70…" finds "4670…"): its normal form on `channel`, or, when no
+    channel is named, as given and as an MSISDN's normal form."""
+    if channel is not None:
+        return [normalise_identity(channel, identity)]
+    return list(dict.fromkeys((identity, normalise_identity(Channel.SMS.value, identity))))
