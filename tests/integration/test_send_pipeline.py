@@ -636,3 +636,28 @@ def wait_for_text_at(url: str, number: str) -> list[str]:
         return [e["text"] for e in response.json()["inbox"] if e["direction"] == "received"]
 
     return wait_for(texts, what=f"a message on {number}")
+
+
+def test_a_conversation_a_send_starts_is_announced_with_the_sends_metadata_and_correlation(
+    api: httpx.Client, hook: Hook
+) -> None:
+    """CONVERSATION_START carries the conversation as it is after the change (API.md Part B
+    §8.3): the send that started it gave it its metadata and correlation id (they were set
+    after the announcement)."""
+    app_id = sms_app(api)
+    hook.attach(app_id, ["CONVERSATION_START"])
+    send(
+        api,
+        app_id,
+        TEXT,
+        to_sms(msisdn()),
+        correlation_id="corr-start",
+        conversation_metadata={"order": 42},
+    )
+    [started] = wait_for(
+        lambda: hook.bodies(app_id, "conversation_start_notification"), what="CONVERSATION_START"
+    )
+    announced = started["conversation_start_notification"]["conversation"]
+    assert announced["correlation_id"] == "corr-start"
+    assert announced["metadata_json"] == {"order": 42}
+    assert announced == conversation(api, announced["id"])

@@ -9,6 +9,7 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     bindparam,
+    case,
     delete,
     func,
     literal,
@@ -65,17 +66,33 @@ async def get(
 async def touch(
     session: AsyncSession, conversation_id: str, *, active_channel: str, at: datetime
 ) -> None:
-    """Traffic went out on `active_channel` at `at`: one UPDATE, no read (every dispatch)."""
+    """Traffic went out on `active_channel`, a message accepted at `at`: one UPDATE, no
+    read (every dispatch). `last_received` is the latest message's time (API.md §5.2), so
+    a message dispatched late (a retry) leaves a later one's time alone."""
     await session.execute(
         _TOUCH, {"conversation_id": conversation_id, "to_channel": active_channel, "at": at}
     )
 
 
 # Core, on the table: the ORM's bulk-update path would build a new statement every time.
+_conversations = Conversation.__table__
+_at = bindparam("at", type_=_conversations.c.last_received.type)
 _TOUCH = (
-    update(Conversation.__table__)
-    .where(Conversation.__table__.c.id == bindparam("conversation_id"))
-    .values(active_channel=bindparam("to_channel"), last_received=bindparam("at"))
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("conversation_id"))
+    .values(
+        active_channel=bindparam("to_channel"),
+        last_received=case(
+            (
+                or_(
+                    _conversations.c.last_received.is_(None),
+                    _conversations.c.last_received < _at,
+                ),
+                _at,
+            ),
+            else_=_conversations.c.last_received,
+        ),
+    )
 )
 _ACTIVE_FOR_PAIR = (
     select(Conversation)

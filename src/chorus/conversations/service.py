@@ -1,6 +1,7 @@
 """Rules for conversations (API.md §5)."""
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -261,9 +262,12 @@ async def start_conversation(
     channel: str | None,
     *,
     last_received: datetime | None = None,
+    shape: Callable[[Conversation], None] | None = None,
 ) -> Conversation:
     """A new active conversation of a pair that the caller found without one (or the one a
-    concurrent transaction started meanwhile)."""
+    concurrent transaction started meanwhile). `shape` sets what the caller's traffic gives
+    the conversation (a send's metadata and correlation id), before CONVERSATION_START
+    announces it as it is after the change."""
     conversation = Conversation(
         id=new_id(),
         project_id=project_id,
@@ -273,6 +277,8 @@ async def start_conversation(
         active_channel=channel,
         last_received=last_received,
     )
+    if shape is not None:
+        shape(conversation)
     try:
         async with session.begin_nested():
             session.add(conversation)
@@ -281,6 +287,8 @@ async def start_conversation(
         winner = await repository.active_for_pair(session, app_id, contact_id)
         if winner is None:
             raise
+        if shape is not None:
+            shape(winner)
         return winner
     await _announce(session, project_id, conversation, WebhookTrigger.CONVERSATION_START)
     return conversation

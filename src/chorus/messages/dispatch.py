@@ -35,7 +35,7 @@ from chorus.kit.ratelimit import take_token
 from chorus.messages import repository as messages_repository
 from chorus.messages import revocation, status
 from chorus.messages.transcoding import TranscodingFailed, transcode_message
-from chorus.models import App, ChannelMessageRef, Message
+from chorus.models import App, ChannelMessageRef, Conversation, Message
 from chorus.outbox.service import Priority, enqueue
 from chorus.outbox.worker import Job, Retry, backoff
 from chorus.runtime import Runtime
@@ -257,6 +257,23 @@ async def _resolve(session: AsyncSession, message: Message, app: App | None) -> 
         message.candidates, message.candidate_index = candidates, 0
         message.contact_id = contact.id
         return _none_left(contact=not given)
+
+    def shape(conversation: Conversation) -> None:
+        """What the send sets on its conversation (API.md Part B §3.8)."""
+        if options.get("conversation_metadata") is not None:
+            conversations.apply_metadata(
+                conversation,
+                options["conversation_metadata"],
+                MetadataUpdateStrategy(
+                    options.get("conversation_metadata_update_strategy", "REPLACE")
+                ),
+            )
+        if message.correlation_id:
+            conversation.correlation_id = message.correlation_id
+        conversation.last_received = message.accept_time
+
+    if existing is not None:
+        shape(existing)
     conversation = existing or await conversations.start_conversation(
         session,
         message.project_id,
@@ -264,20 +281,12 @@ async def _resolve(session: AsyncSession, message: Message, app: App | None) -> 
         contact.id,
         candidates[0]["channel"],
         last_received=message.accept_time,
+        shape=shape,
     )
     # Set together, after the conversation's insert has flushed the session: one UPDATE of
     # the message, not one before that flush and another after.
     message.candidates, message.candidate_index = candidates, 0
     message.contact_id = contact.id
-    if options.get("conversation_metadata") is not None:
-        conversations.apply_metadata(
-            conversation,
-            options["conversation_metadata"],
-            MetadataUpdateStrategy(options.get("conversation_metadata_update_strategy", "REPLACE")),
-        )
-    if message.correlation_id:
-        conversation.correlation_id = message.correlation_id
-    conversation.last_received = message.accept_time
     message.conversation_id = conversation.id
     return None
 
@@ -374,7 +383,7 @@ async def _accepted(
         await _learn_identity(session, message, channel, accepted.canonical_identity)
     if message.conversation_id:
         await conversations_repository.touch(
-            session, message.conversation_id, active_channel=channel, at=utcnow()
+            session, message.conversation_id, active_channel=channel, at=message.accept_time
         )
     await _watch_for_report(session, message, attempt)
     timeout = attempt.dispatch.delivery_timeout
