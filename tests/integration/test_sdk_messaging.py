@@ -151,6 +151,7 @@ def test_python_sdk_choice_reply_by_number_arrives_as_choice_response_with_postb
     }
     # API.md §8.3: a choice response's metadata is the message_metadata of the app message.
     assert first["metadata"] == "poll-7"
+    assert sinch.conversation.messages.get(first["id"]).metadata == "poll-7"  # stored so too
 
     handset_writes(server, number, app_id, " shop ")
     second = hook.wait_for_inbound(app_id, lambda m: m["id"] != first["id"])["message"]

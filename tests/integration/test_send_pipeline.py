@@ -568,6 +568,41 @@ def test_a_dispatch_mode_app_sends_without_contacts(api: httpx.Client, hook: Hoo
     assert report["processing_mode"] == "DISPATCH" and report["contact_id"] == ""
 
 
+@pytest.mark.parametrize("ttl_days", [1, 0])
+def test_a_reply_in_dispatch_mode_carries_what_the_latest_send_attached_to_the_identity(
+    server: Server, api: httpx.Client, hook: Hook, ttl_days: int
+) -> None:
+    """DISPATCH mode has no conversation: a send's conversation_metadata and correlation_id
+    are attached to the recipient identity, kept while the dispatch store keeps the send
+    (API.md Part B §3.1, §8.1, §8.5); without a dispatch store, nothing is."""
+    app_id = sms_app(
+        api,
+        processing_mode="DISPATCH",
+        conversation_metadata_report_view="FULL",
+        dispatch_retention_policy={"retention_type": "MESSAGE_EXPIRE_POLICY", "ttl_days": ttl_days},
+    )
+    hook.attach(app_id)
+    number = msisdn()
+    for correlation, order in (("first", 1), ("latest", 2)):
+        message_id = send(
+            api,
+            app_id,
+            TEXT,
+            to_sms(number),
+            correlation_id=correlation,
+            conversation_metadata={"order": order},
+        )
+        hook.wait_for_status(app_id, message_id, "DELIVERED")
+    handset_writes(server, number, app_id, "a reply")
+    inbound = hook.wait_for_inbound(app_id)
+    if ttl_days:
+        assert inbound["correlation_id"] == "latest"
+        assert inbound["message_metadata"] == '{"order":2}'
+    else:
+        assert "correlation_id" not in inbound
+        assert inbound["message_metadata"] == ""
+
+
 def test_a_high_priority_message_is_accepted_and_delivered(api: httpx.Client, hook: Hook) -> None:
     app_id = sms_app(api)
     hook.attach(app_id)

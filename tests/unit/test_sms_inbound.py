@@ -123,7 +123,7 @@ def test_mo_text_is_a_text_message_from_the_sender() -> None:
         native_id="01FC66621XXXXX119Z8PMV1QPQ",
         sender_id="12345",
         at=datetime(2024, 5, 1, 10, 0, 1, 120000, tzinfo=UTC),
-        metadata=json.dumps({"operator": "24001"}),
+        metadata='{"operator":"24001"}',  # compact, as API.md §8.3 shows it
         reply_text="2",
     )
 

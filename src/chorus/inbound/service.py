@@ -205,6 +205,10 @@ async def receive_message(
         message.contact_id = contact.id
         message.conversation_id = conversation.id
     metadata = await _choice_reply(session, app, plugin, item, identity, message)
+    if metadata is not None:
+        # A choice's answer carries the metadata of the message that asked (§8.3): stored as
+        # the callback tells it, so that reading the message later says the same.
+        message.metadata_ = metadata
     await _reply_to(session, channel, item, message)
     session.add(message)
     await session.flush()  # the reference below points at the message row
@@ -221,15 +225,18 @@ async def receive_message(
         "channel_identity": {"channel": channel, "identity": identity, "app_id": scope},
         "conversation_id": message.conversation_id or "",
         "contact_id": message.contact_id or "",
-        "metadata": metadata if metadata is not None else message.metadata_,
+        "metadata": message.metadata_,
         "accept_time": rfc3339(now),
         "sender_id": item.sender_id or "",
         "processing_mode": message.processing_mode,
         "injected": False,
     }
+    if conversation is not None:
+        stored, correlation_id = conversation.metadata_json, conversation.correlation_id
+    else:
+        stored, correlation_id = await _dispatch_context(session, app, channel, identity)
     report_metadata = None
-    if app.conversation_metadata_report_view == ReportView.FULL.value and conversation is not None:
-        stored = conversation.metadata_json
+    if app.conversation_metadata_report_view == ReportView.FULL.value:
         report_metadata = (
             "" if stored is None else json.dumps(stored, separators=(",", ":"), ensure_ascii=False)
         )
@@ -241,10 +248,24 @@ async def receive_message(
         payload_key="message",
         payload=payload,
         message_metadata=report_metadata,
-        correlation_id=conversation.correlation_id if conversation is not None else None,
+        correlation_id=correlation_id,
         event_time=item.at,
     )
     return message
+
+
+async def _dispatch_context(
+    session: AsyncSession, app: App, channel: str, identity: str
+) -> tuple[Any, str | None]:
+    """DISPATCH mode has no conversation: the metadata and correlation id are those the
+    latest send to the identity attached to it, while the dispatch store keeps that send
+    (API.md Part B §3.1; none when the app keeps no dispatch messages)."""
+    if not (app.dispatch_retention_policy or {}).get("ttl_days"):
+        return None, None
+    latest = await messages.latest_sent_to(session, app.project_id, app.id, channel, identity)
+    if latest is None:
+        return None, None
+    return (latest.send_options or {}).get("conversation_metadata"), latest.correlation_id
 
 
 async def _reply_to(

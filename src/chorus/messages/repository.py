@@ -191,6 +191,25 @@ async def newest_per_conversation(
     return {m.conversation_id: m for m in rows if m.conversation_id}
 
 
+async def latest_sent_to(
+    session: AsyncSession, project_id: str, app_id: str, channel: str, identity: str
+) -> Message | None:
+    """The app's latest message sent to the identity on `channel` (DISPATCH mode's context
+    of a reply)."""
+    return await session.scalar(
+        select(Message)
+        .where(
+            Message.project_id == project_id,  # ix_messages_identity
+            Message.identity == identity,
+            Message.app_id == app_id,
+            Message.channel == channel,
+            Message.direction == "TO_CONTACT",
+        )
+        .order_by(Message.accept_time.desc(), Message.id.desc())
+        .limit(1)
+    )
+
+
 async def last_inbound_at(
     session: AsyncSession, app_id: str, channel: str, identity: str
 ) -> datetime | None:

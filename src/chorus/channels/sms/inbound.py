@@ -102,7 +102,7 @@ def _mo_text(payload: dict[str, Any]) -> InboundMessage:
         native_id=str(payload.get("id") or ""),
         sender_id=str(to) if to else None,
         at=parse_time(payload.get("received_at")) or parse_time(payload.get("sent_at")),
-        metadata=json.dumps({"operator": str(operator)}) if operator else "",
+        metadata=json.dumps({"operator": str(operator)}, separators=(",", ":")) if operator else "",
         reply_text=body,
     )
 
