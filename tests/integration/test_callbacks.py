@@ -595,6 +595,11 @@ def test_exhausted_callbacks_are_dead_and_a_replay_delivers_them_with_the_same_e
         assert again["status"] == "delivered"
         assert again["attempts"][-1]["status_code"] == 500
         assert receiver.received()[-1].headers["x-chorus-event-id"] == dead["event_id"]
+        # One that succeeds keeps the time the callback was first delivered.
+        receiver.always_fail = False
+        third = ext.post(f"/deliveries/{dead['id']}:replay").json()
+        assert third["attempts"][-1]["status_code"] == 200
+        assert third["delivered_time"] == replayed["delivered_time"] is not None
         for app in api.get("/apps").json()["apps"]:
             api.delete(f"/apps/{app['id']}")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, case, exists, insert, select, update
+from sqlalchemy import Row, bindparam, case, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.callbacks import repository
@@ -65,13 +65,15 @@ _ATTEMPTED = {
 }
 # ...a 2xx delivers; a failure schedules the next attempt or ends the delivery, except one
 # already delivered (by a replay, say), which stays so; a failed replay changes nothing more.
+_was_delivered = _deliveries.c.status == DELIVERED
+# A replay of a delivered callback keeps the time it was first delivered (the log's answer
+# to "when did the receiver get it"); its attempt has a time of its own.
 _DELIVERED = _RECORD.values(
     **_ATTEMPTED,
     status=DELIVERED,
-    delivered_at=bindparam("now", type_=UTCDateTime()),
+    delivered_at=func.coalesce(_deliveries.c.delivered_at, bindparam("now", type_=UTCDateTime())),
     next_attempt_at=None,
 )
-_was_delivered = _deliveries.c.status == DELIVERED
 _FAILED = _RECORD.values(
     **_ATTEMPTED,
     status=case((_was_delivered, _deliveries.c.status), else_=bindparam("new_status")),
