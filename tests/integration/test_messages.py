@@ -787,7 +787,6 @@ def test_inject_message_refusals(api: httpx.Client, history: dict[str, Any]) -> 
     for changes in (
         {"accept_time": iso(now + timedelta(hours=1))},  # in the future
         {"accept_time": iso(now - timedelta(days=31))},  # older than 30 days
-        {"direction": "TO_APP"},  # an app message travels TO_CONTACT
         {"contact_id": h["other_contact_id"]},  # not the conversation's contact
         {"conversation_id": "01OTHERCONVERSATION000000A"},  # not the path's conversation
         {"app_message": None},  # no message
@@ -797,16 +796,17 @@ def test_inject_message_refusals(api: httpx.Client, history: dict[str, Any]) -> 
         assert_error(
             api.post(path, json=inject_message_body(h, **changes)), 400, "INVALID_ARGUMENT"
         )
-    assert_error(
-        api.post(
-            path,
-            json=inject_message_body(
-                h, app_message=None, contact_message={"text_message": {"text": "x"}}
-            ),
-        ),
-        400,
-        "INVALID_ARGUMENT",
-    )  # a contact message travels TO_APP
+    for changes in (
+        {"direction": "TO_APP"},  # an app message travels TO_CONTACT
+        {"direction": "UP"},  # no direction at all
+        {"app_message": None, "contact_message": {"text_message": {"text": "x"}}},  # TO_APP
+    ):
+        assert_error(
+            api.post(path, json=inject_message_body(h, **changes)),
+            400,
+            "INVALID_ARGUMENT",
+            field="direction",
+        )
     assert_error(
         api.post(
             "/conversations/01NOSUCHCONVERSATION00000A:inject-message", json=inject_message_body(h)

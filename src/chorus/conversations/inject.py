@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chorus.kit.clock import utcnow
 from chorus.kit.errors import invalid
 from chorus.kit.ids import new_id
+from chorus.messages.schemas import Direction
 from chorus.models import Conversation, ConversationEvent, Message
 from chorus.wire.enums import APP_SCOPED_CHANNELS, ProcessingMode
 from chorus.wire.events import AppEvent
@@ -27,20 +28,24 @@ class InjectMessageRequest(BaseModel):
     accept_time: datetime
     channel_identity: ChannelIdentity
     contact_id: str = Field(min_length=1)
-    direction: str
+    direction: Direction
     conversation_id: str | None = None
     sender_id: str | None = None
     processing_mode: ProcessingMode | None = None
     metadata: str | None = Field(default=None, max_length=1024)
 
     @model_validator(mode="after")
-    def _one_message_matching_direction(self) -> Self:
+    def _one_message(self) -> Self:
         if (self.app_message is None) == (self.contact_message is None):
             raise ValueError("give exactly one of app_message or contact_message")
-        expected = "TO_CONTACT" if self.app_message is not None else "TO_APP"
-        if self.direction != expected:
-            raise ValueError(f"direction must be {expected} for this message")
         return self
+
+    def check_direction(self) -> None:
+        """An app message goes to the contact, a contact message to the app."""
+        expected = Direction.TO_CONTACT if self.app_message is not None else Direction.TO_APP
+        if self.direction != expected:
+            given = "app_message" if self.app_message is not None else "contact_message"
+            raise invalid("direction", f"must be {expected.value} for an {given}")
 
 
 class InjectEventRequest(BaseModel):
@@ -74,6 +79,7 @@ def _check_common(
 async def inject_message(
     session: AsyncSession, conversation: Conversation, body: InjectMessageRequest
 ) -> Message:
+    body.check_direction()
     moment = _check_common(conversation, body.accept_time, body.conversation_id, body.contact_id)
     channel = body.channel_identity.channel.value
     message = Message(
@@ -82,7 +88,7 @@ async def inject_message(
         app_id=conversation.app_id,
         contact_id=conversation.contact_id,
         conversation_id=conversation.id,
-        direction=body.direction,
+        direction=body.direction.value,
         processing_mode=(body.processing_mode or ProcessingMode.CONVERSATION).value,
         channel=channel,
         identity=normalise_identity(channel, body.channel_identity.identity),
