@@ -165,6 +165,20 @@ def test_a_dispatch_only_event_has_no_contact(api: httpx.Client, hook: Hook) -> 
     assert not hook.bodies(app_id, "contact_create_notification")
 
 
+def test_only_the_first_channel_of_an_events_priority_order_counts(
+    api: httpx.Client, hook: Hook
+) -> None:
+    """API.md Part B §4.1: extra entries are ignored, so one the app has no credentials for
+    is no reason to refuse the event."""
+    app_id = sms_app(api)
+    hook.attach(app_id)
+    event_id = send_event(
+        api, app_id, to_sms(msisdn()), channel_priority_order=["SMS", "WHATSAPP", "RCS"]
+    )
+    report = wait_for_event_report(hook, app_id, event_id)["event_delivery_report"]
+    assert report["channel_identity"]["channel"] == "SMS"
+
+
 INVALID_EVENTS: list[tuple[str, dict[str, Any], str]] = [
     ("no event", {"event": None}, "event"),
     ("no event kind", {"event": {}}, "event"),

@@ -31,6 +31,9 @@ async def accept_event(
     if app is None:
         raise invalid("app_id", f"no app {body.app_id} in this project")
     mode = processing_mode(app, body.processing_strategy)
+    # Only the first entry is used, extra entries are ignored (API.md Part B §4.1): not
+    # checked, not stored.
+    body.channel_priority_order = (body.channel_priority_order or [])[:1] or None
     violations = recipient_violations(app, body.recipient, body.channel_priority_order, mode)
     if violations:
         raise invalid_fields(violations)
