@@ -464,6 +464,10 @@ def test_list_filters(api: httpx.Client, history: dict[str, Any]) -> None:
     outbound_desc = list(reversed(h["outbound"]))
     assert listed_ids(api, conversation_id=h["conversation_id"]) == [h["reply"], *outbound_desc]
     assert listed_ids(api, contact_id=h["other_contact_id"]) == [h["other"]]
+    # An empty value is no filter (proto3 clients send "" for a string they did not set).
+    assert listed_ids(api, contact_id=h["other_contact_id"], app_id="", channel_identity="") == [
+        h["other"]
+    ]
     assert listed_ids(api, app_id=h["app_id"], channel_identity=h["other_number"]) == [h["other"]]
     # As the caller wrote it: E.164 with its "+" (raw in the query, as API.md §2.1 reads it).
     for written in (f"+{h['other_number']}", f"00{h['other_number']}"):
@@ -646,6 +650,9 @@ def test_fetch_last_message_per_identity_or_contact(
     assert fetch_last(
         api, channel_identities=[f"+{h['number']}"], app_id=h["app_id"], **conversation_source
     ) == [h["reply"]]
+    assert fetch_last(api, channel_identities=[h["number"]], app_id="", **conversation_source) == [
+        h["reply"]
+    ]
     assert fetch_last(api, contact_ids=[h["other_contact_id"]], **conversation_source) == [
         h["other"]
     ]

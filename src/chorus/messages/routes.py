@@ -79,7 +79,7 @@ async def list_messages(
     direction: Direction | None = None,
     session: AsyncSession = ReadSession,
 ) -> dict[str, Any]:
-    if messages_source == MessagesSource.DISPATCH_SOURCE and contact_id is not None:
+    if messages_source == MessagesSource.DISPATCH_SOURCE and contact_id:
         raise invalid("contact_id", "cannot be used with DISPATCH_SOURCE")
     if only_recipient_originated:
         if direction == Direction.TO_CONTACT:
@@ -88,10 +88,11 @@ async def list_messages(
     where = MessageFilter(
         project_id=project_id,
         processing_mode=MODES[messages_source],
-        conversation_id=conversation_id,
-        contact_id=contact_id,
-        app_id=app_id,
-        identity=channel_identity,
+        # An empty value is no filter, as proto3 clients mean it (an unset string is "").
+        conversation_id=conversation_id or None,
+        contact_id=contact_id or None,
+        app_id=app_id or None,
+        identity=channel_identity or None,
         start_time=service.parse_time(start_time, "start_time"),
         end_time=service.parse_time(end_time, "end_time"),
         channel=channel.value if channel else None,
@@ -116,7 +117,7 @@ async def fetch_last_messages(
     where = MessageFilter(
         project_id=project_id,
         processing_mode=MODES[source],
-        app_id=body.app_id,
+        app_id=body.app_id or None,
         start_time=service.parse_time(body.start_time, "start_time"),
         end_time=service.parse_time(body.end_time, "end_time"),
         channel=body.channel.value if body.channel else None,
