@@ -229,6 +229,50 @@ def test_update_mask_semantics(api: httpx.Client) -> None:
     )
 
 
+def test_a_dotted_update_mask_path_changes_only_that_part_of_the_object(
+    api: httpx.Client,
+) -> None:
+    """API.md §1.6: "only the listed paths change" — `retention_policy.ttl_days` leaves the
+    retention type as it was (the whole object was replaced, its type reset to the
+    default). The Node SDK sends such paths."""
+    app_id = new_app(
+        api,
+        retention_policy={"retention_type": "CONVERSATION_EXPIRE_POLICY", "ttl_days": 30},
+        delivery_report_based_fallback={"enabled": True, "delivery_report_waiting_time": 60},
+    )
+
+    def patch(mask: str, body: dict) -> httpx.Response:
+        return api.patch(f"/apps/{app_id}", params={"update_mask": mask}, json=body)
+
+    app = patch("retention_policy.ttl_days", {"retention_policy": {"ttl_days": 55}}).json()
+    assert app["retention_policy"] == {
+        "retention_type": "CONVERSATION_EXPIRE_POLICY",
+        "ttl_days": 55,
+    }
+    app = patch(
+        "retention_policy.retention_type",
+        {"retention_policy": {"retention_type": "MESSAGE_EXPIRE_POLICY"}},
+    ).json()
+    assert app["retention_policy"] == {"retention_type": "MESSAGE_EXPIRE_POLICY", "ttl_days": 55}
+    app = patch(
+        "delivery_report_based_fallback.enabled",
+        {"delivery_report_based_fallback": {"enabled": False}},
+    ).json()
+    assert app["delivery_report_based_fallback"] == {
+        "enabled": False,
+        "delivery_report_waiting_time": 60,
+    }
+    # A listed part absent from the body is reset to its default.
+    app = patch("retention_policy.ttl_days", {"display_name": "x"}).json()
+    assert app["retention_policy"] == {"retention_type": "MESSAGE_EXPIRE_POLICY", "ttl_days": 180}
+    # The part is checked as part of the whole.
+    assert_error(
+        patch("retention_policy.ttl_days", {"retention_policy": {"ttl_days": 0}}),
+        400,
+        field="retention_policy.ttl_days",
+    )
+
+
 def test_list_get_delete_and_unknown_ids(server, api: httpx.Client) -> None:
     first, second = new_app(api), new_app(api)
     ids = [a["id"] for a in api.get("/apps").json()["apps"]]

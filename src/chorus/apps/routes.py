@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.apps import service
-from chorus.apps.schemas import READ_ONLY, UPDATABLE, AppCreate, AppUpdate
+from chorus.apps.schemas import NESTED, READ_ONLY, UPDATABLE, AppCreate, AppUpdate
 from chorus.kit.auth import project_caller
 from chorus.kit.db import ReadSession, WriteSession
 from chorus.kit.update_mask import requested_changes, requested_mask
@@ -57,7 +57,9 @@ async def update_app(
     session: AsyncSession = WriteSession,
     limit: int = QueueLimit,
 ) -> dict[str, Any]:
-    changes = requested_changes(body, requested_mask(request), UPDATABLE, ignored=READ_ONLY)
+    changes = requested_changes(
+        body, requested_mask(request), UPDATABLE, ignored=READ_ONLY, nested=NESTED
+    )
     app = await service.update_app(session, project_id, app_id, changes)
     sizes = await service.queue_sizes(session, [app])
     return service.app_view(app, limit, sizes.get(app.id, 0))

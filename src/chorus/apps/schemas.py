@@ -243,3 +243,13 @@ class AppUpdate(AppFields):
 
 UPDATABLE = set(AppFields.model_fields)
 READ_ONLY = {"id", "queue_stats", "persist_message_status", "message_search"}
+# Object fields an update_mask may name parts of (`retention_policy.ttl_days`).
+NESTED = {
+    "retention_policy",
+    "dispatch_retention_policy",
+    "smart_conversation",
+    "callback_settings",
+    "delivery_report_based_fallback",
+    "message_retry_settings",
+    "rate_limits",
+}

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chorus.apps import cache, repository
 from chorus.apps.schemas import (
     AppCreate,
+    AppFields,
     ChannelCredential,
     DispatchRetentionPolicy,
     RateLimits,
@@ -19,6 +20,7 @@ from chorus.channels.registry import plugin_for
 from chorus.kit.db import retry_conflicts
 from chorus.kit.errors import not_found
 from chorus.kit.ids import new_id
+from chorus.kit.update_mask import SubFields
 from chorus.messages import repository as messages
 from chorus.models import App
 from chorus.outbox.service import Priority, enqueue
@@ -111,6 +113,9 @@ async def update_app(
             if value is not None:
                 app.display_name = value
             continue
+        if isinstance(value, SubFields):
+            annotation = AppFields.model_fields[field].annotation
+            value = value.validated(field, getattr(app, field), annotation)
         setattr(app, field, stored_value(field, value))
     await session.flush()
     if "channel_credentials" in changes:

@@ -1,11 +1,14 @@
 """`update_mask` on PATCH (API.md §1.6): every spelling accepted, and their union taken."""
 
+import copy
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
 
-from chorus.kit.errors import invalid
+from chorus.kit.errors import describe_validation_error, invalid, invalid_fields
 
 
 def requested_mask(request: Request) -> list[str] | None:
@@ -42,21 +45,86 @@ def check_mask(
     return fields
 
 
+@dataclass(frozen=True)
+class SubFields:
+    """Dotted mask paths into one object field (`retention_policy.ttl_days`): only those
+    sub-fields change, the others keep their stored values (API.md §1.6: "only the listed
+    paths change"). None clears a sub-field (its default applies)."""
+
+    values: dict[str, Any]  # dotted path below the field → new JSON value or None
+
+    def onto(self, stored: dict[str, Any] | None) -> dict[str, Any]:
+        merged = copy.deepcopy(stored) if isinstance(stored, dict) else {}
+        for path, value in self.values.items():
+            *parents, leaf = path.split(".")
+            node = merged
+            for part in parents:
+                child = node.get(part)
+                node = node[part] = dict(child) if isinstance(child, dict) else {}
+            if value is None:
+                node.pop(leaf, None)
+            else:
+                node[leaf] = value
+        return merged
+
+    def validated(self, field: str, stored: dict[str, Any] | None, annotation: Any) -> Any:
+        """The merged object, checked as the field's type (a 400 naming `field.sub` when
+        the combination is invalid)."""
+        try:
+            return TypeAdapter(annotation).validate_python(self.onto(stored))
+        except ValidationError as error:
+            violations = []
+            for problem in error.errors():
+                violation = describe_validation_error({**problem, "loc": (field, *problem["loc"])})
+                violations.append(violation)
+            raise invalid_fields(violations) from None
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list):
+        return [_json(item) for item in value]
+    return value
+
+
+def _sent(model: Any, path: str) -> Any:
+    """The JSON value the body gave at `path` below `model`, or None when it gave none."""
+    node = model
+    for part in path.split("."):
+        if not isinstance(node, BaseModel) or part not in node.model_fields_set:
+            return None
+        node = getattr(node, part)
+    return _json(node)
+
+
 def requested_changes(
     body: BaseModel | None,
     mask: list[str] | None,
     allowed: set[str],
     *,
     ignored: set[str] = frozenset(),
+    nested: set[str] = frozenset(),
 ) -> dict[str, Any]:
     """The fields a PATCH changes, with their new values; None means "clear / reset to the
-    default". With a mask, only masked fields change (absent ones are cleared); without one,
-    every field present in the body replaces the stored value."""
+    default". With a mask, only masked fields change (absent ones are cleared), and a field
+    named only by dotted paths changes only there (`SubFields`, for `nested` fields: the
+    caller merges it onto the stored object); without a mask, every field present in the
+    body replaces the stored value."""
     present = body.model_fields_set if body is not None else set()
     if mask is None:
         if body is None:
             return {}
         fields = [name for name in type(body).model_fields if name in present and name in allowed]
-    else:
-        fields = check_mask(mask, allowed, ignored=ignored)
-    return {name: getattr(body, name) if name in present else None for name in fields}
+        return {name: getattr(body, name) for name in fields}
+    changes: dict[str, Any] = {}
+    for name in check_mask(mask, allowed, ignored=ignored):
+        below = [p.split(".", 1)[1] for p in mask if p.startswith(f"{name}.")]
+        if name in nested and below and name not in mask:
+            given = getattr(body, name) if name in present else None
+            changes[name] = SubFields({path: _sent(given, path) for path in below})
+        else:
+            changes[name] = getattr(body, name) if name in present else None
+    return changes
