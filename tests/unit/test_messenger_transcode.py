@@ -320,19 +320,16 @@ def test_a_card_with_a_video_sends_the_video_first_as_a_part() -> None:
                 }
             }
         ),
-        body(
-            {
-                "attachment": {
-                    "type": "template",
-                    "payload": {
-                        "template_type": "generic",
-                        "image_aspect_ratio": "horizontal",
-                        "elements": [{"title": "Watch"}],
-                    },
-                }
-            }
-        ),
+        # A title alone is no element Meta takes: the card's text.
+        body({"text": "Watch"}),
     ]
+
+
+def test_a_card_with_a_title_alone_is_a_text_message() -> None:
+    assert native({"card_message": {"title": "Just a title"}}) == body({"text": "Just a title"})
+    described = native({"card_message": {"title": "T", "description": "D"}})
+    element = described["message"]["attachment"]["payload"]["elements"][0]
+    assert element == {"title": "T", "subtitle": "D"}
 
 
 def test_carousel_is_one_element_per_card_and_indexes_count_across_cards() -> None:

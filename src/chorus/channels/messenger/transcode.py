@@ -309,6 +309,11 @@ def _generic_template(elements: list[dict[str, Any]], height: CardHeight | None)
 
 def _card(card: CardMessage, rendering: _Rendering) -> dict[str, Any]:
     element, rest = _element(card, rendering, "card_message")
+    if set(element) == {"title"}:
+        # Meta refuses an element with a title alone ("(#100) Incomplete element data": it
+        # needs a subtitle, an image or buttons too): a card that leaves nothing else (no
+        # description, no choices, a media that went as a part of its own) is its text.
+        return _text(element["title"], "card_message.title")
     replies = _remaining_quick_replies(rest, rendering, "card_message.choices")
     return _with_quick_replies(_generic_template([element], card.height), replies)
 
