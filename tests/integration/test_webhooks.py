@@ -103,6 +103,18 @@ def test_create_refuses_bad_fields_naming_them(api: httpx.Client, body: dict, fi
     assert_error(api.post("/webhooks", json=body), 400, "INVALID_ARGUMENT", field=field)
 
 
+def test_a_webhook_may_not_call_this_chorus_back(server, api: httpx.Client) -> None:
+    """API.md §3.2: chorus's own public host is forbidden (its callbacks would loop)."""
+    app_id = new_app(api)
+    own = f"{server.url}/v1/projects/{server.project_id}/apps"
+    assert_error(api.post("/webhooks", json={"app_id": app_id, "target": own}), 400, field="target")
+    webhook = api.post("/webhooks", json={"app_id": app_id, "target": TARGET}).json()
+    assert_error(api.patch(f"/webhooks/{webhook['id']}", json={"target": own}), 400, field="target")
+    other_port = own.replace(f":{server.url.rsplit(':', 1)[1]}/", ":9/")
+    moved = api.patch(f"/webhooks/{webhook['id']}", json={"target": other_port})
+    assert moved.status_code == 200, moved.text
+
+
 def test_unknown_app_and_webhook(server, api: httpx.Client) -> None:
     assert_error(
         api.post("/webhooks", json={"app_id": "nope", "target": TARGET}), 400, field="app_id"

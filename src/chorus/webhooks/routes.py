@@ -19,10 +19,19 @@ def webhook_limit(request: Request) -> int:
     return request.app.state.settings.webhooks_per_app
 
 
+def not_at_chorus(target: str | None, request: Request) -> None:
+    """A webhook must not call this chorus back (API.md §3.2): its callbacks would loop."""
+    if target is not None and service.is_own_url(target, request.app.state.settings.base_url):
+        raise invalid(
+            "target", f"must not point at this chorus ({request.app.state.settings.base_url})"
+        )
+
+
 @router.post("/projects/{project_id}/webhooks")
 async def create_webhook(
     project_id: str, body: WebhookCreate, request: Request, session: AsyncSession = WriteSession
 ) -> dict[str, Any]:
+    not_at_chorus(body.target, request)
     webhook = await service.create_webhook(session, project_id, body, webhook_limit(request))
     return service.webhook_view(webhook)
 
@@ -39,6 +48,7 @@ async def create_webhook_for_app(
     if body.app_id is not None and body.app_id != app_id:
         raise invalid("app_id", "differs from the app in the path")
     body.app_id = app_id
+    not_at_chorus(body.target, request)
     webhook = await service.create_webhook(session, project_id, body, webhook_limit(request))
     return service.webhook_view(webhook)
 
@@ -67,6 +77,7 @@ async def update_webhook(
     session: AsyncSession = WriteSession,
 ) -> dict[str, Any]:
     changes = requested_changes(body, requested_mask(request), UPDATABLE, ignored={"id"})
+    not_at_chorus(changes.get("target"), request)
     webhook = await service.update_webhook(
         session, project_id, webhook_id, changes, webhook_limit(request)
     )

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -121,3 +122,18 @@ def webhook_view(webhook: Webhook) -> dict[str, Any]:
     if webhook.client_credentials:
         view["client_credentials"] = webhook.client_credentials
     return view
+
+
+def is_own_url(target: str, base_url: str) -> bool:
+    """Whether `target` names the same host and port as chorus's public `base_url`."""
+    ours, theirs = urlsplit(base_url), urlsplit(target)
+    return (theirs.hostname or "").lower() == (ours.hostname or "").lower() and _port(
+        theirs
+    ) == _port(ours)
+
+
+def _port(url: SplitResult) -> int | None:
+    try:
+        return url.port or {"http": 80, "https": 443}.get(url.scheme)
+    except ValueError:  # a port out of range: no URL of ours
+        return None
