@@ -303,8 +303,13 @@ async def _choice_reply(
     carries then: the app message's own."""
     if item.reply_text is None:
         return None
-    last = await messages.last_outbound_with_options(
-        session, app.id, plugin.channel.value, identity, utcnow() - CHOICE_REPLY_WINDOW
+    last = await messages.latest_sent_to(
+        session,
+        app.project_id,
+        app.id,
+        plugin.channel.value,
+        identity,
+        since=utcnow() - CHOICE_REPLY_WINDOW,
     )
     if last is None or not last.reply_options:
         return None

@@ -147,25 +147,6 @@ async def queued_for_app(session: AsyncSession, app_id: str, kind: str) -> int:
     return count or 0
 
 
-async def last_outbound_with_options(
-    session: AsyncSession, app_id: str, channel: str, identity: str, since: datetime
-) -> Message | None:
-    """The identity's latest app message on `channel` with numbered options (a typed reply
-    may answer it)."""
-    return await session.scalar(
-        select(Message)
-        .where(
-            Message.app_id == app_id,
-            Message.channel == channel,
-            Message.identity == identity,
-            Message.direction == "TO_CONTACT",
-            Message.accept_time >= since,
-        )
-        .order_by(Message.accept_time.desc(), Message.id.desc())
-        .limit(1)
-    )
-
-
 async def newest_per_conversation(
     session: AsyncSession, conversation_ids: Sequence[str]
 ) -> dict[str, Message]:
@@ -192,21 +173,27 @@ async def newest_per_conversation(
 
 
 async def latest_sent_to(
-    session: AsyncSession, project_id: str, app_id: str, channel: str, identity: str
+    session: AsyncSession,
+    project_id: str,
+    app_id: str,
+    channel: str,
+    identity: str,
+    *,
+    since: datetime | None = None,
 ) -> Message | None:
-    """The app's latest message sent to the identity on `channel` (DISPATCH mode's context
-    of a reply)."""
+    """The app's latest message sent to the identity on `channel` (accepted `since`, when
+    given): what a typed reply may answer, and DISPATCH mode's context of a reply."""
+    query = select(Message).where(
+        Message.project_id == project_id,  # ix_messages_identity
+        Message.identity == identity,
+        Message.app_id == app_id,
+        Message.channel == channel,
+        Message.direction == "TO_CONTACT",
+    )
+    if since is not None:
+        query = query.where(Message.accept_time >= since)
     return await session.scalar(
-        select(Message)
-        .where(
-            Message.project_id == project_id,  # ix_messages_identity
-            Message.identity == identity,
-            Message.app_id == app_id,
-            Message.channel == channel,
-            Message.direction == "TO_CONTACT",
-        )
-        .order_by(Message.accept_time.desc(), Message.id.desc())
-        .limit(1)
+        query.order_by(Message.accept_time.desc(), Message.id.desc()).limit(1)
     )
 
 
