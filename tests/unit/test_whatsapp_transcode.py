@@ -375,6 +375,27 @@ def test_list_with_choices_is_an_interactive_list() -> None:
     assert transcoded.options == [ReplyOption(1, "Soup", "s"), ReplyOption(2, "Salad", None)]
 
 
+def test_a_list_of_several_sections_needs_a_title_on_each() -> None:
+    """The Cloud API refuses untitled sections once there are several; one may go untitled."""
+
+    def section(title: str | None, choice: str) -> dict[str, Any]:
+        return {"items": [{"choice": {"title": choice}}], **({"title": title} if title else {})}
+
+    def listing(*sections: dict[str, Any]) -> AppMessage:
+        return AppMessage.model_validate(
+            {"list_message": {"title": "Menu", "sections": list(sections)}}
+        )
+
+    single = PLUGIN.transcode(listing(section(None, "A")), message_id=MSG, recipient=TO)
+    assert single.native["interactive"]["action"]["sections"] == [
+        {"rows": [{"id": f"{MSG}_A", "title": "A"}]}
+    ]
+    with pytest.raises(ValueError, match=r"sections\[1\] has no title"):
+        PLUGIN.transcode(
+            listing(section("Mains", "A"), section(None, "B")), message_id=MSG, recipient=TO
+        )
+
+
 def products(*ids: str) -> dict[str, Any]:
     return {
         "list_message": {

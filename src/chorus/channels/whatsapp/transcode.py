@@ -405,6 +405,12 @@ class _Builder:
             entry: dict[str, Any] = {}
             if section.title:
                 entry["title"] = truncate(section.title, SECTION_TITLE_LIMIT)
+            elif len(message.sections) > 1:
+                # The Cloud API refuses it (a title is required once there are several).
+                raise ValueError(
+                    f"list_message.sections[{len(sections)}] has no title; a WhatsApp list "
+                    "with several sections needs one on each"
+                )
             entry["rows"] = rows
             sections.append(entry)
         self.options = options
