@@ -199,6 +199,11 @@ def test_a_contact_is_covered_on_all_its_channels(server: Server, api: httpx.Cli
         ("SMS", number),
         ("WHATSAPP", number),
     }
+    # A channel the contact lacks fails, still naming the contact (API.md Part B §8.3).
+    opt_out(api, {"app_id": app_id, "channels": ["RCS"], "recipient": {"contact_id": contact_id}})
+    lacking = wait_for_payloads(server, app_id, "opt_out_notification", 3)[-1]
+    assert (lacking["channel"], lacking["status"]) == ("RCS", "OPT_OUT_FAILED")
+    assert lacking["contact_id"] == contact_id
 
 
 def test_an_unknown_contact_is_one_failed_notification(server: Server, api: httpx.Client) -> None:

@@ -309,7 +309,13 @@ async def _registration_outcomes(
         identities = list(dict.fromkeys(identity for c, identity in pairs if c == channel))
         if not identities:
             outcomes.append(
-                Outcome(channel, None, "FAILED", f"the recipient has no {channel} identity")
+                Outcome(
+                    channel,
+                    None,
+                    "FAILED",
+                    f"the recipient has no {channel} identity",
+                    contact_id,  # the contact named, when one was
+                )
             )
             continue
         for identity in identities:
