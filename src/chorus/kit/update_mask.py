@@ -73,11 +73,12 @@ class SubFields:
         try:
             return TypeAdapter(annotation).validate_python(self.onto(stored))
         except ValidationError as error:
-            violations = []
-            for problem in error.errors():
-                violation = describe_validation_error({**problem, "loc": (field, *problem["loc"])})
-                violations.append(violation)
-            raise invalid_fields(violations) from None
+            raise invalid_fields(
+                [
+                    describe_validation_error({**problem, "loc": (field, *problem["loc"])})
+                    for problem in error.errors()
+                ]
+            ) from None
 
 
 def _json(value: Any) -> Any:
