@@ -621,3 +621,28 @@ def test_overrides_for_other_channels_do_not_apply() -> None:
         }
     )
     assert body == expected("text", {"body": "generic"})
+
+
+def test_header_and_footer_over_60_fail_rather_than_being_cut() -> None:
+    """They are not labels (CHANNELS.md §2.4 names the labels): at 60 they go out whole."""
+    card = {"title": "Sale", "choices": [reply("Go", "go")]}
+    choice = {"text_message": {"text": "Pick"}, "choices": [reply("Go", "go")]}
+    listing = {"sections": [{"items": [{"choice": {"title": "A"}}]}]}
+
+    def send(kind: str, content: dict[str, Any]) -> dict[str, Any]:
+        return native({kind: content})["interactive"]
+
+    sixty, sixty_one = "h" * 60, "h" * 61
+    assert send("card_message", {**card, "message_properties": {"whatsapp_header": sixty}})[
+        "header"
+    ] == {"type": "text", "text": sixty}
+    assert send("list_message", {**listing, "title": sixty})["header"]["text"] == sixty
+    assert send("choice_message", {**choice, "message_properties": {"whatsapp_footer": sixty}})[
+        "footer"
+    ] == {"text": sixty}
+    with pytest.raises(ValueError, match="whatsapp_header has 61 characters; the limit is 60"):
+        send("card_message", {**card, "message_properties": {"whatsapp_header": sixty_one}})
+    with pytest.raises(ValueError, match=r"list header .* has 61 characters"):
+        send("list_message", {**listing, "title": sixty_one})
+    with pytest.raises(ValueError, match="whatsapp_footer has 61 characters"):
+        send("choice_message", {**choice, "message_properties": {"whatsapp_footer": sixty_one}})

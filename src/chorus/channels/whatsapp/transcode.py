@@ -6,10 +6,10 @@ Every body has the envelope `{"messaging_product": "whatsapp", "recipient_type":
 kind); everything else falls back to the SMS rendering of part 1 §1.4 as a `text` (or as a
 media caption), whose numbered options a typed reply can name.
 
-Labels (button, row and section titles, the list button, `cta_url` display text, header and
-footer text) are truncated to their limit, the last kept character replaced by "…". A body
-over its limit degrades where the table says so, otherwise raises ValueError (the pipeline
-reports BAD_REQUEST; Decision 5).
+Labels (button, row and section titles, row descriptions, the list button, `cta_url` display
+text) are truncated to their limit, the last kept character replaced by "…". A body over its
+limit degrades where the table says so, otherwise raises ValueError (the pipeline reports
+BAD_REQUEST; Decision 5). Header and footer text are not labels: over 60 they fail too.
 """
 
 import json
@@ -76,6 +76,13 @@ SPECIFIC_TYPES = {
 def truncate(label: str, limit: int) -> str:
     """A label cut to `limit` code points, the last kept one replaced by "…"."""
     return label if len(label) <= limit else label[: limit - 1] + "\u2026"
+
+
+def within(text: str, limit: int, what: str) -> str:
+    """A text that is not a label, as it is; over `limit` code points the send fails."""
+    if len(text) > limit:
+        raise ValueError(f"the WhatsApp {what} has {len(text)} characters; the limit is {limit}")
+    return text
 
 
 def media_kind(url: str) -> str:
@@ -304,7 +311,7 @@ class _Builder:
         if body_text:
             interactive["body"] = {"text": body_text}
         if footer:
-            interactive["footer"] = {"text": truncate(footer, FOOTER_LIMIT)}
+            interactive["footer"] = {"text": within(footer, FOOTER_LIMIT, "whatsapp_footer")}
         interactive["action"] = action
         return envelope("interactive", interactive, self.recipient)
 
@@ -362,7 +369,7 @@ class _Builder:
             return {"type": kind, kind: {"link": card.media_message.url}}
         header = card.message_properties.whatsapp_header if card.message_properties else None
         if header:
-            return {"type": "text", "text": truncate(header, HEADER_TEXT_LIMIT)}
+            return {"type": "text", "text": within(header, HEADER_TEXT_LIMIT, "whatsapp_header")}
         return None
 
     # --- lists -----------------------------------------------------------------------
@@ -382,7 +389,11 @@ class _Builder:
             raise ValueError(
                 f"a WhatsApp list holds at most {MAX_LIST_ROWS} rows; got {len(items)}"
             )
-        header_text = (properties.whatsapp_header if properties else None) or message.title
+        header_text = within(
+            (properties.whatsapp_header if properties else None) or message.title,
+            HEADER_TEXT_LIMIT,
+            "the list header (whatsapp_header, else title)",
+        )
         sections = []
         number = 0
         options: list[ReplyOption] = []
@@ -420,7 +431,7 @@ class _Builder:
             "list",
             body_text,
             action,
-            header={"type": "text", "text": truncate(header_text, HEADER_TEXT_LIMIT)},
+            header={"type": "text", "text": header_text},
             footer=getattr(properties, "whatsapp_footer", None),
         )
 
@@ -448,12 +459,16 @@ class _Builder:
                 {"product_retailer_id": item.product.id} for item in section.items if item.product
             ]
             sections.append(entry)
-        header_text = (properties.whatsapp_header if properties else None) or message.title
+        header_text = within(
+            (properties.whatsapp_header if properties else None) or message.title,
+            HEADER_TEXT_LIMIT,
+            "the list header (whatsapp_header, else title)",
+        )
         return self._interactive(
             "product_list",
             body_text,
             {"catalog_id": catalog_id, "sections": sections},
-            header={"type": "text", "text": truncate(header_text, HEADER_TEXT_LIMIT)},
+            header={"type": "text", "text": header_text},
         )
 
 
