@@ -32,7 +32,8 @@ def run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         sessions = async_sessionmaker(engine, expire_on_commit=False)
         try:
             async with sessions() as session:
-                await service.create_v1(session, PROJECT, V1Template.model_validate(V1))
+                for template in (V1, OVERRIDDEN):
+                    await service.create_v1(session, PROJECT, V1Template.model_validate(template))
                 for template in (V2, WRAPPER, LOOP):
                     await service.create_v2(session, PROJECT, V2Template.model_validate(template))
                 await session.commit()
@@ -63,6 +64,29 @@ V1 = {
             ),
             "variables": [{"key": "order"}, {"key": "name"}],
         },
+    ],
+}
+
+# A template whose content overrides itself on SMS (and names a template there for RCS).
+OVERRIDDEN = {
+    "id": "overridden",
+    "channel": "CONVERSATION",
+    "default_translation": "en",
+    "translations": [
+        {
+            "language_code": "en",
+            "version": "1",
+            "content": json.dumps(
+                {
+                    "text_message": {"text": "generic ${n}"},
+                    "explicit_channel_omni_message": {
+                        "SMS": {"text_message": {"text": "sms-only ${n}"}},
+                        "RCS": {"template_reference": {"template_id": "order"}},
+                    },
+                }
+            ),
+            "variables": [{"key": "n"}],
+        }
     ],
 }
 
@@ -246,6 +270,37 @@ def test_modifiers_are_kept_and_an_override_template_reference_is_resolved() -> 
     )
 
 
+def test_the_templates_own_override_for_the_channel_applies() -> None:
+    """The request's override for the channel is the reference just resolved and goes; the
+    content's own stays, unless it names a template in turn."""
+    message = omni(template_id="overridden", version="1", parameters={"n": "X"})
+    assert resolve(message, Channel.SMS)["explicit_channel_omni_message"] == {
+        "SMS": {"text_message": {"text": "sms-only X"}},
+        "RCS": {"template_reference": {"template_id": "order"}},
+    }
+    on_rcs = resolve(message, Channel.RCS)
+    assert on_rcs["text_message"] == {"text": "generic X"}
+    assert on_rcs["explicit_channel_omni_message"] == {
+        "SMS": {"text_message": {"text": "sms-only X"}}
+    }
+    by_reference = {
+        "text_message": {"text": "unused"},
+        "explicit_channel_omni_message": {
+            "SMS": {
+                "template_reference": {
+                    "template_id": "overridden",
+                    "version": "1",
+                    "parameters": {"n": "Y"},
+                }
+            }
+        },
+    }
+    assert resolve(by_reference, Channel.SMS)["explicit_channel_omni_message"] == {
+        "SMS": {"text_message": {"text": "sms-only Y"}},
+        "RCS": {"template_reference": {"template_id": "order"}},
+    }
+
+
 def test_an_explicit_channel_message_needs_no_template() -> None:
     message = {
         **omni(template_id="missing", version="1"),
@@ -270,7 +325,12 @@ def test_parameter_keys_parse_into_components_indexes_and_fields() -> None:
         1,
         "payload",
     )
+    assert parse_key("body[100]text")[1] == 100
+    assert parse_key("button[9]url[1]text")[0] == ("button", 9, "url")
     for bad in (
+        "body[101]text",
+        "body[99999999999]text",
+        "button[10]url[1]text",
         "body[0]text",
         "footer[1]text",
         "body1text",

@@ -94,14 +94,21 @@ async def message_for_channel(
 
 
 def _merged(message: AppMessage, content: dict[str, Any], channel: Channel) -> AppMessage:
-    """The request's modifiers over the resolved content's; the resolved override dropped."""
+    """The request's modifiers over the resolved content's. The request's override for the
+    channel is the template reference just resolved: dropped. The content's own override for
+    the channel applies, as any message's would, unless it names a template in turn (not
+    followed: the content is what the template says to send)."""
     base = message.model_dump(mode="json", exclude_none=True)
     result = {key: value for key, value in content.items() if key not in MODIFIER_MAPS}
     result.pop("agent", None)
     for key in MODIFIER_MAPS:
-        merged = {**(content.get(key) or {}), **(base.get(key) or {})}
+        given = dict(base.get(key) or {})
+        own = dict(content.get(key) or {})
         if key == "explicit_channel_omni_message":
-            merged.pop(channel.value, None)
+            given.pop(channel.value, None)
+            if "template_reference" in (own.get(channel.value) or {}):
+                own.pop(channel.value)
+        merged = {**own, **given}
         if merged:
             result[key] = merged
     agent = base.get("agent") or content.get("agent")

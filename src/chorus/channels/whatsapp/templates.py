@@ -7,7 +7,8 @@ for buttons (`i` 0-based, `sub_type` `quick_reply` | `url`) — a parameter of i
 ordered by index. Fields: `text`, `payload`, `image.link`, `video.link`, `document.link`,
 `document.filename`; `*.provider.name` is accepted and dropped.
 
-An unparseable key → ValueError (BAD_REQUEST); a gap in a component's parameter indexes →
+An unparseable key, or an index past what a template can hold (10 buttons; parameters up to
+MAX_PARAMETER), → ValueError (BAD_REQUEST); a gap in a component's parameter indexes →
 ChannelFailure TEMPLATE_INSUFFICIENT_PARAMETERS.
 """
 
@@ -20,6 +21,10 @@ from chorus.wire.messages import ReasonCode, TemplateReference
 _TEXT_COMPONENT = re.compile(r"^(header|body)\[([1-9][0-9]*)\](.+)$")
 _BUTTON = re.compile(r"^button\[([0-9]+)\](quick_reply|url)\[([1-9][0-9]*)\](.+)$")
 MEDIA = ("image", "video", "document")
+# A WhatsApp template has at most 10 buttons. Its parameters have no documented cap; this
+# one keeps a typo (`body[9999999]`) from becoming a reason naming millions of gaps.
+MAX_BUTTON_INDEX = 9
+MAX_PARAMETER = 100
 _FIELDS = frozenset(
     {"text", "payload", "image.link", "video.link", "document.link", "document.filename"}
 )
@@ -40,6 +45,11 @@ def parse_key(key: str) -> tuple[tuple[str, int, str], int, str]:
             )
         component = ("button", int(button.group(1)), button.group(2))
         index, field = int(button.group(3)), button.group(4)
+    if index > MAX_PARAMETER or component[1] > MAX_BUTTON_INDEX:
+        raise ValueError(
+            f"channel_template.WHATSAPP.parameters key {key!r}: a template has buttons 0 to "
+            f"{MAX_BUTTON_INDEX} and parameters 1 to {MAX_PARAMETER} at most"
+        )
     if field not in _FIELDS and not _is_provider(field):
         raise ValueError(
             f"channel_template.WHATSAPP.parameters key {key!r}: unknown field {field!r} (text, "
