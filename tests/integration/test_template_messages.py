@@ -430,6 +430,32 @@ def test_a_channel_template_the_channel_refuses_falls_back_to_the_omni_template(
     assert wait_for_text(server, number) == ["Hi Ann, order A-1042 shipped"]
 
 
+def test_a_channel_template_with_a_parameter_gap_falls_back_to_the_next_channel(
+    server: Server, api: httpx.Client, app: Apps
+) -> None:
+    """The gap is the WhatsApp template's alone: unlike an omni template's failure, the next
+    channel would not meet it (§3.7)."""
+    template_id = omni_v1(api)
+    number = sms_number()
+    message = {
+        "template_message": {
+            "omni_template": {"template_id": template_id, "version": "1", "parameters": PARAMETERS},
+            "channel_template": {
+                "WHATSAPP": {
+                    "template_id": "x",
+                    "language_code": "en",
+                    "parameters": {"body[2]text": "Ann"},
+                }
+            },
+        }
+    }
+    message_id = send(api, app.id, message, ("WHATSAPP", number), ("SMS", number))
+    history = until(server, app.id, message_id, "DELIVERED")
+    assert statuses(history) == ["SWITCHING_CHANNEL", "QUEUED_ON_CHANNEL", "DELIVERED"]
+    assert history[0]["reason"]["code"] == "TEMPLATE_INSUFFICIENT_PARAMETERS"
+    assert wait_for_text(server, number) == ["Hi Ann, order A-1042 shipped"]
+
+
 def test_the_simulator_keeps_approved_templates_per_business_number(server: Server) -> None:
     number_id = str(random.randrange(10**14, 10**15))
     approve(server, number_id, "a", "en_US", parameters={"body": 1}, text="A {{1}}")

@@ -58,6 +58,14 @@ class Attempt:
     delivery_report_based_fallback: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why the current candidate cannot be tried; `everywhere`: no other channel could."""
+
+    reason: dict[str, Any]
+    everywhere: bool = False
+
+
 async def run_dispatch(runtime: Runtime, job: Job) -> None:
     message_id = job.payload["message_id"]
     attempt = await prepare(runtime, job, message_id)
@@ -117,8 +125,8 @@ async def prepare(runtime: Runtime, job: Job, message_id: str) -> Attempt | None
             else None
         )
         attempt = await _attempt(runtime, session, message, app, last_inbound)
-        if isinstance(attempt, dict):
-            await status.fail(session, message, attempt)
+        if isinstance(attempt, Refusal):
+            await status.fail(session, message, attempt.reason, everywhere=attempt.everywhere)
             await job.complete(session)
             await session.commit()
             return None
@@ -136,25 +144,31 @@ async def _attempt(
     message: Message,
     app: App,
     last_inbound: datetime | None,
-) -> Attempt | dict[str, Any]:
+) -> Attempt | Refusal:
     """The attempt on the current candidate, or the reason it cannot be made."""
     chosen = status.candidate(message)
     assert chosen is not None
     channel = chosen["channel"]
     credential = next((c for c in app.channel_credentials if c["channel"] == channel), None)
     if credential is None:
-        return status.reason(
-            ReasonCode.CHANNEL_CONFIGURATION_MISSING, f"the app has no {channel} credentials"
+        return Refusal(
+            status.reason(
+                ReasonCode.CHANNEL_CONFIGURATION_MISSING, f"the app has no {channel} credentials"
+            )
         )
     plugin = plugin_for(channel)
     if plugin is None:
-        return status.reason(
-            ReasonCode.UNSUPPORTED_OPERATION, f"this chorus has no connector for {channel} yet"
+        return Refusal(
+            status.reason(
+                ReasonCode.UNSUPPORTED_OPERATION, f"this chorus has no connector for {channel} yet"
+            )
         )
     if not plugin.identity_is_valid(chosen["identity"]):
-        return status.reason(
-            ReasonCode.RECIPIENT_INVALID_CHANNEL_IDENTITY,
-            f"{chosen['identity']!r} is not a valid {channel} identity",
+        return Refusal(
+            status.reason(
+                ReasonCode.RECIPIENT_INVALID_CHANNEL_IDENTITY,
+                f"{chosen['identity']!r} is not a valid {channel} identity",
+            )
         )
     try:
         content = await templates.message_for_channel(
@@ -165,7 +179,9 @@ async def _attempt(
             channel_templates=plugin.channel_templates,
         )
     except templates.TemplateFailure as failure:
-        return failure.reason
+        # Resolving the omni template failed: so it would on every channel (§3.7).
+        everywhere = failure.code.value.startswith("TEMPLATE_")
+        return Refusal(failure.reason, everywhere=everywhere)
     try:
         transcoded: Transcoded = transcode_message(
             plugin,
@@ -175,7 +191,7 @@ async def _attempt(
             properties=(message.send_options or {}).get("channel_properties") or {},
         )
     except TranscodingFailed as failed:
-        return failed.reason
+        return Refusal(failed.reason)
     options = message.send_options or {}
     remaining = (message.expire_at - utcnow()).total_seconds() if message.expire_at else None
     return Attempt(

@@ -30,16 +30,12 @@ SWITCHING_CHANNEL = "SWITCHING_CHANNEL"
 
 RANK = {QUEUED: 0, SWITCHING_CHANNEL: 0, QUEUED_ON_CHANNEL: 1, DELIVERED: 2, READ: 3}
 TERMINAL = frozenset({READ, FAILED})
-# Failures the next channel would meet as well: no fallback (§3.7).
+# Failures the next channel would meet as well: no fallback (§3.7). So are the TEMPLATE_*
+# failures of resolving an omni template (`fail(everywhere=True)`); those of a channel's own
+# template (found by its transcoder, or reported by the channel) are that channel's alone.
 NO_FALLBACK = frozenset(
-    {
-        ReasonCode.MESSAGE_EXPIRED,
-        ReasonCode.CONTACT_NOT_FOUND,
-        ReasonCode.UNKNOWN_APP,
-        ReasonCode.TEMPLATE_NOT_FOUND,
-        ReasonCode.TEMPLATE_INSUFFICIENT_PARAMETERS,
-        ReasonCode.TEMPLATE_NON_EXISTING_LANGUAGE_OR_VERSION,
-    }
+    code.value
+    for code in (ReasonCode.MESSAGE_EXPIRED, ReasonCode.CONTACT_NOT_FOUND, ReasonCode.UNKNOWN_APP)
 )
 
 DISPATCH_JOB = "messages.dispatch"
@@ -214,18 +210,15 @@ async def fail(
     failure: dict[str, Any],
     *,
     at: datetime | None = None,
+    everywhere: bool = False,
 ) -> bool:
     """The current candidate failed (at `at` on the channel, when it said): switch to the
-    next one (and queue its dispatch), or end FAILED. Returns whether another channel will
-    be tried."""
+    next one (and queue its dispatch), or end FAILED. `everywhere`: every channel would fail
+    alike. Returns whether another channel will be tried."""
     if message.status in TERMINAL:
         return False
-    code = failure.get("code")
     has_next = message.candidate_index + 1 < len(message.candidates or [])
-    # A template failure the channel reported (its channel template) is that channel's own;
-    # one chorus found resolving the omni template would be the same on every channel.
-    channel_side = str(code).startswith("TEMPLATE_") and failure.get("channel_code") is not None
-    if has_next and (code not in {c.value for c in NO_FALLBACK} or channel_side):
+    if has_next and not everywhere and failure.get("code") not in NO_FALLBACK:
         await _move(session, message, SWITCHING_CHANNEL, failure=failure, at=at)
         message.candidate_index += 1
         await queue_dispatch(session, message)
