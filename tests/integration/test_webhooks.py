@@ -110,7 +110,12 @@ def test_a_webhook_may_not_call_this_chorus_back(server, api: httpx.Client) -> N
     assert_error(api.post("/webhooks", json={"app_id": app_id, "target": own}), 400, field="target")
     webhook = api.post("/webhooks", json={"app_id": app_id, "target": TARGET}).json()
     assert_error(api.patch(f"/webhooks/{webhook['id']}", json={"target": own}), 400, field="target")
-    other_port = own.replace(f":{server.url.rsplit(':', 1)[1]}/", ":9/")
+    port = server.url.rsplit(":", 1)[1]
+    for alias in ("localhost", "0.0.0.0", "127.0.0.2", "[::1]"):  # this machine, by any name
+        aliased = f"http://{alias}:{port}/hook"
+        refused = api.post("/webhooks", json={"app_id": app_id, "target": aliased})
+        assert_error(refused, 400, field="target")
+    other_port = own.replace(f":{port}/", ":9/")
     moved = api.patch(f"/webhooks/{webhook['id']}", json={"target": other_port})
     assert moved.status_code == 200, moved.text
 

@@ -1,5 +1,6 @@
 """Rules for webhooks (API.md §3)."""
 
+import ipaddress
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -125,11 +126,24 @@ def webhook_view(webhook: Webhook) -> dict[str, Any]:
 
 
 def is_own_url(target: str, base_url: str) -> bool:
-    """Whether `target` names the same host and port as chorus's public `base_url`."""
+    """Whether `target` names the same host and port as chorus's public `base_url`. When that
+    host is this machine (loopback), every name of this machine on that port is ours:
+    `localhost`, `127.0.0.2`, `[::1]`, `0.0.0.0` all reach the same listener."""
     ours, theirs = urlsplit(base_url), urlsplit(target)
-    return (theirs.hostname or "").lower() == (ours.hostname or "").lower() and _port(
-        theirs
-    ) == _port(ours)
+    if _port(theirs) != _port(ours):
+        return False
+    our_host, their_host = (ours.hostname or "").lower(), (theirs.hostname or "").lower()
+    return their_host == our_host or (_this_machine(our_host) and _this_machine(their_host))
+
+
+def _this_machine(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 def _port(url: SplitResult) -> int | None:
