@@ -70,7 +70,12 @@ def settings_from(**options: Any) -> Settings:
 
 async def _prepared_db(settings: Settings) -> Database:
     """The process's database, reachable (`wait_for_database`) and migrated."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a file in the way, no permission: said, not a traceback
+        raise DatabaseUnusable(
+            f"the data directory {settings.data_dir}: {error.strerror or error}"
+        ) from error
     db = connect(settings.resolved_database_url, pool_size=settings.database_pool_size)
     try:
         await wait_for_database(db.write_engine, settings.database_wait_seconds, log)

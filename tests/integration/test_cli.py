@@ -264,6 +264,22 @@ def test_a_database_that_does_not_answer_stops_the_command_with_one_line(tmp_pat
         proxy.close()
 
 
+def test_a_data_dir_that_cannot_be_made_stops_the_command_with_one_line(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("")
+    env = {**os.environ, "CHORUS_DATA_DIR": str(in_the_way / "data")}
+    env.pop("CHORUS_DATABASE_URL", None)
+    for command in (["serve"], ["worker"], ["migrate"], ["project", "list"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "chorus", *command], env=env, capture_output=True, text=True
+        )
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip().splitlines()[-1] == (
+            f"chorus: cannot use the data directory {in_the_way / 'data'}: Not a directory"
+        )
+
+
 @pytest.mark.skipif("postgresql" not in BACKENDS, reason="needs CHORUS_TEST_DATABASE_URL")
 def test_serve_waits_for_a_database_that_answers_later(tmp_path: Path) -> None:
     """A server started beside its database (containers started together) waits for it."""
