@@ -57,6 +57,16 @@ def test_token_errors_use_the_oauth_shape(server, form, auth, status, error) -> 
     assert response.json()["error_description"]
 
 
+def test_a_basic_header_that_is_not_ascii_is_an_invalid_client(server) -> None:
+    response = httpx.post(
+        f"{server.url}/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": b"Basic \xc3\xa9"},
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
 def test_bearer_and_basic_both_work(server) -> None:
     access = token(server, grant_type="client_credentials").json()["access_token"]
     bearer = httpx.get(
@@ -77,6 +87,7 @@ def test_bearer_and_basic_both_work(server) -> None:
         {"Authorization": "Bearer not.a.jwt"},
         {"Authorization": "Digest abc"},
         {"Authorization": "Basic !!!"},
+        {"Authorization": b"Basic \xff\xfe"},  # not ASCII: was a 500
     ],
 )
 def test_missing_or_bad_credentials_are_401(server, headers) -> None:

@@ -1,5 +1,6 @@
 """Contacts over HTTP (API.md §4): identities, priority, filters, paging, merge, conflicts."""
 
+import base64
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -8,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from chorus.kit.pagination import filters_fingerprint
 from tests.integration.helpers import assert_error, new_app, recording_webhook, wait_for
 
 
@@ -154,6 +156,22 @@ def test_list_filters(api: httpx.Client) -> None:
     )
     assert_error(api.get("/contacts", params={"page_size": 21}), 400, field="page_size")
     assert_error(api.get("/contacts", params={"page_token": "garbage!"}), 400, field="page_token")
+
+
+def test_a_hand_made_page_token_of_the_wrong_shape_is_a_400(api: httpx.Client) -> None:
+    """Tokens are not signed: one built with the right fingerprint may carry any JSON key."""
+
+    def forged(key: object, **filters: object) -> str:
+        raw = json.dumps({"k": key, "f": filters_fingerprint(filters)}).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    for key in ({"a": 1}, [1, 2], True, 7):
+        for path, filters in (
+            ("/contacts", {"external_id": None, "channel": None, "identity": None}),
+            ("/contacts:identityConflicts", {}),
+        ):
+            token = forged(key, **filters)
+            assert_error(api.get(path, params={"page_token": token}), 400, field="page_token")
 
 
 def test_page_token_is_bound_to_its_filters(api: httpx.Client) -> None:

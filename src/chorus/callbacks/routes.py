@@ -59,10 +59,8 @@ async def list_deliveries(
         webhook_id=webhook_id,
         status=status,
     )
-    if page.after is not None and not isinstance(page.after, str):
-        raise invalid("page_token", "is not a token returned by this list")
     rows = await repository.deliveries_of_webhook(
-        session, webhook_id, status=status, before=page.after, limit=page.size + 1
+        session, webhook_id, status=status, before=page.after_id, limit=page.size + 1
     )
     deliveries, token = page_result(page, list(rows), key=lambda d: d.id)
     attempts = await repository.attempts_of(session, [d.id for d in deliveries])

@@ -110,7 +110,7 @@ async def list_contacts(
     rows = await repository.page_of_contacts(
         session,
         project_id,
-        after=page.after,
+        after=page.after_id,
         limit=page.size + 1,
         external_ids=external_ids,
         channel=channel.value if channel else None,
@@ -443,7 +443,7 @@ async def identity_conflicts(
     """Identities on several contacts: the same identity key (any channel), or one phone
     number across the SIM channels (SMS, MMS, RCS). Ordered by identity."""
     conflicts: list[dict[str, Any]] = []
-    after = page.after
+    after = page.after_id
     while len(conflicts) <= page.size:
         candidates = await repository.shared_identities(session, project_id, after=after, limit=200)
         if not candidates:

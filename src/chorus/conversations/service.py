@@ -140,9 +140,7 @@ async def create_conversation(
 async def list_conversations(
     session: AsyncSession, where: ConversationFilter, page: PageRequest
 ) -> Page:
-    if page.after is not None and not isinstance(page.after, str):
-        raise invalid("page_token", "is not a token returned by this list")
-    rows = await repository.list_page(session, where, page.after, page.size + 1)
+    rows = await repository.list_page(session, where, page.after_id, page.size + 1)
     conversations, token = page_result(page, list(rows), lambda c: c.id)
     return Page(conversations, token, await repository.count(session, where))
 

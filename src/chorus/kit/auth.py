@@ -5,7 +5,6 @@ A key belongs to one project: valid credentials on another project's path are 40
 """
 
 import base64
-import binascii
 import math
 import time
 from dataclasses import dataclass
@@ -118,7 +117,7 @@ class Authenticator:
 def decode_basic(value: str) -> tuple[str, str]:
     try:
         decoded = base64.b64decode(value, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8 once decoded
         raise unauthenticated("Malformed Basic credentials") from None
     key_id, sep, key_secret = decoded.partition(":")
     if not sep or not key_id:

@@ -22,6 +22,14 @@ class PageRequest:
     after: Any  # the last key of the previous page, None for the first page
     fingerprint: str
 
+    @property
+    def after_id(self) -> str | None:
+        """The previous page's last key, for lists keyed by one id or name (a token is not
+        signed: one built by hand may hold any JSON)."""
+        if self.after is not None and not isinstance(self.after, str):
+            raise invalid("page_token", "is not a token returned by this list")
+        return self.after
+
     def next_token(self, last_key: Any) -> str:
         raw = json.dumps({"k": last_key, "f": self.fingerprint}, separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
