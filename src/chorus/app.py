@@ -126,7 +126,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
         app.include_router(simulator_router)
     install_console(app, settings)
     # Innermost: answers a request whose text cannot be stored before any route runs.
-    app.add_middleware(StorableText)
+    app.add_middleware(StorableText, max_body_bytes=settings.max_request_bytes)
     app.add_middleware(HttpMetrics)  # it reads the route the router chose
     app.add_middleware(CountApiRequests, load=load)
     app.add_middleware(WireCompatibility)

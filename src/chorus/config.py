@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(default=3600, ge=60)
 
     webhooks_per_app: int = Field(default=5, ge=1)
+    # A request body past this is refused (413) before any of it is kept in memory whole.
+    max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
 
     # Local mode: the channel simulator is mounted and the connectors point at it.
     # CHORUS_SIMULATOR=off is the production profile.
@@ -68,8 +70,9 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
-    # Rate limits (API.md Decision 9).
-    project_request_rate: float = Field(default=800.0, gt=0)
+    # Rate limits (API.md Decision 9). Below one request a second a project could never
+    # make one (its bucket would never hold a whole request).
+    project_request_rate: float = Field(default=800.0, ge=1)
     app_queue_limit: int = Field(default=500_000, ge=1)
 
     # How long a process keeps an access key it has checked: a revoked key (and its

@@ -134,3 +134,29 @@ def test_ordinary_text_passes(api: httpx.Client, text: str) -> None:
     made = post_raw(api, "/contacts", contact(display_name=text))
     assert made.status_code == 200, made.text
     assert made.json()["display_name"] == text
+
+
+def test_a_body_past_the_limit_is_a_413_announced_or_streamed(server: Server) -> None:
+    """Refused before authentication and before it is held whole (CHORUS_MAX_REQUEST_BYTES,
+    4 MiB by default); up to the limit a body goes through."""
+    limit = 4 * 1024 * 1024
+    url = f"{server.url}/v1/projects/{server.project_id}/apps"
+    filler = {"display_name": "big", "x": ""}
+    at_limit = json.dumps({**filler, "x": "a" * (limit - len(json.dumps(filler)))}).encode()
+    assert len(at_limit) == limit
+    auth = (server.key_id, server.key_secret)
+    headers = {"content-type": "application/json"}
+    # At the limit the route judges it (an app needs credentials).
+    through = httpx.post(url, content=at_limit, headers=headers, auth=auth)
+    assert_error(through, 400, field="channel_credentials")
+
+    def streamed() -> object:  # no content-length: chunked
+        yield at_limit
+        yield b" "
+
+    for body in (at_limit + b" ", streamed()):
+        response = httpx.post(url, content=body, headers=headers)  # no credentials at all
+        error = assert_error(response, 413, field="body")
+        assert error["details"][0]["field_violations"][0]["description"] == (
+            f"must be at most {limit} bytes"
+        )

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chorus.kit.errors import field_path, invalid
+from chorus.kit.errors import ApiError, FieldViolation, field_path, invalid
 
 
 class WireCompatibility:
@@ -53,7 +53,11 @@ Problem = tuple[str, str]  # (field, what is wrong with it)
 
 
 class StorableText:
-    """Text that cannot be stored is refused at the edge, with where it is, in the error
+    """A body past `max_body_bytes` is refused (413) as soon as its `content-length` or its
+    chunks say so, before it is held in memory whole (it is read here, before any route or
+    authentication, for the check below).
+
+    Text that cannot be stored is refused at the edge, with where it is, in the error
     envelope: the NUL character (PostgreSQL's text and JSON types have no room for it: a NUL
     anywhere in a request reached the database as a 500 on PostgreSQL, while SQLite kept it)
     and lone surrogates (not Unicode at all), in the path, the query string, and JSON or form
@@ -64,25 +68,34 @@ class StorableText:
     A request without such an escape costs one scan of its body; only one that has one is
     parsed here, to find where it is (and passes if it was a well-formed pair)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         problem = _in_path(scope["path"]) or _in_form(scope.get("query_string", b""), "query")
-        if (
-            problem is None
-            and scope["method"] in _BODY_METHODS
-            and scope["path"] not in _OWN_ERRORS
-        ):
-            body, receive = await _buffered(receive)
-            problem = _in_body(body, _content_type(scope))
+        if problem is None and scope["method"] in _BODY_METHODS:
+            body, receive = await _buffered(receive, _content_length(scope), self.max_body_bytes)
+            if body is None:
+                await self._too_large().response()(scope, receive, send)
+                return
+            if scope["path"] not in _OWN_ERRORS:
+                problem = _in_body(body, _content_type(scope))
         if problem is not None:
             await invalid(*problem).response()(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    def _too_large(self) -> ApiError:
+        limit = f"{self.max_body_bytes} bytes"
+        return ApiError(
+            413,
+            f"The request body is larger than {limit} (CHORUS_MAX_REQUEST_BYTES)",
+            violations=[FieldViolation("body", f"must be at most {limit}")],
+        )
 
 
 def _flaw(text: str) -> str | None:
@@ -109,6 +122,13 @@ def _in_form(encoded: bytes, where: str) -> Problem | None:
             return where, f"a parameter's name {_NUL}"
         if "\x00" in value:
             return name, _NUL
+    return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
     return None
 
 
@@ -152,16 +172,26 @@ def _in_json(value: Any, where: list[str | int]) -> Problem | None:
     return None
 
 
-async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
-    """The whole request body, and a `receive` that hands it to the app as if unread."""
+async def _buffered(
+    receive: Receive, announced: int | None, limit: int
+) -> tuple[bytes | None, Receive]:
+    """The whole request body (None when it is longer than `limit`: the rest is not read),
+    and a `receive` that hands it to the app as if unread."""
+    if announced is not None and announced > limit:
+        return None, receive
     chunks: list[bytes] = []
     pending: list[Message] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":  # the client went away: the app will see it
             pending.append(message)
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None, receive
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     body = b"".join(chunks)
