@@ -2,7 +2,8 @@
 
 - MESSAGE_EXPIRE_POLICY: messages (and events) older than `ttl_days` are deleted.
 - CONVERSATION_EXPIRE_POLICY: conversations whose last message is older than `ttl_days`
-  are deleted with their messages.
+  are deleted with their messages; messages and events in no conversation (a send to a
+  contact that does not exist) once they are older than `ttl_days`.
 - PERSIST_RETENTION_POLICY: nothing is deleted.
 - DISPATCH-mode messages follow `dispatch_retention_policy.ttl_days`; with 0 they are never
   listed and are deleted a day after acceptance (the day leaves room for late reports).
@@ -17,7 +18,7 @@ however many workers share the database.
 
 from datetime import timedelta
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.clock import EPOCH, utcnow
@@ -42,7 +43,9 @@ INBOUND_REQUESTS_KEPT = timedelta(days=30)
 
 
 async def schedule_sweep(session: AsyncSession, after_seconds: float) -> None:
-    """Make sure one sweep is pending (idempotent: the dedup key is fixed)."""
+    """Make sure one sweep is pending within `after_seconds` (idempotent: the dedup key is
+    fixed; one pending from a longer interval than this process's is brought forward)."""
+    due = utcnow() + timedelta(seconds=after_seconds)
     await session.execute(
         insert_ignoring_conflicts(
             session,
@@ -55,10 +58,19 @@ async def schedule_sweep(session: AsyncSession, after_seconds: float) -> None:
                 "priority": 0,
                 "status": "pending",
                 "attempts": 0,
-                "run_after": utcnow() + timedelta(seconds=after_seconds),
+                "run_after": due,
                 "created_at": utcnow(),
             },
         )
+    )
+    await session.execute(
+        update(OutboxJob)
+        .where(
+            OutboxJob.dedup_key == SWEEP_JOB,
+            OutboxJob.status == "pending",
+            OutboxJob.run_after > due,
+        )
+        .values(run_after=due)
     )
 
 
@@ -87,6 +99,21 @@ async def sweep(session: AsyncSession) -> None:
                     Conversation.app_id == app.id,
                     func.coalesce(Conversation.last_received, EPOCH) < cutoff,
                     Conversation.created_at < cutoff,
+                )
+            )
+            await session.execute(
+                delete(Message).where(
+                    Message.app_id == app.id,
+                    conversation_mode,
+                    Message.conversation_id.is_(None),
+                    Message.accept_time < cutoff,
+                )
+            )
+            await session.execute(
+                delete(ConversationEvent).where(
+                    ConversationEvent.app_id == app.id,
+                    ConversationEvent.conversation_id.is_(None),
+                    ConversationEvent.accept_time < cutoff,
                 )
             )
         dispatch_days = int((app.dispatch_retention_policy or {}).get("ttl_days") or 0)

@@ -91,6 +91,12 @@ def test_each_policy_deletes_only_what_is_older_than_its_ttl_days(swept: Dedicat
                 for name, app_id in apps.items()
                 for when in ("old", "new")
             }
+            # Sent to no contact: FAILED (CONTACT_NOT_FOUND) in no conversation, still kept
+            # by the conversation policy only as long as its ttl_days.
+            orphans = {
+                when: send(api, apps["conversation"], TEXT, {"contact_id": f"nobody-{when}"})
+                for when in ("old", "new")
+            }
             refused = [
                 httpx.post(f"{swept.url}/inbound/whatsapp/{apps['persist']}", json={"n": n})
                 for n in ("old", "new")
@@ -144,6 +150,12 @@ def test_each_policy_deletes_only_what_is_older_than_its_ttl_days(swept: Dedicat
                     )
             statements.append(
                 (
+                    "UPDATE messages SET accept_time = :t WHERE id = :m",
+                    {"t": eleven_days, "m": orphans["old"]},
+                )
+            )
+            statements.append(
+                (
                     "UPDATE callback_deliveries SET delivered_at = :t WHERE app_id = :a"
                     " AND body LIKE :m",
                     {
@@ -175,6 +187,8 @@ def test_each_policy_deletes_only_what_is_older_than_its_ttl_days(swept: Dedicat
             assert not exists(api, f"/messages/{sent[('conversation', 'old')]}")
             assert exists(api, f"/conversations/{conversation[('conversation', 'new')]}")
             assert exists(api, f"/messages/{sent[('conversation', 'new')]}")
+            assert not exists(api, f"/messages/{orphans['old']}")
+            assert exists(api, f"/messages/{orphans['new']}")
 
             for when in ("old", "new"):
                 assert exists(api, f"/messages/{sent[('persist', when)]}")
