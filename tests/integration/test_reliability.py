@@ -624,6 +624,9 @@ def test_a_database_that_goes_away_is_answered_503_and_its_return_resumes_everyt
                 assert answer.status_code == 503, answer.text
                 assert answer.json()["error"]["status"] == "UNAVAILABLE"
                 assert answer.headers["retry-after"] == "2"
+                assert answer.json()["error"]["details"] == [
+                    {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retry_delay": "2s"}
+                ]
             assert httpx.get(f"{chorus.url}/readyz").status_code == 503
             assert httpx.get(f"{chorus.url}/healthz").status_code == 200
 

@@ -15,7 +15,13 @@ from chorus.contacts import repository
 from chorus.contacts.repository import IdentityKey
 from chorus.contacts.schemas import ChannelProfileRequest, ContactCreate
 from chorus.kit.db import lock_name, retry_conflicts
-from chorus.kit.errors import ApiError, FieldViolation, invalid, invalid_fields, not_found
+from chorus.kit.errors import (
+    FieldViolation,
+    invalid,
+    invalid_fields,
+    not_found,
+    try_again,
+)
 from chorus.kit.ids import new_id
 from chorus.kit.pagination import PageRequest, page_result
 from chorus.messages import repository as messages
@@ -32,6 +38,8 @@ from chorus.wire.enums import (
 from chorus.wire.identities import ChannelIdentity, normalise_identity
 
 UNKNOWN_NAME = "Unknown"
+# Seconds a client waits before asking again for a profile the channel did not give.
+PROFILE_RETRY_AFTER = 5
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -520,8 +528,10 @@ async def _ask_channel(runtime: Runtime, app: App, channel: str, identity: str) 
     try:
         return await plugin.profile_name(runtime.channels, base_url, credential, identity)
     except ChannelFailure as failure:
-        raise ApiError(
-            503, f"the {channel} API could not be asked: {failure.description}"
+        raise try_again(
+            503,
+            f"the {channel} API could not be asked: {failure.description}",
+            failure.retry_after or PROFILE_RETRY_AFTER,
         ) from None
 
 

@@ -5,7 +5,6 @@ A key belongs to one project: valid credentials on another project's path are 40
 """
 
 import base64
-import math
 import time
 from dataclasses import dataclass
 
@@ -13,7 +12,7 @@ import jwt
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chorus.kit.errors import ApiError
+from chorus.kit.errors import ApiError, try_again
 from chorus.projects import service as projects
 
 ALGORITHM = "HS256"
@@ -139,12 +138,7 @@ async def project_caller(project_id: str, request: Request) -> Caller:
     wait = await request.app.state.request_limiter.retry_after(project_id)
     if wait > 0:
         seconds = f"{wait:.3f}".rstrip("0").rstrip(".")
-        raise ApiError(
-            429,
-            f"Project {project_id} is over its request rate; retry in {seconds}s",
-            details=[
-                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retry_delay": f"{seconds}s"}
-            ],
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        raise try_again(
+            429, f"Project {project_id} is over its request rate; retry in {seconds}s", wait
         )
     return caller

@@ -4,6 +4,7 @@ Every non-2xx answer is `{"error": {"code", "message", "status", "details"}}` (A
 """
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,6 +85,19 @@ class ApiError(Exception):
 
     def response(self) -> JSONResponse:
         return JSONResponse(self.envelope(), status_code=self.code, headers=self.headers)
+
+
+def try_again(code: int, message: str, seconds: float, *, status: str = "") -> ApiError:
+    """An answer that asks the client to come back: `RetryInfo` in the details (API.md §1.4)
+    and `Retry-After` (whole seconds, at least 1) for HTTP clients."""
+    delay = f"{seconds:.3f}".rstrip("0").rstrip(".")
+    return ApiError(
+        code,
+        message,
+        status=status,
+        details=[{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retry_delay": f"{delay}s"}],
+        headers={"Retry-After": str(max(1, math.ceil(seconds)))},
+    )
 
 
 def invalid(field_path: str, description: str) -> ApiError:
@@ -210,20 +224,18 @@ def install_error_handlers(app: FastAPI) -> None:
             # The database went away (or is locked past waiting): nothing was accepted, and
             # the client may try again. A line in the log, not a traceback per request.
             log.warning("answered 503, the database is unavailable: %s", describe_unavailable(exc))
-            return ApiError(
-                503,
-                "The database is unavailable; try again shortly",
-                headers={"retry-after": str(DATABASE_RETRY_AFTER)},
+            return try_again(
+                503, "The database is unavailable; try again shortly", DATABASE_RETRY_AFTER
             ).response()
         if conflicted(exc):
             # Changes at once that PostgreSQL could not order (a deadlock): this one was
             # rolled back whole, and may simply be sent again.
             log.warning("answered 409 ABORTED: %s", describe_unavailable(exc))
-            return ApiError(
+            return try_again(
                 409,
                 "A concurrent change conflicted with this request; nothing was changed, try again",
+                1,
                 status="ABORTED",
-                headers={"retry-after": "1"},
             ).response()
         log.exception("unhandled error", exc_info=exc)
         return ApiError(500, "Internal error").response()

@@ -11,7 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chorus.apps.cache import AppSettings, app_settings
 from chorus.channels.registry import plugin_for
 from chorus.kit.clock import rfc3339, utcnow
-from chorus.kit.errors import ApiError, FieldViolation, invalid, invalid_fields, not_found
+from chorus.kit.errors import (
+    ApiError,
+    FieldViolation,
+    invalid,
+    invalid_fields,
+    not_found,
+    try_again,
+)
 from chorus.kit.group_commit import TableRow
 from chorus.kit.ids import new_id
 from chorus.kit.pagination import PageRequest, newest_first_page, time_cursor
@@ -177,11 +184,10 @@ async def _check_queue(
         size = await repository.queued_for_app(session, app.id, status.DISPATCH_JOB)
     _queue_sizes[app.id] = (now + QUEUE_SIZE_CACHE_SECONDS, size)
     if size >= limit:
-        raise ApiError(
+        raise try_again(
             429,
             f"App {app.id} has {size} messages waiting for dispatch, its queue limit; retry later",
-            details=[{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retry_delay": "1s"}],
-            headers={"Retry-After": "1"},
+            1,
         )
 
 
