@@ -1,5 +1,7 @@
 """Apps over HTTP (API.md §2): defaults, credentials per channel, update masks, errors."""
 
+import json
+
 import httpx
 import pytest
 
@@ -298,3 +300,16 @@ def test_deleting_an_app_deletes_its_webhooks(api: httpx.Client) -> None:
     ).json()
     api.delete(f"/apps/{app_id}")
     assert_error(api.get(f"/webhooks/{webhook['id']}"), 404)
+
+
+def test_a_json_body_sent_as_another_content_type_is_told_so(api: httpx.Client) -> None:
+    body = json.dumps({"display_name": "typed"})
+    for content_type in ("text/plain", None):
+        headers = {"content-type": content_type} if content_type else {}
+        response = api.post("/apps", content=body, headers=headers)
+        error = assert_error(response, 400, field="body")
+        description = error["details"][0]["field_violations"][0]["description"]
+        assert description == "must be a JSON object sent with Content-Type: application/json"
+    not_an_object = api.post("/apps", json=["a"])
+    error = assert_error(not_an_object, 400, field="body")
+    assert error["details"][0]["field_violations"][0]["description"] == "must be a JSON object"

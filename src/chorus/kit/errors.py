@@ -185,6 +185,10 @@ def describe_validation_error(error: dict[str, Any]) -> FieldViolation:
     if kind == "missing":
         return FieldViolation(path, "is required")
     if kind in ("model_type", "model_attributes_type", "dict_type") and path == "body":
+        if isinstance(error.get("input"), str | bytes):  # not read as JSON at all
+            return FieldViolation(
+                "body", "must be a JSON object sent with Content-Type: application/json"
+            )
         return FieldViolation("body", "must be a JSON object")
     message = error.get("msg", "is invalid")
     # pydantic prefixes custom errors with "Value error, "; the field name says enough.
