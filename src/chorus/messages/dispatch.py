@@ -65,6 +65,10 @@ class Refusal:
     reason: dict[str, Any]
     everywhere: bool = False
 
+    @classmethod
+    def because(cls, code: ReasonCode, description: str) -> "Refusal":
+        return cls(status.reason(code, description))
+
 
 async def run_dispatch(runtime: Runtime, job: Job) -> None:
     message_id = job.payload["message_id"]
@@ -151,24 +155,18 @@ async def _attempt(
     channel = chosen["channel"]
     credential = next((c for c in app.channel_credentials if c["channel"] == channel), None)
     if credential is None:
-        return Refusal(
-            status.reason(
-                ReasonCode.CHANNEL_CONFIGURATION_MISSING, f"the app has no {channel} credentials"
-            )
+        return Refusal.because(
+            ReasonCode.CHANNEL_CONFIGURATION_MISSING, f"the app has no {channel} credentials"
         )
     plugin = plugin_for(channel)
     if plugin is None:
-        return Refusal(
-            status.reason(
-                ReasonCode.UNSUPPORTED_OPERATION, f"this chorus has no connector for {channel} yet"
-            )
+        return Refusal.because(
+            ReasonCode.UNSUPPORTED_OPERATION, f"this chorus has no connector for {channel} yet"
         )
     if not plugin.identity_is_valid(chosen["identity"]):
-        return Refusal(
-            status.reason(
-                ReasonCode.RECIPIENT_INVALID_CHANNEL_IDENTITY,
-                f"{chosen['identity']!r} is not a valid {channel} identity",
-            )
+        return Refusal.because(
+            ReasonCode.RECIPIENT_INVALID_CHANNEL_IDENTITY,
+            f"{chosen['identity']!r} is not a valid {channel} identity",
         )
     try:
         content = await templates.message_for_channel(
