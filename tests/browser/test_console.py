@@ -580,3 +580,281 @@ def test_flow6_the_subscribed_switch_tells_the_to_app(
         expect(screen.locator("li").last).to_contain_text("· 200")  # chorus's answer, live
         handset.get_by_label("Subscribed").check()
         wait_for(lambda: listed() == [], what="the opt-in to clear the consent list")
+
+
+# --- what an audit found --------------------------------------------------------------
+
+FIRST = 200  # the contacts the console lists before "Load more"
+
+
+@pytest.fixture(scope="module")
+def many_contacts(console_server: ConsoleServer) -> None:
+    """As many contacts as the console lists at first: any contact created afterwards (ids
+    sort by creation time) is past them."""
+    prefix = f"4672{uuid.uuid4().int % 1000:03d}"
+    with console_server.api() as api:
+        for index in range(FIRST):
+            identity = {"channel": "SMS", "identity": f"{prefix}{index:04d}"}
+            api.post(
+                "/contacts",
+                json={"display_name": f"Filler {index}", "channel_identities": [identity]},
+            ).raise_for_status()
+
+
+def new_contact(api: httpx.Client, name: str, number: str) -> str:
+    response = api.post(
+        "/contacts",
+        json={"display_name": name, "channel_identities": [{"channel": "SMS", "identity": number}]},
+    )
+    response.raise_for_status()
+    return response.json()["id"]
+
+
+def test_compose_sends_to_the_linked_contact_even_past_the_first_contacts(
+    page: Page, console_server: ConsoleServer, many_contacts: None
+) -> None:
+    with console_server.api() as api:
+        app_id = new_app(api, "Far", ["SMS"])
+        contact_id = new_contact(api, "Far away", unique_number())
+
+    page.goto(f"/console/#/compose?app={app_id}&contact={contact_id}")
+    expect(page.get_by_label("Contact", exact=True)).to_have_value(contact_id)
+    page.get_by_role("button", name="Send").click()
+    sent = page.get_by_role("status").filter(has_text="Sent: message")
+    expect(sent).to_be_visible()
+    message_id = sent.locator("code").text_content()
+    with console_server.api() as api:
+        assert api.get(f"/messages/{message_id}").json()["contact_id"] == contact_id
+
+    # No contact chosen: nothing is sent (it used to go to the first one listed).
+    page.goto(f"/console/#/compose?app={app_id}")
+    page.get_by_label("Send to").select_option("contact")
+    expect(page.get_by_label("Contact", exact=True)).to_have_value("")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("status").filter(has_text="Not sent")).to_have_text(
+        "Not sent: choose a contact."
+    )
+    with console_server.api() as api:
+        assert [
+            m["id"] for m in api.get("/messages", params={"app_id": app_id}).json()["messages"]
+        ] == [message_id]
+
+    # A link to a contact that is not there says so, and chooses none.
+    page.goto(f"/console/#/compose?app={app_id}&contact=01NOSUCHCONTACT0000000000")
+    expect(page.get_by_role("alert")).to_contain_text("Contact 01NOSUCHCONTACT0000000000 not found")
+    expect(page.get_by_label("Contact", exact=True)).to_have_value("")
+
+
+def test_contacts_load_more_show_a_linked_contact_and_follow_changes(
+    page: Page, console_server: ConsoleServer, many_contacts: None
+) -> None:
+    number = unique_number()
+    with console_server.api() as api:
+        contact_id = new_contact(api, "Past the first", number)
+
+    page.goto(f"/console/#/contacts?contact={contact_id}")
+    expect(page.get_by_role("region", name="Contact Past the first")).to_contain_text(contact_id)
+    expect(page.get_by_text(f"Showing the first {FIRST} contacts.")).to_be_visible()
+
+    page.get_by_label("Search contacts").fill(number)
+    expect(page.get_by_text("No loaded contact matches.")).to_be_visible()
+    page.get_by_role("button", name="Load more").click()
+    contact = page.get_by_role("button", name=re.compile(number))
+    expect(contact).to_have_count(1)
+    expect(contact).to_have_attribute("aria-pressed", "true")
+
+    # Live: a rename and a delete made elsewhere show without a reload.
+    expect(page.locator("#live")).to_have_text("live")
+    with console_server.api() as api:
+        api.patch(f"/contacts/{contact_id}", json={"display_name": "Renamed"}).raise_for_status()
+        expect(page.get_by_role("region", name="Contact Renamed")).to_be_visible()
+        expect(contact).to_contain_text("Renamed")
+        api.delete(f"/contacts/{contact_id}").raise_for_status()
+    expect(page.get_by_role("alert")).to_have_text(f"Contact {contact_id} not found.")
+    expect(contact).to_have_count(0)
+
+
+def test_saving_credentials_of_a_channel_the_app_has_keeps_its_place(
+    page: Page, console_server: ConsoleServer
+) -> None:
+    with console_server.api() as api:
+        app_id = new_app(api, "Keeps", ["SMS", "WHATSAPP", "RCS"])
+    page.goto(f"/console/#/apps/{app_id}")
+    page.get_by_label("Channel", exact=True).select_option(label="SMS")
+    page.locator("input[name=claimed_identity]").fill("plan-new")
+    page.get_by_label("Token").fill("token-new")
+    page.get_by_role("button", name="Add credentials").click()
+    expect(page.locator("#toast")).to_contain_text("SMS credentials saved")
+    expect(page.get_by_label("Channel priority").locator("li")).to_contain_text(
+        ["SMS", "WhatsApp", "RCS"]
+    )
+    with console_server.api() as api:
+        credentials = api.get(f"/apps/{app_id}").json()["channel_credentials"]
+    assert [c["channel"] for c in credentials] == ["SMS", "WHATSAPP", "RCS"]
+    assert credentials[0]["static_bearer"] == {"claimed_identity": "plan-new", "token": "token-new"}
+
+
+def test_deleting_a_webhook_asks_first_and_says_when_it_fails(
+    page: Page, console_server: ConsoleServer, receiver: Receiver
+) -> None:
+    with console_server.api() as api:
+        app_id = new_app(api, "Deletes", ["SMS"])
+        webhook_id = api.post(
+            "/webhooks",
+            json={"app_id": app_id, "target": receiver.url, "triggers": ["MESSAGE_INBOUND"]},
+        ).json()["id"]
+    page.goto(f"/console/#/apps/{app_id}")
+    delete = page.get_by_role("button", name=f"Delete webhook {receiver.url}")
+    asked: list[str] = []
+
+    def answer(accept: bool) -> None:
+        def handle(dialog: Any) -> None:
+            asked.append(dialog.message)
+            if accept:
+                dialog.accept()
+            else:
+                dialog.dismiss()
+
+        page.once("dialog", handle)
+
+    answer(accept=False)
+    delete.click()
+    wait_for(lambda: asked, what="the confirmation")
+    assert receiver.url in asked[0]
+    with console_server.api() as api:
+        assert api.get(f"/webhooks/{webhook_id}").status_code == 200
+
+    # The API refuses: the page says so (and throws nothing).
+    def refuse(route: Any) -> None:
+        if route.request.method == "DELETE":
+            route.fulfill(
+                status=500,
+                json={"error": {"code": 500, "message": "Refused here", "status": "INTERNAL"}},
+            )
+        else:
+            route.continue_()
+
+    page.route(f"**/webhooks/{webhook_id}", refuse)
+    answer(accept=True)
+    delete.click()
+    expect(page.locator("#toast")).to_have_text("Refused here")
+    page.unroute(f"**/webhooks/{webhook_id}")
+
+    answer(accept=True)
+    page.get_by_role("button", name=f"Delete webhook {receiver.url}").click()
+    expect(page.get_by_role("button", name=f"Delete webhook {receiver.url}")).to_have_count(0)
+    with console_server.api() as api:
+        assert api.get(f"/webhooks/{webhook_id}").status_code == 404
+
+
+def test_an_unknown_webhook_is_not_found_rather_than_another_shown(
+    page: Page, console_server: ConsoleServer, receiver: Receiver
+) -> None:
+    with console_server.api() as api:
+        app_id = new_app(api, "Known", ["SMS"])
+        api.post(
+            "/webhooks",
+            json={"app_id": app_id, "target": receiver.url, "triggers": ["MESSAGE_INBOUND"]},
+        ).raise_for_status()
+    page.goto("/console/#/webhooks/no-such-webhook")
+    expect(page.get_by_role("alert")).to_have_text(
+        "Webhook no-such-webhook not found: choose one above."
+    )
+    expect(
+        page.get_by_role("navigation", name="Webhooks").get_by_role("link").first
+    ).to_be_visible()
+    expect(page.locator(".deliveries")).to_have_count(0)
+    expect(page.get_by_text("Triggers:")).to_have_count(0)
+
+
+def test_an_id_in_the_address_stays_one_path_segment_of_the_api(
+    page: Page, console_server: ConsoleServer
+) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto("/console/#/apps")
+    expect(page.get_by_role("heading", name="Apps")).to_be_visible()
+    requested.clear()
+    page.goto("/console/#/conversations/..%2Fapps")  # not a way to the apps
+    expect(page.get_by_role("alert")).to_be_visible()
+    project = console_server.credentials.project_id
+    assert requested, "the page asked nothing"
+    assert not [url for url in requested if url.endswith(f"/projects/{project}/apps")]
+
+
+def test_an_access_key_session_whose_token_is_refused_signs_in_again(
+    page: Page, console_server: ConsoleServer
+) -> None:
+    creds = console_server.credentials
+    page.goto("/console/#/sign-in")
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Key ID").fill(creds.key_id)
+    page.get_by_label("Key secret").fill(creds.key_secret)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Apps")).to_be_visible()
+    expect(page.locator("#live")).to_have_text("live")
+
+    # The token expires: the API refuses it, and so does the stream when it reconnects (a
+    # stream lasts 10 s), which it used to try again forever.
+    page.evaluate(
+        """() => {
+          const current = JSON.parse(sessionStorage.getItem('chorus.session'));
+          current.access_token = 'expired';
+          sessionStorage.setItem('chorus.session', JSON.stringify(current));
+        }"""
+    )
+    page.route(
+        "**/console/api/projects/*/stream*",
+        lambda route: route.fulfill(
+            status=401, json={"error": {"code": 401, "message": "Token expired"}}
+        ),
+    )
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible(timeout=30_000)
+    assert page.evaluate("sessionStorage.getItem('chorus.session')") is None
+
+
+def test_sign_in_offers_the_local_mode_only_where_the_server_does(
+    page: Page, console_server: ConsoleServer, production_console: str
+) -> None:
+    local = page.get_by_role("button", name="Use the dev project (local mode)")
+    page.goto(f"{production_console}/console/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_label("Key ID")).to_be_visible()
+    expect(local).to_have_count(0)
+
+    # Refused (this browser is not on the server's machine): the server's reason, not
+    # "the simulator is off".
+    page.route(
+        "**/console/session",
+        lambda route: route.fulfill(
+            status=403,
+            json={"error": {"code": 403, "message": "Offered only to a browser on this machine"}},
+        ),
+    )
+    page.goto(f"{console_server.url}/console/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(
+        page.get_by_text("Local sign-in refused: Offered only to a browser on this machine.")
+    ).to_be_visible()
+    expect(local).to_have_count(0)
+    expect(page.get_by_text("simulator is off")).to_have_count(0)
+
+    page.unroute("**/console/session")
+    page.reload()
+    local.click()
+    expect(page.get_by_role("heading", name="Apps")).to_be_visible()
+
+
+def test_handset_settings_changed_elsewhere_show_live(
+    page: Page, console_server: ConsoleServer
+) -> None:
+    number = unique_number()
+    sim(console_server, "PATCH", f"/handsets/sms/{number}", {})
+    page.goto("/console/#/simulator")
+    handset = page.get_by_role("region", name=f"Handset SMS {number}")
+    expect(handset.get_by_label("Reachable")).to_be_checked()
+    expect(page.locator("#live")).to_have_text("live")
+    sim(console_server, "PATCH", f"/handsets/sms/{number}", {"reachable": False})
+    expect(
+        page.get_by_role("region", name=f"Handset SMS {number}").get_by_label("Reachable")
+    ).not_to_be_checked()

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
@@ -29,6 +30,16 @@ POLL_SECONDS = 0.5
 STREAM_SECONDS = 10.0
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def names_loopback(authority: str) -> bool:
+    """Whether a Host header's or an Origin's host is a loopback name (any port)."""
+    try:
+        host = urlsplit(authority if "//" in authority else f"//{authority}").hostname
+    except ValueError:  # "[::1", an unclosed bracket
+        return False
+    return host in LOOPBACK
+
 
 pages = APIRouter(include_in_schema=False)
 local = APIRouter(include_in_schema=False)
@@ -50,14 +61,26 @@ async def local_session(request: Request) -> dict[str, Any]:
     """Local mode only: a token for the dev project (or the bootstrap project), so the
     console opens signed in. Only for a browser on the same machine (a server listening on
     every interface does not hand a token to its network); not mounted in the production
-    profile."""
+    profile.
+
+    A loopback client is not enough: a page of another site whose name resolves to
+    127.0.0.1 (DNS rebinding) reaches this server from the same browser. So the Host must
+    name this machine too, and a request that says it comes from another site is refused."""
     settings: Settings = request.app.state.settings
     client = request.client.host if request.client else ""
-    if client not in LOOPBACK:
+    if client not in LOOPBACK or not names_loopback(request.headers.get("host", "")):
         raise ApiError(
             403,
-            "The local sign-in is offered only to a browser on this machine; "
-            "sign in with an access key",
+            "The local sign-in is offered only to a browser on this machine, at localhost "
+            "or 127.0.0.1; sign in with an access key",
+        )
+    origin = request.headers.get("origin")
+    if request.headers.get("sec-fetch-site") == "cross-site" or (
+        origin is not None and not names_loopback(origin)
+    ):
+        raise ApiError(
+            403,
+            "The local sign-in is not offered to another site's pages; sign in with an access key",
         )
     async with request.app.state.db.read_sessions() as session:
         found = await repository.local_project(session, settings.bootstrap_project_id)
@@ -82,6 +105,8 @@ async def conversation_statuses(
     """Each message's status history, `{"statuses": {message_id: [{status, channel,
     reason, at}]}}`, oldest first (fallbacks show as SWITCHING_CHANNEL with their reason),
     and each app event's, `{"events": {event_id: [{status, channel, reason, at}]}}`."""
+    if not await repository.conversation_exists(session, project_id, conversation_id):
+        raise not_found("conversation", conversation_id)
     return {
         "statuses": await repository.statuses_of_conversation(session, project_id, conversation_id),
         "events": await repository.event_statuses_of_conversation(
@@ -108,7 +133,8 @@ async def message_statuses(
 @pages.get("/console/api/projects/{project_id}/stream")
 async def stream(project_id: str, request: Request, access_token: str = "") -> StreamingResponse:
     """Server-sent events: `cursors` on connect and whenever messages (and their statuses),
-    webhook deliveries, simulated handsets, apps or webhooks change. EventSource cannot send
+    webhook deliveries, simulated handsets (their inboxes and settings), apps or webhooks,
+    or contacts change. EventSource cannot send
     headers, so the bearer token comes in the query (or the Authorization header, for other
     clients)."""
     auth = request.app.state.authenticator
@@ -143,6 +169,7 @@ async def _changes(request: Request, project_id: str) -> AsyncIterator[str]:
                 ("deliveries", current.deliveries),
                 ("handsets", current.handsets),
                 ("apps", current.apps),
+                ("contacts", current.contacts),
             )
         }
         if now != last:

@@ -17,11 +17,18 @@ export const session = {
   get projectId() { return this.get()?.project_id; },
 };
 
-// Local mode: the server hands out a token for the dev project (404 in production).
-export async function localSignIn() {
+// Local mode: the server hands out a token for the dev project. Its answer, `{ status,
+// body }`: 200 with the token; 404 in the production profile (no local mode); 403 when this
+// browser is not on the server's machine, or the page is not the console's own.
+export async function localSession() {
   const response = await fetch('/console/session');
-  if (!response.ok) return false;
-  const body = await response.json();
+  return { status: response.status, body: await response.json().catch(() => null) };
+}
+
+// Sign in with the local session (`answer`, or a new one): whether it was given.
+export async function localSignIn(answer) {
+  const { status, body } = answer || await localSession();
+  if (status !== 200) return false;
   session.set({ ...body, local: true });
   return true;
 }
@@ -77,14 +84,19 @@ export const sim = (path, options) => call(`/simulator/v1${path}`, { ...options,
 
 export { enc, query };
 
-// Every page of a list endpoint, up to `limit` items.
-export async function listAll(path, key, params = {}, limit = 200) {
+// Pages of a list endpoint from `token` ('' the first) until `limit` items or the end:
+// `{ items, next }`, `next` the token of what remains ('' when nothing does).
+export async function listSome(path, key, params = {}, limit = 200, token = '') {
   const items = [];
-  let token = '';
   do {
     const page = await api(path + query({ ...params, page_token: token }));
     items.push(...(page[key] || []));
-    token = page.next_page_token;
+    token = page.next_page_token || '';
   } while (token && items.length < limit);
-  return items;
+  return { items, next: token };
+}
+
+// Every page of a list endpoint, up to `limit` items.
+export async function listAll(path, key, params = {}, limit = 200) {
+  return (await listSome(path, key, params, limit)).items;
 }

@@ -1,7 +1,7 @@
 // Live updates: one EventSource on the extension stream. The server sends the newest row
 // of each kind ("cursors"); a page subscribes to the kinds it shows and re-reads on change.
 
-import { localSignIn, session } from './api.js';
+import { api, localSignIn, session } from './api.js';
 
 const bus = new EventTarget();
 let source = null;
@@ -54,10 +54,28 @@ export function connect() {
   source.addEventListener('error', () => {
     if (source && source.readyState === EventSource.CLOSED) {
       indicator('offline');
-      // A local session gets a fresh token (the old one may have expired).
-      setTimeout(async () => { if (session.get()?.local) await localSignIn(); connect(); }, 2000);
+      setTimeout(reconnect, 2000);
     }
   });
+}
+
+async function reconnect() {
+  const current = session.get();
+  if (!current) return; // signed out meanwhile
+  if (current.local) {
+    // A local session gets a fresh token (the old one may have expired).
+    await localSignIn();
+  } else {
+    // An access key's token cannot be renewed here. Ask the API whether it still holds:
+    // if not, the API client clears the session and opens the sign-in page (nothing to
+    // reconnect); if it does (the stream was refused for another reason), try again.
+    try {
+      await api('/apps');
+    } catch (error) {
+      if (error.status === 401) { disconnect(); return; }
+    }
+  }
+  connect();
 }
 
 export function disconnect() {

@@ -3,14 +3,14 @@
 // registration state moves in the background) and the webhooks are live; the forms are
 // left as they are, half typed or not.
 
-import { api } from '../api.js';
+import { api, enc } from '../api.js';
 import { CHANNELS, CREDENTIAL, LABELS, TRIGGERS } from '../channels.js';
 import { field, h, select, toast } from '../dom.js';
 import { onChange } from '../live.js';
 import { keepingFocus, rerender } from '../main.js';
 
 export async function render(main, { id }) {
-  const load = async () => [await api(`/apps/${id}`), (await api(`/apps/${id}/webhooks`)).webhooks || []];
+  const load = async () => [await api(`/apps/${enc(id)}`), (await api(`/apps/${enc(id)}/webhooks`)).webhooks || []];
   let [app, webhooks] = await load();
   const priority = h('div', {}, priorityCard(app));
   const hooks = h('div', {}, webhooksTable(webhooks));
@@ -33,7 +33,7 @@ export async function render(main, { id }) {
 
 async function saveCredentials(app, credentials, message) {
   try {
-    await api(`/apps/${app.id}`, {
+    await api(`/apps/${enc(app.id)}`, {
       method: 'PATCH',
       body: { channel_credentials: credentials.map(strip) },
     });
@@ -119,8 +119,11 @@ function credentialForm(current) {
         ? { claimed_identity: known.value, token: token.value } : { token: token.value };
       if (secret.value) credential.callback_secret = secret.value;
       const app = current();
-      const others = app.channel_credentials.filter((c) => c.channel !== channel.value);
-      saveCredentials(app, [...others, credential], `${LABELS[channel.value]} credentials saved`);
+      // A channel the app has keeps its place in the priority order; a new one comes last.
+      const credentials = [...app.channel_credentials];
+      const held = credentials.findIndex((c) => c.channel === channel.value);
+      if (held >= 0) credentials[held] = credential; else credentials.push(credential);
+      saveCredentials(app, credentials, `${LABELS[channel.value]} credentials saved`);
     },
   }, h('h2', {}, 'Add channel credentials'),
   h('div', { class: 'row' }, field('Channel', channel), knownField, field('Token', token),
@@ -135,12 +138,21 @@ function webhooksTable(webhooks) {
       h('td', { class: 'mono' }, w.target),
       h('td', {}, (w.triggers || []).join(', ')),
       h('td', {}, w.secret ? 'set' : '—'),
-      h('td', {}, h('a', { href: `#/webhooks/${w.id}` }, 'Delivery log'),
+      h('td', {}, h('a', { href: `#/webhooks/${enc(w.id)}` }, 'Delivery log'),
         ' ', h('button', {
           type: 'button', class: 'link danger', 'aria-label': `Delete webhook ${w.target}`,
-          onclick: async () => { await api(`/webhooks/${w.id}`, { method: 'DELETE' }); rerender(); },
+          onclick: () => deleteWebhook(w),
         }, 'Delete'))))))
     : h('p', {}, 'No webhooks yet.');
+}
+
+async function deleteWebhook(webhook) {
+  if (!window.confirm(`Delete the webhook ${webhook.target}? Its callbacks stop.`)) return;
+  try {
+    await api(`/webhooks/${enc(webhook.id)}`, { method: 'DELETE' });
+    toast('Webhook deleted');
+  } catch (e) { toast(e.message, 'error'); }
+  rerender();
 }
 
 function webhooksCard(app, table) {

@@ -1,7 +1,7 @@
 // Compose a generic message (a form for the common types, JSON for any), preview it on
 // every channel side by side through messages:transcode, then send it.
 
-import { api, listAll } from '../api.js';
+import { api, enc, listAll } from '../api.js';
 import { CHANNELS, LABELS } from '../channels.js';
 import { phone } from '../channels/index.js';
 import { field, h, select, toast } from '../dom.js';
@@ -17,16 +17,33 @@ function choices(text) {
   });
 }
 
+// The first contacts, and the one the link names (it may be past them): never another one.
+async function contactChoices(wanted) {
+  const contacts = await listAll('/contacts', 'contacts', { page_size: 20 });
+  let missing = null;
+  if (wanted && !contacts.some((c) => c.id === wanted)) {
+    try {
+      contacts.unshift(await api(`/contacts/${enc(wanted)}`));
+    } catch (e) {
+      if (e.status !== 404 && e.status !== 400) throw e;
+      missing = `Contact ${wanted} not found: choose another.`;
+    }
+  }
+  const options = contacts.map((c) => [c.id, `${c.display_name} (${c.channel_identities.map((i) => i.identity).join(', ')})`]);
+  return { options: [['', 'Choose a contact…'], ...options], missing };
+}
+
 export async function render(main, { query }) {
   const { apps = [] } = await api('/apps');
-  const contacts = await listAll('/contacts', 'contacts', { page_size: 20 });
+  const wanted = query.get('contact');
+  const contacts = await contactChoices(wanted);
   if (!apps.length) {
     main.append(h('h1', {}, 'Compose'), h('p', {}, 'Create an app first: ', h('a', { href: '#/apps' }, 'Apps')));
     return;
   }
   const app = select('app_id', apps.map((a) => [a.id, a.display_name || a.id]), query.get('app') || apps[0].id);
-  const recipient = select('recipient', [['identity', 'A channel identity'], ['contact', 'A contact']], query.get('contact') ? 'contact' : 'identity');
-  const contact = select('contact_id', contacts.map((c) => [c.id, `${c.display_name} (${c.channel_identities.map((i) => i.identity).join(', ')})`]), query.get('contact'));
+  const recipient = select('recipient', [['identity', 'A channel identity'], ['contact', 'A contact']], wanted ? 'contact' : 'identity');
+  const contact = select('contact_id', contacts.options, contacts.missing ? '' : wanted);
   const channel = select('channel', CHANNELS.map((c) => [c, LABELS[c]]), 'SMS');
   const identity = h('input', { name: 'identity', value: '46700000001' });
   const type = select('type', TYPES, 'text');
@@ -115,6 +132,11 @@ export async function render(main, { query }) {
   const send = async (event) => {
     event.preventDefault();
     result.textContent = '';
+    if (recipient.value === 'contact' && !contact.value) {
+      result.replaceChildren(h('span', { class: 'error' }, 'Not sent: choose a contact.'));
+      contact.focus();
+      return;
+    }
     try {
       const body = {
         app_id: app.value,
@@ -139,6 +161,7 @@ export async function render(main, { query }) {
   for (const box of previewBoxes) box.addEventListener('change', preview);
 
   main.append(h('h1', {}, 'Compose'),
+    ...(contacts.missing ? [h('p', { class: 'error', role: 'alert' }, contacts.missing)] : []),
     h('form', { class: 'card compose', onsubmit: send },
       h('div', { class: 'row' }, field('App', app), field('Send to', recipient), field('Contact', contact),
         field('Channel', channel), field('Identity', identity)),

@@ -1,7 +1,7 @@
 // A conversation's timeline: app and contact messages and events, oldest first, each with
 // its channel, metadata and status history (QUEUED → … → READ, fallbacks with reasons).
 
-import { api, ext } from '../api.js';
+import { api, enc, ext, query } from '../api.js';
 import { h, pretty, time } from '../dom.js';
 import { badge, summary } from '../format.js';
 import { onChange } from '../live.js';
@@ -10,7 +10,7 @@ const STEP = 100;
 const PAGE_MAX = 1000; // the messages and events lists' largest page_size
 
 export async function render(main, { id }) {
-  const conversation = await api(`/conversations/${id}`);
+  const conversation = await api(`/conversations/${enc(id)}`);
   const list = h('ol', { class: 'timeline', 'aria-label': 'Timeline' });
   const header = h('p', { class: 'mono' });
   const describe = (c) => header.replaceChildren(`${c.id} · app ${c.app_id} · ${c.active ? 'active' : 'stopped'}`,
@@ -25,19 +25,19 @@ export async function render(main, { id }) {
     onclick: async () => { shown = Math.min(shown + STEP, PAGE_MAX); await load(); },
   }, 'Show older entries');
   main.append(
-    h('p', {}, h('a', { href: `#/contacts?contact=${conversation.contact_id}` }, '← Contact')),
+    h('p', {}, h('a', { href: `#/contacts${query({ contact: conversation.contact_id })}` }, '← Contact')),
     h('h1', {}, 'Conversation'),
     header,
-    h('p', {}, h('a', { href: `#/compose?app=${conversation.app_id}&contact=${conversation.contact_id}` }, 'Compose a message to this contact')),
+    h('p', {}, h('a', { href: `#/compose${query({ app: conversation.app_id, contact: conversation.contact_id })}` }, 'Compose a message to this contact')),
     older,
     limit,
     list);
   const load = async () => {
     const [current, { messages = [] }, { events = [] }, { statuses = {}, events: eventStatuses = {} }] = await Promise.all([
-      api(`/conversations/${id}`),
-      api(`/messages?conversation_id=${id}&page_size=${shown}`),
-      api(`/events?conversation_id=${id}&page_size=${shown}`),
-      ext(`/conversations/${id}/statuses`),
+      api(`/conversations/${enc(id)}`),
+      api(`/messages${query({ conversation_id: id, page_size: shown })}`),
+      api(`/events${query({ conversation_id: id, page_size: shown })}`),
+      ext(`/conversations/${enc(id)}/statuses`),
     ]);
     // Each list is newest first: together, the newest `shown` entries, shown oldest first.
     const all = [

@@ -1,9 +1,16 @@
 // Sign in with an access key (key id and secret → a bearer token), or, in local mode,
 // straight into the dev project.
 
-import { keySignIn, localSignIn } from '../api.js';
+import { keySignIn, localSession, localSignIn } from '../api.js';
 import { field, h } from '../dom.js';
 import { signedIn } from '../main.js';
+
+// Why the server did not give the local session, from its answer.
+function refusal({ status, body }) {
+  if (status === 404) return 'Local sign-in is not available: this server has no local mode (the simulator is off).';
+  const reason = body?.error?.message;
+  return reason ? `Local sign-in refused: ${reason}.` : `Local sign-in failed (HTTP ${status}).`;
+}
 
 export async function render(main) {
   const keyId = h('input', { name: 'key_id', autocomplete: 'username', required: true });
@@ -29,13 +36,25 @@ export async function render(main) {
   field('Key secret', secret),
   h('button', { type: 'submit' }, 'Sign in'),
   error);
+  main.append(form);
+  keyId.focus();
+
+  // The local sign-in is offered only where the server offers it: not in the production
+  // profile (404), and with the server's reason where it refuses this browser (403).
+  const offered = await localSession();
+  if (!form.isConnected || offered.status === 404) return; // left, or no local mode
+  if (offered.status !== 200) {
+    main.append(h('p', { class: 'narrow muted' }, refusal(offered)));
+    return;
+  }
   const local = h('button', {
     type: 'button', class: 'secondary',
     onclick: async () => {
-      if (await localSignIn()) { sessionStorage.removeItem('chorus.signedOut'); signedIn(); }
-      else error.textContent = 'Local sign-in is not available (the simulator is off).';
+      error.textContent = '';
+      const answer = await localSession();
+      if (await localSignIn(answer)) { sessionStorage.removeItem('chorus.signedOut'); signedIn(); }
+      else error.textContent = refusal(answer);
     },
   }, 'Use the dev project (local mode)');
-  main.append(form, h('div', { class: 'narrow' }, local));
-  keyId.focus();
+  main.append(h('div', { class: 'narrow' }, local));
 }

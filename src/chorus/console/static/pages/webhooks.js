@@ -1,23 +1,28 @@
 // The webhook delivery log, live: every delivery with each attempt (status code, latency,
 // signature headers), its payload, and replay.
 
-import { api, ext } from '../api.js';
+import { api, enc, ext } from '../api.js';
 import { h, pretty, time, toast } from '../dom.js';
 import { onChange } from '../live.js';
 
 export async function render(main, { id }) {
   const { apps = [] } = await api('/apps');
-  const all = (await Promise.all(apps.map(async (a) => (await api(`/apps/${a.id}/webhooks`)).webhooks
+  const all = (await Promise.all(apps.map(async (a) => (await api(`/apps/${enc(a.id)}/webhooks`)).webhooks
     .map((w) => ({ ...w, app: a.display_name }))))).flat();
   main.append(h('h1', {}, 'Webhook deliveries'));
   if (!all.length) {
     main.append(h('p', {}, 'No webhooks yet: add one on an app’s page.'));
     return null;
   }
-  const current = all.find((w) => w.id === id) || all[0];
+  // `#/webhooks` opens the first; a webhook that is not there (deleted, mistyped) is said so.
+  const current = id === undefined ? all[0] : all.find((w) => w.id === id);
   main.append(h('nav', { 'aria-label': 'Webhooks', class: 'tabs' }, all.map((w) => h('a', {
-    href: `#/webhooks/${w.id}`, 'aria-current': w.id === current.id ? 'page' : null,
+    href: `#/webhooks/${enc(w.id)}`, 'aria-current': w.id === current?.id ? 'page' : null,
   }, `${w.app}: ${w.target}`))));
+  if (!current) {
+    main.append(h('p', { class: 'error', role: 'alert' }, `Webhook ${id} not found: choose one above.`));
+    return null;
+  }
   const log = h('div', { class: 'deliveries' });
   const open = new Set();
   main.append(h('p', { class: 'muted' }, `Triggers: ${(current.triggers || []).join(', ')}`), log);
@@ -26,8 +31,8 @@ export async function render(main, { id }) {
   let generation = 0;
   const load = async () => {
     const mine = ++generation;
-    const { deliveries = [] } = await ext(`/webhooks/${current.id}/deliveries?page_size=50`);
-    const rows = await Promise.all(deliveries.map(async (d) => row(open.has(d.id) ? await ext(`/deliveries/${d.id}`) : d)));
+    const { deliveries = [] } = await ext(`/webhooks/${enc(current.id)}/deliveries?page_size=50`);
+    const rows = await Promise.all(deliveries.map(async (d) => row(open.has(d.id) ? await ext(`/deliveries/${enc(d.id)}`) : d)));
     if (mine !== generation) return;
     log.replaceChildren(deliveries.length ? h('table', { class: 'list' },
       h('thead', {}, h('tr', {}, ['Trigger', 'Status', 'Attempts', 'Last code', 'Created', ''].map((t) => h('th', { scope: 'col' }, t)))),
@@ -51,7 +56,7 @@ export async function render(main, { id }) {
           h('button', {
             type: 'button', class: 'secondary small',
             onclick: async () => {
-              try { await ext(`/deliveries/${d.id}:replay`, { method: 'POST' }); toast('Callback replayed'); open.add(d.id); load(); } catch (e) { toast(e.message, 'error'); }
+              try { await ext(`/deliveries/${enc(d.id)}:replay`, { method: 'POST' }); toast('Callback replayed'); open.add(d.id); load(); } catch (e) { toast(e.message, 'error'); }
             },
           }, 'Replay'))));
     if (expanded) {
