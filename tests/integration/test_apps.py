@@ -163,6 +163,14 @@ def test_every_channel_credential_shape_is_accepted_in_priority_order(api: httpx
             },
             "conversation_metadata_report_view",
         ),
+        (  # lax parsing read it as 1 day
+            {
+                "display_name": "x",
+                "channel_credentials": [],
+                "retention_policy": {"ttl_days": True},
+            },
+            "retention_policy.ttl_days",
+        ),
     ],
 )
 def test_create_refuses_bad_fields_naming_them(api: httpx.Client, body: dict, field: str) -> None:

@@ -127,6 +127,18 @@ INVALID_SENDS: list[tuple[str, dict[str, Any], str]] = [
         "message.location_message.coordinates.latitude",
     ),
     (
+        "a boolean for a coordinate",
+        {
+            "message": {
+                "location_message": {
+                    "coordinates": {"latitude": 1, "longitude": True},
+                    "title": "t",
+                }
+            }
+        },
+        "message.location_message.coordinates.longitude",
+    ),
+    (
         "choice without choices",
         {"message": {"choice_message": {"text_message": {"text": "?"}}}},
         "message.choice_message.choices",

@@ -11,6 +11,7 @@ from chorus.wire.enums import (
     ReportView,
     RetentionType,
 )
+from chorus.wire.numbers import Int
 
 Required = Annotated[str, Field(min_length=1)]
 
@@ -123,7 +124,7 @@ ALL_CREDENTIAL_KEYS = tuple(dict.fromkeys(k for keys in CREDENTIAL_KEYS.values()
 class ChannelCredential(WireModel):
     channel: Channel
     callback_secret: str | None = Field(default=None, max_length=256)
-    credential_ordinal_number: int | None = Field(default=None, ge=0)
+    credential_ordinal_number: Int | None = Field(default=None, ge=0)
     # Extension (VIBERBM only): the kind of Viber service, which decides its sending rules
     # (CHANNELS.md part 2 §2); "2way" when absent.
     account_type: Literal["1way", "2way", "session"] | None = None
@@ -161,12 +162,12 @@ class ChannelCredential(WireModel):
 
 class RetentionPolicy(WireModel):
     retention_type: RetentionType = RetentionType.MESSAGE_EXPIRE_POLICY
-    ttl_days: int = Field(default=180, ge=1, le=3650)
+    ttl_days: Int = Field(default=180, ge=1, le=3650)
 
 
 class DispatchRetentionPolicy(WireModel):
     retention_type: DispatchRetentionType = DispatchRetentionType.MESSAGE_EXPIRE_POLICY
-    ttl_days: int = Field(default=0, ge=0, le=7)
+    ttl_days: Int = Field(default=0, ge=0, le=7)
 
 
 class SmartConversation(WireModel):
@@ -185,20 +186,20 @@ class CallbackSettings(WireModel):
 
 class DeliveryReportBasedFallback(WireModel):
     enabled: bool = False
-    delivery_report_waiting_time: int | None = Field(default=None, ge=10, le=259200)
+    delivery_report_waiting_time: Int | None = Field(default=None, ge=10, le=259200)
 
 
 class MessageRetrySettings(WireModel):
-    retry_duration: int | None = Field(default=None, ge=30, le=3600)
+    retry_duration: Int | None = Field(default=None, ge=30, le=3600)
 
 
 class RateLimits(WireModel):
     """Read-only in the public API; writable here (Decision 9): `outbound` is the app's drain
     rate towards channels in messages per second."""
 
-    inbound: int = Field(default=25, ge=1, le=100000)
-    outbound: int = Field(default=20, ge=1, le=100000)
-    webhooks: int = Field(default=25, ge=1, le=100000)
+    inbound: Int = Field(default=25, ge=1, le=100000)
+    outbound: Int = Field(default=20, ge=1, le=100000)
+    webhooks: Int = Field(default=25, ge=1, le=100000)
 
 
 class AppFields(WireModel):

@@ -19,6 +19,7 @@ from chorus.webhooks.schemas import check_url
 from chorus.wire.enums import Channel, MetadataUpdateStrategy
 from chorus.wire.identities import ChannelIdentity
 from chorus.wire.messages import AppMessage
+from chorus.wire.numbers import Int
 
 TTL_MIN, TTL_MAX = 3, 315_576_000_000
 _TTL = re.compile(r"^(\d+(?:\.\d+)?)s?$")
@@ -176,7 +177,7 @@ class FetchLastMessageRequest(BaseModel):
     contact_ids: list[str] | None = None
     app_id: str | None = None
     messages_source: MessagesSource | None = None  # DISPATCH_SOURCE (§2.8)
-    page_size: int | None = None
+    page_size: Int | None = None
     page_token: str | None = None
     view: View | None = None  # WITH_METADATA
     start_time: str | None = None

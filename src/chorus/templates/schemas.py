@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from chorus.wire.messages import TemplateReference
+from chorus.wire.numbers import Int
 
 
 class TemplateChannel(StrEnum):
@@ -118,6 +119,6 @@ class V2Template(BaseModel):
 
     id: str | None = None
     description: str | None = None
-    version: int | None = None
+    version: Int | None = None
     default_translation: str | None = None
     translations: list[V2TemplateTranslation] = Field(min_length=1)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chorus.wire.enums import Channel
+from chorus.wire.numbers import Float, Int
 
 # ---------------------------------------------------------------------------------------------
 # Shared plumbing
@@ -210,8 +211,8 @@ class MediaMessage(WireModel):
 
 
 class Coordinates(WireModel):
-    latitude: float = Field(ge=-90, le=90, allow_inf_nan=False)
-    longitude: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    latitude: Float = Field(ge=-90, le=90, allow_inf_nan=False)
+    longitude: Float = Field(ge=-180, le=180, allow_inf_nan=False)
 
 
 class LocationMessage(WireModel):
@@ -375,8 +376,8 @@ class ProductItem(WireModel):
 
     id: NonEmptyStr
     marketplace: NonEmptyStr
-    quantity: int | None = None
-    item_price: float | None = None
+    quantity: Int | None = None
+    item_price: Float | None = None
     currency: str | None = None
     title: str | None = None
 
