@@ -10,6 +10,7 @@ the generic job `simulator.send_report` (`queue_webhook`).
 
 import base64
 import json
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -43,6 +44,9 @@ class SimulatedChannel(ABC):
     # Viber Bot and VIBERBM: changing a handset's `subscribed` setting posts the channel's
     # subscription callback to an app (`subscription_callback`).
     reports_subscription: ClassVar[bool] = False
+    # WhatsApp, Messenger and VIBERBM: a user's message may quote the one it answers
+    # (`add_reply_context`); the others carry no reply context.
+    replies_in_context: ClassVar[bool] = False
 
     @abstractmethod
     def handset_message(self, app: App, identity: str, message: ContactMessage) -> HandsetMessage:
@@ -56,6 +60,12 @@ class SimulatedChannel(ABC):
         """Headers authenticating a native webhook `body` as the channel does (signature,
         Basic auth…), from the app's credential as it is now. `context` is what the fake
         stored with the webhook (e.g. which credential it concerns)."""
+
+    def add_reply_context(self, native: dict[str, Any], replied_native_id: str) -> None:
+        """Make the webhook `native` (from `handset_message`) answer the message the
+        channel knows as `replied_native_id`, as the channel says so (channels that
+        `replies_in_context` only)."""
+        raise NotImplementedError
 
     def valid_identity(self, identity: str) -> bool:
         return bool(identity)
@@ -75,6 +85,61 @@ class SimulatedChannel(ABC):
 
     def inbound_path(self, app_id: str) -> str:
         return f"/inbound/{self.channel.value.lower()}/{app_id}"
+
+
+# No native request nests a tenth as deep. The fakes store what they receive as JSON, and
+# encoding a document hundreds of levels deep from inside a request exhausts the recursion
+# limit that parsing it left just enough room for.
+MAX_JSON_DEPTH = 100
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """`json.loads` that fails only with ValueError (UnicodeDecodeError and JSONDecodeError
+    are ValueErrors), so each caller answers its own 400: nesting deep enough to exhaust the
+    recursion limit (`[[[[...` of 100 000 levels) raises RecursionError, a RuntimeError, and
+    nesting past `MAX_JSON_DEPTH` is refused too."""
+    try:
+        document = json.loads(raw)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    if not _nested_within(document, MAX_JSON_DEPTH):
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return document
+
+
+def _nested_within(document: Any, limit: int) -> bool:
+    """Whether no array or object of `document` lies more than `limit` levels deep (walked
+    without recursion, for the reason above)."""
+    pending: list[tuple[Any, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return False
+        pending.extend((child, depth + 1) for child in children)
+    return True
+
+
+_NUMERIC_CODE = re.compile(r"[0-9]{1,9}")
+MAX_NUMERIC_CODE = 999_999_999
+
+
+def numeric_code(value: Any) -> int | None:
+    """`value` as a numeric native error code — an integer, or a string of 1 to 9 ASCII
+    digits — or None. Not `str.isdigit()`: it admits "²" (int() refuses it) and other
+    scripts' digits (int() reads them as numbers), and int() refuses past 4300 digits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= MAX_NUMERIC_CODE else None
+    if isinstance(value, str) and _NUMERIC_CODE.fullmatch(value.strip()):
+        return int(value.strip())
+    return None
 
 
 def encode(native: dict[str, Any]) -> bytes:

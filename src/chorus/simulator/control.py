@@ -5,7 +5,6 @@ Local mode only (the router is not mounted with `CHORUS_SIMULATOR=off`), so no c
 Errors use the API's envelope.
 """
 
-import json
 import logging
 from typing import Any
 
@@ -18,6 +17,7 @@ from chorus.apps import repository as apps
 from chorus.kit.db import ReadSession
 from chorus.kit.errors import (
     ApiError,
+    FieldViolation,
     describe_validation_error,
     invalid,
     invalid_fields,
@@ -27,7 +27,7 @@ from chorus.kit.ids import new_id
 from chorus.models import App
 from chorus.runtime import Runtime
 from chorus.simulator import repository
-from chorus.simulator.base import SEND_REPORT, encode, queue_webhook
+from chorus.simulator.base import SEND_REPORT, encode, parse_json, queue_webhook
 from chorus.simulator.handsets import (
     channel_from_path,
     handset_summary,
@@ -44,14 +44,17 @@ log = logging.getLogger("chorus.simulator")
 
 router = APIRouter(prefix="/simulator/v1", tags=["simulator"])
 
+# The top-level keys of a handset message: the app, and a contact message.
+MESSAGE_KEYS = frozenset({"app_id", *ContactMessage.model_fields})
+
 
 async def json_body(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
         raise invalid("body", "a JSON object is required")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        return parse_json(raw)
+    except ValueError:
         raise ApiError(400, "Malformed JSON in request body") from None
 
 
@@ -62,9 +65,11 @@ async def list_handsets(
     name = None
     if channel:
         try:
-            name = Channel(channel.upper()).value
+            Channel(channel.upper())
         except ValueError:
             raise invalid("channel", f"unknown channel {channel!r}") from None
+        # A channel that is not simulated has no handsets: 404 as on its path.
+        name = channel_from_path(channel).value
     handsets = await repository.list_handsets(session, name)
     return {"handsets": [handset_summary(h) for h in handsets]}
 
@@ -147,9 +152,13 @@ async def subscription_app(session: AsyncSession, channel: Channel, app_id: str)
     app = await apps.by_id(session, app_id)
     if app is None:
         raise invalid("app_id", f"unknown app {app_id!r}")
-    if not any(c.get("channel") == channel for c in app.channel_credentials or []):
+    if not holds_credential(app, channel):
         raise invalid("app_id", f"app {app_id} has no {channel.value} credential")
     return app
+
+
+def holds_credential(app: App, channel: Channel) -> bool:
+    return any(c.get("channel") == channel for c in app.channel_credentials or [])
 
 
 async def only_subscription_app(session: AsyncSession, channel: Channel) -> App | None:
@@ -169,12 +178,26 @@ async def only_subscription_app(session: AsyncSession, channel: Channel) -> App 
 async def send_from_handset(channel: str, identity: str, request: Request) -> dict[str, Any]:
     """The handset sends a contact message to an app: the simulator builds the channel's
     native inbound webhook, posts it to chorus as the channel would (authenticated as the
-    channel authenticates), and answers with the payload and chorus's HTTP status."""
+    channel authenticates), and answers with the payload and chorus's HTTP status. The app
+    must hold a credential of the channel. A `reply_to {message_id}` (WhatsApp, Messenger,
+    VIBERBM) names a chorus message the handset received; the webhook quotes it by the
+    channel's id for it."""
     simulated = channel_from_path(channel)
     number = identity_from_path(simulated, identity)
     body = await json_body(request)
     if not isinstance(body, dict):
         raise invalid("body", "must be a JSON object")
+    # Refused, as a PATCH refuses them, rather than ignored as the API ignores them: a
+    # misspelt key would otherwise be a message other than the one meant.
+    unknown = [key for key in body if key not in MESSAGE_KEYS]
+    if unknown:
+        known = ", ".join(sorted(MESSAGE_KEYS))
+        raise invalid_fields(
+            [
+                FieldViolation(key, f"is not a handset message field (known: {known})")
+                for key in unknown
+            ]
+        )
     app_id = body.get("app_id")
     if not isinstance(app_id, str) or not app_id:
         raise invalid("app_id", "is required")
@@ -186,12 +209,27 @@ async def send_from_handset(channel: str, identity: str, request: Request) -> di
         raise invalid_fields([describe_validation_error(e) for e in exc.errors()]) from None
     simulator = simulator_for(simulated)
     assert simulator is not None  # channel_from_path admits simulated channels only
+    if message.reply_to is not None and not simulator.replies_in_context:
+        raise invalid("reply_to", f"a {simulated.value} message carries no reply context")
     runtime: Runtime = request.app.state.runtime
+    replied: str | None = None
     async with runtime.db.read_sessions() as session:
         app = await apps.by_id(session, app_id)
+        if message.reply_to is not None:
+            replied = await repository.received_native_id(
+                session, simulated, number, message.reply_to.message_id
+            )
     if app is None:
         raise not_found("app", app_id)
+    if not holds_credential(app, simulated):
+        # The channel would not know where to post it; chorus would answer 404.
+        raise invalid("app_id", f"app {app_id} has no {simulated.value} credential")
+    if message.reply_to is not None and replied is None:
+        raise invalid("reply_to.message_id", "is no message this handset received")
     sent = simulator.handset_message(app, number, message)
+    if replied is not None:
+        # The handset quotes the message by the channel's id for it, as the channel does.
+        simulator.add_reply_context(sent.native, replied)
     native, text = sent.native, sent.text
     body = encode(native)
 

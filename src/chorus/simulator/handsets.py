@@ -6,7 +6,7 @@ message it sends, or the first delivery to it. Its settings:
 | Setting | Type | Default | Effect |
 |---|---|---|---|
 | `reachable` | bool | true | false: every delivery fails (SMS: DLR code 402) |
-| `capability` | a `capability_status` | `CAPABILITY_FULL` | what capability lookups answer |
+| `capability` | a capability status | `CAPABILITY_FULL` | lookups answer it; NO_CAPABILITY: fails |
 | `auto_deliver` | bool | true | report delivery by itself |
 | `auto_read` | bool | true | report reading by itself (channels with read receipts) |
 | `subscribed` | bool | true | Viber Bot, VIBERBM, Telegram; a change is posted (`control`) |
@@ -55,9 +55,14 @@ def channel_from_path(name: str) -> Channel:
 
 
 def identity_from_path(channel: Channel, identity: str) -> str:
+    """`{identity}` of a control path in its normal form; one the channel could not have
+    (not an MSISDN, a PSID, a Viber user id…) is refused, as no delivery could reach it."""
     normalised = normalise_identity(channel, identity.strip())
     if channel in MSISDN_CHANNELS and not MSISDN.match(normalised):
         raise invalid("identity", f"{identity!r} is not an MSISDN (E.164, 7-15 digits)")
+    simulator = simulator_for(channel)
+    if simulator is not None and not simulator.valid_identity(normalised):
+        raise invalid("identity", f"{identity!r} is not a {channel.value} identity")
     return normalised
 
 

@@ -8,8 +8,9 @@ Graph API checks, answering Graph errors `{"error": {"message", "type", "code",
   credential, else 400 code 190 (none given: code 2500);
 - the body is well formed (recipient, messaging_type, notification_type, tag, exactly one of
   `message` / `sender_action`, the §1.4 limits), else 400 code 100;
-- the PSID has written to a Page (the handset exists: the business cannot write first), else
-  400 `100/2018001`;
+- the PSID has written to a Page (a message in the handset's inbox: the business cannot
+  write first, not even to a handset made by a PATCH of its settings), and its `capability`
+  is not NO_CAPABILITY (no Messenger user), else 400 `100/2018001`;
 - the handset is `reachable`, else 400 `551/1545041`;
 - the standard messaging window: an untagged message more than 24 h after the handset's last
   message (7 days with `HUMAN_AGENT`; other tags pass) → 400 `10/2018278`;
@@ -21,7 +22,6 @@ with the text a person sees, answered `{"recipient_id", "message_id"}`, and foll
 
 import hashlib
 import hmac
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -58,7 +58,14 @@ from chorus.kit.ids import new_id
 from chorus.models import App, SimulatedMessage
 from chorus.runtime import Runtime
 from chorus.simulator import repository
-from chorus.simulator.base import SEND_REPORT, HandsetMessage, SimulatedChannel, queue_webhook
+from chorus.simulator.base import (
+    SEND_REPORT,
+    HandsetMessage,
+    SimulatedChannel,
+    numeric_code,
+    parse_json,
+    queue_webhook,
+)
 from chorus.simulator.handsets import settings_of
 from chorus.wire.enums import Channel
 from chorus.wire.messages import ContactMessage
@@ -231,8 +238,8 @@ def _check_message(message: Any) -> None:
 
 def validated_body(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = parse_json(raw)
+    except ValueError:
         raise parameter_error("Invalid JSON for postbody") from None
     if not isinstance(body, dict):
         raise parameter_error("Invalid JSON for postbody")
@@ -332,6 +339,14 @@ async def app_for_token(session: AsyncSession, token: str) -> App | None:
     return None
 
 
+async def last_written(session: AsyncSession, psid: str) -> datetime | None:
+    """When the handset last wrote (to any Page); None when it never did. Meta issues a PSID
+    only when its person writes, so until then the Send API knows no such user — even when
+    the handset exists from a PATCH of its settings."""
+    inbox = await repository.inbox(session, Channel.MESSENGER, psid)
+    return _aware(max((m.at for m in inbox if m.direction == "sent"), default=None))
+
+
 def window_error(body: dict[str, Any], last_inbound: datetime | None) -> GraphError | None:
     if "sender_action" in body:
         return None
@@ -358,17 +373,14 @@ async def user_profile(
     psid: str, request: Request, session: AsyncSession = ReadSession
 ) -> JSONResponse:
     """The Graph API's user profile of a PSID: its name for a Page whose token is given,
-    once the user has written to it (the handset exists). Only `first_name` and
+    once the user has written (`last_written`). Only `first_name` and
     `last_name`, as chorus asks for."""
     token = access_token(request)
     if token is None:
         return GraphError(2500, "An active access token must be used.").response()
     if await app_for_token(session, token) is None:
         return GraphError(190, ERROR_TEXTS[190]).response()
-    if (
-        not PSID.match(psid)
-        or await repository.get_handset(session, Channel.MESSENGER, psid) is None
-    ):
+    if not PSID.match(psid) or await last_written(session, psid) is None:
         return GraphError(100, f"(#100) No profile available for {psid}", 2018218).response()
     return JSONResponse({"first_name": "Simulated", "last_name": "user", "id": psid})
 
@@ -391,14 +403,14 @@ async def send_message(request: Request, session: AsyncSession = WriteSession) -
         body = validated_body(raw)
         psid = str(body["recipient"]["id"])
         handset = await repository.get_handset(session, Channel.MESSENGER, psid, for_update=True)
-        if handset is None:
-            raise GraphError(100, "(#100) No matching user found", 2018001)
+        last_inbound = await last_written(session, psid)
         settings = settings_of(handset)
+        # NO_CAPABILITY: the PSID is no Messenger user's.
+        if handset is None or last_inbound is None or settings["capability"] == "NO_CAPABILITY":
+            raise GraphError(100, "(#100) No matching user found", 2018001)
         if not settings.get("reachable", True):
             raise GraphError(551, ERROR_TEXTS[551], 1545041)
-        inbox = await repository.inbox(session, Channel.MESSENGER, psid)
-        last_inbound = max((m.at for m in inbox if m.direction == "sent"), default=None)
-        outside = window_error(body, _aware(last_inbound))
+        outside = window_error(body, last_inbound)
         if outside is not None:
             raise outside
         if settings.get("fail_next") is not None:
@@ -567,6 +579,7 @@ class MessengerSimulator(SimulatedChannel):
     channel = Channel.MESSENGER
     router = router
     handsets_write_first = False
+    replies_in_context = True
 
     def handset_message(self, app: App, identity: str, message: ContactMessage) -> HandsetMessage:
         event, text = handset_event(message)
@@ -574,22 +587,29 @@ class MessengerSimulator(SimulatedChannel):
         inner = event.get("message") or event.get("postback") or {}
         return HandsetMessage(native=native, native_id=str(inner.get("mid", "")), text=text)
 
+    def add_reply_context(self, native: dict[str, Any], replied_native_id: str) -> None:
+        """`message.reply_to {mid}` (§1.7); a postback is no message and quotes none."""
+        event = native["entry"][0]["messaging"][0]
+        if "message" not in event:
+            raise invalid("reply_to", "a Messenger postback (a menu button) answers no message")
+        event["message"]["reply_to"] = {"mid": replied_native_id}
+
     def valid_identity(self, identity: str) -> bool:
         return bool(PSID.match(identity))
 
     def check_fail_next(self, value: Any) -> Any:
         """A Graph error code of §1.3, as `code` or `"code/subcode"`."""
-        if isinstance(value, bool):
-            return None
         if isinstance(value, int):
-            return value if value in ERROR_TEXTS else None
+            return value if numeric_code(value) in ERROR_TEXTS else None
         if isinstance(value, str):
             code, slash, subcode = value.strip().partition("/")
-            if not code.isdigit() or int(code) not in ERROR_TEXTS:
+            number = numeric_code(code)
+            if number not in ERROR_TEXTS:
                 return None
             if not slash:
-                return int(code)
-            return f"{int(code)}/{int(subcode)}" if subcode.isdigit() else None
+                return number
+            sub = numeric_code(subcode)
+            return f"{number}/{sub}" if sub is not None else None
         return None
 
     def webhook_headers(

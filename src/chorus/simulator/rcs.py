@@ -60,6 +60,8 @@ from chorus.simulator.base import (
     HandsetMessage,
     SimulatedChannel,
     encode,
+    numeric_code,
+    parse_json,
     queue_webhook,
 )
 from chorus.simulator.handsets import settings_of
@@ -223,8 +225,8 @@ def _check_card(card: Any, field: str) -> None:
 def validated_content(raw: bytes) -> dict[str, Any]:
     """The `contentMessage` of an AgentMessage body, checked as RBM checks it."""
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = parse_json(raw)
+    except ValueError:
         raise invalid_argument("Invalid JSON payload received.") from None
     body = _object(body, "agent_message")
     content = _object(body.get("contentMessage"), "agent_message.content_message")
@@ -375,7 +377,7 @@ async def create_agent_message(
     delivered = bool(settings["auto_deliver"])
     read = delivered and bool(settings["auto_read"])
     now = utcnow()
-    body = json.loads(raw)
+    body = parse_json(raw)  # parsed once already by validated_content
     await repository.add_message(
         session,
         SimulatedMessage(
@@ -415,8 +417,8 @@ async def create_agent_event(
         if not event_id:
             raise invalid_argument("eventId is required")
         try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            body = parse_json(raw)
+        except ValueError:
             raise invalid_argument("Invalid JSON payload received.") from None
         body = _object(body, "agent_event")
         kind = body.get("eventType")
@@ -600,8 +602,8 @@ class RcsSimulator(SimulatedChannel):
             return None
         if isinstance(value, str) and value.strip().upper() in ERRORS:
             name = value.strip().upper()
-        elif isinstance(value, int | str) and str(value).strip().isdigit():
-            name = _BY_HTTP_CODE.get(int(str(value).strip()), "")
+        elif (code := numeric_code(value)) is not None:
+            name = _BY_HTTP_CODE.get(code, "")
         else:
             return None
         return name if name and name != "ALREADY_EXISTS" else None

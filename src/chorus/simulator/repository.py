@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.clock import utcnow
 from chorus.kit.group_commit import Write
-from chorus.models import App, SimulatedHandset, SimulatedMessage
+from chorus.models import App, ChannelMessageRef, SimulatedHandset, SimulatedMessage
 
 # Built once (kit/db.py, "Statements"): every simulated send looks its app up.
 _NAMING = (
@@ -112,6 +112,28 @@ async def inbox(session: AsyncSession, channel: str, identity: str) -> Sequence[
             .order_by(SimulatedMessage.id)
         )
     ).all()
+
+
+async def received_native_id(
+    session: AsyncSession, channel: str, identity: str, message_id: str
+) -> str | None:
+    """The channel's id of chorus's message `message_id` as the handset received it (the
+    channel's refs name it), or None when the handset received no such message."""
+    return await session.scalar(
+        select(SimulatedMessage.native_id)
+        .join(
+            ChannelMessageRef,
+            (ChannelMessageRef.channel == SimulatedMessage.channel)
+            & (ChannelMessageRef.native_id == SimulatedMessage.native_id),
+        )
+        .where(
+            SimulatedMessage.channel == channel,
+            SimulatedMessage.identity == identity,
+            SimulatedMessage.direction == "received",
+            ChannelMessageRef.message_id == message_id,
+        )
+        .limit(1)
+    )
 
 
 async def add_message(session: AsyncSession, message: SimulatedMessage) -> SimulatedMessage:

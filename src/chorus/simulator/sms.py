@@ -10,14 +10,14 @@ authentication (password: the app's SMS `callback_secret`, when it has one).
 
 Outcome per recipient, in this order:
 1. the body needs more parts than `max_number_of_message_parts` → `Aborted`, code 411;
-2. the handset is not `reachable` → `Failed`, code 402 (its `fail_next` is kept);
+2. the handset is not `reachable`, or its `capability` is NO_CAPABILITY → `Failed`, code 402
+   (its `fail_next` is kept);
 3. `fail_next` is set → that code, with the status XMS gives it, and `fail_next` clears;
 4. `auto_deliver` → `Delivered`, code 0; otherwise no report (`Dispatched`).
 SMS has no read receipts: `auto_read` has no effect here.
 """
 
 import hmac
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +40,8 @@ from chorus.simulator.base import (
     HandsetMessage,
     SimulatedChannel,
     basic_auth,
+    numeric_code,
+    parse_json,
     queue_webhook,
 )
 from chorus.simulator.handsets import settings_of
@@ -135,7 +137,8 @@ def delivery_outcome(
 ) -> DeliveryOutcome:
     if max_parts is not None and parts > max_parts:
         return DeliveryOutcome("Aborted", EXCEEDED_PARTS_LIMIT)
-    if not settings.get("reachable", True):
+    # NO_CAPABILITY: not a phone that takes SMS, which XMS cannot route to either.
+    if not settings.get("reachable", True) or settings.get("capability") == "NO_CAPABILITY":
         return DeliveryOutcome("Failed", UNROUTABLE)
     fail_next = settings.get("fail_next")
     if fail_next is not None:
@@ -162,8 +165,8 @@ class Batch:
 
 def validated_batch(raw: bytes) -> Batch:
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = parse_json(raw)
+    except ValueError:
         raise BatchRefused(
             400, "syntax_invalid_json", "The request body is not valid JSON"
         ) from None
@@ -221,8 +224,8 @@ def validated_batch(raw: bytes) -> Batch:
         raise bad_format("Invalid format of parameter 'flash_message'")
     max_parts = data.get("max_number_of_message_parts")
     if max_parts is not None:
-        if isinstance(max_parts, str) and max_parts.strip().isdigit():
-            max_parts = int(max_parts)
+        if isinstance(max_parts, str):  # XMS takes "3" as 3 (CHANNELS.md §1.3)
+            max_parts = numeric_code(max_parts)
         if isinstance(max_parts, bool) or not isinstance(max_parts, int) or max_parts < 1:
             raise constraint("max_number_of_message_parts: must be an integer of at least 1")
     fields = {key: value for key, value in data.items() if key != "to"}
@@ -277,9 +280,9 @@ async def create_batch(
         token = bearer_token(request)
         # Authentication comes first, as on XMS; the callback URL only picks among apps.
         try:
-            peek = json.loads(raw)
+            peek = parse_json(raw)
             callback_hint = peek.get("callback_url") if isinstance(peek, dict) else None
-        except (ValueError, UnicodeDecodeError):
+        except ValueError:
             callback_hint = None
         app = await authorised_app(
             session,
@@ -421,13 +424,8 @@ class SmsSimulator(SimulatedChannel):
 
     def check_fail_next(self, value: Any) -> Any:
         """An XMS delivery-report code: an integer 0-999."""
-        if isinstance(value, bool):
-            return None
-        if isinstance(value, int) and 0 <= value <= 999:
-            return value
-        if isinstance(value, str) and value.strip().isdigit() and int(value) <= 999:
-            return int(value)
-        return None
+        code = numeric_code(value)
+        return code if code is not None and code <= 999 else None
 
     def webhook_headers(
         self, app: App | None, body: bytes, context: dict[str, Any]

@@ -9,11 +9,13 @@ inbox. `POST /simulator/viber/pa/set_webhook` is accepted and answered by a sign
 event to the URL, as Viber validates a webhook.
 
 Outcome per message, in this order:
-1. the handset is not `subscribed` → status 6, nothing delivered;
-2. the handset is not `reachable` → accepted, then a `failed` callback (`fail_next` is kept);
-3. `fail_next` is set → a Viber status (the send answers it) or `"failed"` (accepted, then a
+1. the handset's `capability` is NO_CAPABILITY → status 5 `receiverNotRegistered` (no Viber
+   user), nothing delivered;
+2. the handset is not `subscribed` → status 6, nothing delivered;
+3. the handset is not `reachable` → accepted, then a `failed` callback (`fail_next` is kept);
+4. `fail_next` is set → a Viber status (the send answers it) or `"failed"` (accepted, then a
    `failed` callback); it clears;
-4. `auto_deliver` → a `delivered` callback, then `seen` when `auto_read`.
+5. `auto_deliver` → a `delivered` callback, then `seen` when `auto_read`.
 A change of the handset's `subscribed` setting through the control API is the user
 (un)subscribing: a signed `subscribed` / `unsubscribed` event is posted to the bot's app
 (`control.update_handset` picks it).
@@ -24,7 +26,6 @@ signed like Viber's:
 """
 
 import hmac
-import json
 import random
 import re
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ from chorus.simulator.base import (
     SEND_REPORT,
     HandsetMessage,
     SimulatedChannel,
+    numeric_code,
+    parse_json,
     queue_webhook,
 )
 from chorus.simulator.handsets import settings_of
@@ -81,6 +84,7 @@ ACTION_TYPES = ("reply", "open-url", "location-picker", "share-phone", "none")
 EXECUTABLES = frozenset({"exe", "bat", "cmd", "com", "msi", "scr", "vbs", "js", "jar", "apk"})
 URL_LIMIT = 2000
 FAILED = "failed"  # fail_next: accepted, then a `failed` callback
+RECEIVER_NOT_REGISTERED = 5
 
 router = APIRouter(prefix="/simulator/viber/pa", tags=["simulator"])
 
@@ -165,8 +169,8 @@ def _buttons(buttons: Any, where: str, max_rows: int, limit: int | None) -> None
 
 def validated(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = parse_json(raw)
+    except ValueError:
         raise _bad("the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise _bad("the body must be a JSON object")
@@ -300,6 +304,8 @@ class Outcome:
 
 
 def outcome_for(settings: dict[str, Any]) -> Outcome:
+    if settings.get("capability") == "NO_CAPABILITY":  # no Viber user: nothing to subscribe
+        return Outcome(RECEIVER_NOT_REGISTERED, None)
     if not settings.get("subscribed", True):
         return Outcome(6, None)
     if not settings.get("reachable", True):
@@ -369,7 +375,7 @@ async def send_message(request: Request, session: AsyncSession = WriteSession) -
         body = validated(raw)
         receiver = body["receiver"]
         if not USER_ID.match(receiver):
-            raise Refused(5)
+            raise Refused(RECEIVER_NOT_REGISTERED)
     except Refused as refused:
         return refused.response
     handset = await repository.handset_for_update(session, Channel.VIBER, receiver)
@@ -431,8 +437,8 @@ async def set_webhook(request: Request, session: AsyncSession = WriteSession) ->
     try:
         app = await authorised_app(session, request.headers.get("x-viber-auth-token"))
         try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            body = parse_json(raw)
+        except ValueError:
             raise _bad("the body is not valid JSON") from None
         if not isinstance(body, dict):
             raise _bad("the body must be a JSON object")
@@ -568,13 +574,8 @@ class ViberSimulator(SimulatedChannel):
         callback after acceptance)."""
         if value == FAILED:
             return FAILED
-        if isinstance(value, bool):
-            return None
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        if isinstance(value, int) and 1 <= value <= 999:
-            return value
-        return None
+        code = numeric_code(value)
+        return code if code is not None and 1 <= code <= 999 else None
 
     def webhook_headers(
         self, app: App | None, body: bytes, context: dict[str, Any]

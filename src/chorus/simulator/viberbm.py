@@ -29,7 +29,6 @@ Status callbacks are queued durably, in order per message, and signed with `X-Ch
 """
 
 import hmac
-import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -67,6 +66,7 @@ from chorus.simulator.base import (
     SEND_REPORT,
     HandsetMessage,
     SimulatedChannel,
+    parse_json,
     queue_webhook,
 )
 from chorus.simulator.handsets import settings_of
@@ -137,8 +137,8 @@ class Refused(Exception):
 
 def validated_message(raw: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = parse_json(raw)
+    except ValueError:
         raise Refused("INVALID_REQUEST", "The request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise Refused("INVALID_REQUEST", "The request body must be a JSON object")
@@ -419,6 +419,7 @@ class ViberBmSimulator(SimulatedChannel):
     channel = Channel.VIBERBM
     router = router
     reports_subscription = True
+    replies_in_context = True
 
     def handset_message(self, app: App, identity: str, message: ContactMessage) -> HandsetMessage:
         content, text = handset_content(message)
@@ -449,6 +450,10 @@ class ViberBmSimulator(SimulatedChannel):
             "timestamp": rfc3339(utcnow()),
         }
         return native, {"service_id": service_id}
+
+    def add_reply_context(self, native: dict[str, Any], replied_native_id: str) -> None:
+        """`reply_to`: the native id of the app message answered (§2.7)."""
+        native["reply_to"] = replied_native_id
 
     def valid_identity(self, identity: str) -> bool:
         return bool(MSISDN.match(identity))

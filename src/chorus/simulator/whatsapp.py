@@ -61,7 +61,14 @@ from chorus.kit.ids import new_id
 from chorus.models import App, SimulatedMessage
 from chorus.runtime import Runtime
 from chorus.simulator import repository
-from chorus.simulator.base import SEND_REPORT, HandsetMessage, SimulatedChannel, queue_webhook
+from chorus.simulator.base import (
+    SEND_REPORT,
+    HandsetMessage,
+    SimulatedChannel,
+    numeric_code,
+    parse_json,
+    queue_webhook,
+)
 from chorus.simulator.handsets import settings_of
 from chorus.simulator.whatsapp_templates import (
     PARAMETER_MISMATCH,
@@ -175,8 +182,8 @@ async def authorised_app(session: AsyncSession, phone_number_id: str, token: str
 
 def validated_message(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = parse_json(raw)
+    except ValueError:
         raise _invalid_parameter("The request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise _invalid_parameter("The request body must be a JSON object")
@@ -576,6 +583,7 @@ def handset_native(message: ContactMessage) -> tuple[str, dict[str, Any], str]:
 class WhatsAppSimulator(SimulatedChannel):
     channel = Channel.WHATSAPP
     router = router
+    replies_in_context = True
 
     def handset_message(self, app: App, identity: str, message: ContactMessage) -> HandsetMessage:
         kind, content, text = handset_native(message)
@@ -598,6 +606,14 @@ class WhatsAppSimulator(SimulatedChannel):
         )
         return HandsetMessage(native=native, native_id=wamid, text=text)
 
+    def add_reply_context(self, native: dict[str, Any], replied_native_id: str) -> None:
+        """`context {from: the business number, id: the answered wamid}` (§2.7)."""
+        value = native["entry"][0]["changes"][0]["value"]
+        value["messages"][0]["context"] = {
+            "from": value["metadata"]["display_phone_number"],
+            "id": replied_native_id,
+        }
+
     def webhook_headers(
         self, app: App | None, body: bytes, context: dict[str, Any]
     ) -> dict[str, str]:
@@ -610,13 +626,7 @@ class WhatsAppSimulator(SimulatedChannel):
 
     def check_fail_next(self, value: Any) -> Any:
         """A Cloud API error code: a non-negative integer (see CHANNELS.md §2.3)."""
-        if isinstance(value, bool):
-            return None
-        if isinstance(value, int) and value >= 0:
-            return value
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value)
-        return None
+        return numeric_code(value)
 
 
 SIMULATOR = WhatsAppSimulator()

@@ -8,7 +8,8 @@ the body text, parameters filled in, on the handset.
 
 Control API (local mode, no credentials):
 `POST /simulator/v1/whatsapp/templates` registers (or replaces) one:
-`{"phone_number_id", "name", "language", "parameters"?, "text"?}`;
+`{"phone_number_id", "name", "language", "parameters"?, "text"?}` (any content type; other
+keys, and a "/" in the first three, are a 400 naming the field);
 `GET /simulator/v1/whatsapp/templates[?phone_number_id=...]` lists them;
 `DELETE /simulator/v1/whatsapp/templates/{phone_number_id}/{name}/{language}` removes one.
 """
@@ -16,15 +17,16 @@ Control API (local mode, no credentials):
 import re
 from typing import Any
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chorus.kit.clock import rfc3339, utcnow
 from chorus.kit.db import ReadSession, WriteSession
-from chorus.kit.errors import not_found
+from chorus.kit.errors import describe_validation_error, invalid, invalid_fields, not_found
 from chorus.models import SimulatedTemplate
+from chorus.simulator.control import json_body
 
 TEMPLATE_MISSING = 132001
 PARAMETER_MISMATCH = 132000
@@ -35,13 +37,23 @@ control_router = APIRouter(prefix="/simulator/v1/whatsapp", tags=["simulator"])
 
 
 class TemplateRegistration(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # Unknown keys are refused, as a handset PATCH refuses them: a misspelt `parameter`
+    # would otherwise approve a template that takes none.
+    model_config = ConfigDict(extra="forbid")
 
     phone_number_id: str = Field(min_length=1, max_length=128)
     name: str = Field(min_length=1, max_length=512)
     language: str = Field(min_length=1, max_length=16)
     parameters: dict[str, int] = Field(default_factory=dict)
     text: str = ""
+
+    @field_validator("phone_number_id", "name", "language")
+    @classmethod
+    def _one_path_segment(cls, value: str) -> str:
+        # Each is a segment of the DELETE's path: one holding "/" could never be withdrawn.
+        if "/" in value:
+            raise ValueError("must not contain '/'")
+        return value
 
     @field_validator("parameters")
     @classmethod
@@ -65,10 +77,27 @@ def template_view(template: SimulatedTemplate) -> dict[str, Any]:
     }
 
 
-@control_router.post("/templates")
+_REGISTRATION_BODY = {  # the body in the OpenAPI document, though it is read by hand
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": TemplateRegistration.model_json_schema()}},
+    }
+}
+
+
+@control_router.post("/templates", openapi_extra=_REGISTRATION_BODY)
 async def register_template(
-    body: TemplateRegistration, session: AsyncSession = WriteSession
+    request: Request, session: AsyncSession = WriteSession
 ) -> dict[str, Any]:
+    # Read as the handset endpoints read theirs, whatever the content type (`curl -d` sends
+    # a form's), rather than by FastAPI, which takes only application/json.
+    raw = await json_body(request)
+    if not isinstance(raw, dict):
+        raise invalid("body", "must be a JSON object")
+    try:
+        body = TemplateRegistration.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid_fields([describe_validation_error(e) for e in exc.errors()]) from None
     template = await session.get(
         SimulatedTemplate, (body.phone_number_id, body.name, body.language)
     )
