@@ -996,17 +996,17 @@ def test_a_handset_reply_quotes_the_native_id_of_the_message_it_answers(
             },
         )
         assert_error(unknown, 400, "INVALID_ARGUMENT", field="reply_to.message_id")
-    if channel == "whatsapp":  # chorus maps context.id back to its message (§2.7)
-        inbound = wait_until(
-            lambda: [
-                c["message"]
-                for c in server.recorded_callbacks(app.id)
-                if c["trigger"] == "MESSAGE_INBOUND"
-                and c["message"]["contact_message"].get("reply_to")
-            ],
-            what="the reply on MESSAGE_INBOUND",
-        )
-        assert inbound[0]["contact_message"]["reply_to"] == {"message_id": message_id}
+    # chorus maps the native context back to its message (CHANNELS.md WhatsApp §2.7,
+    # Messenger §1.7, VIBERBM §2.7).
+    inbound = wait_until(
+        lambda: [
+            c["message"]
+            for c in server.recorded_callbacks(app.id)
+            if c["trigger"] == "MESSAGE_INBOUND" and c["message"]["contact_message"].get("reply_to")
+        ],
+        what="the reply on MESSAGE_INBOUND",
+    )
+    assert inbound[0]["contact_message"]["reply_to"] == {"message_id": message_id}
 
 
 @pytest.mark.parametrize("channel", ["sms", "rcs", "viber"])

@@ -106,20 +106,23 @@ def _message(
         return [_unmapped(event, "message without a sender")]
     mid = str(message.get("mid") or f"message:{psid}:{event.get('timestamp')}")
     text = message.get("text") if isinstance(message.get("text"), str) else None
+    # The message this one answers (`reply_to.mid`; becomes `reply_to` when chorus sent it).
+    answered = message.get("reply_to") if isinstance(message.get("reply_to"), dict) else {}
+    context = answered.get("mid") if isinstance(answered.get("mid"), str) else None
     quick_reply = message.get("quick_reply")
     if isinstance(quick_reply, dict) and quick_reply.get("payload") is not None:
         response = choice_response(str(quick_reply["payload"]), text or "")
-        return [_inbound(psid, {"choice_response_message": response}, mid, at)]
+        return [_inbound(psid, {"choice_response_message": response}, mid, at, context)]
     attachments = objects(message.get("attachments"))
     if not attachments:
         if text is None:
             return [_unmapped(event, "message without text or attachments", psid)]
-        return [_inbound(psid, {"text_message": {"text": text}}, mid, at)]
+        return [_inbound(psid, {"text_message": {"text": text}}, mid, at, context)]
     items: list[InboundItem] = []
     for number, attachment in enumerate(attachments):
         native_id = mid if number == 0 else f"{mid}#{number}"
         content = _attachment(event, attachment, caption=text if number == 0 else None)
-        items.append(_inbound(psid, content, native_id, at))
+        items.append(_inbound(psid, content, native_id, at, context))
     return items
 
 
@@ -172,8 +175,20 @@ def choice_response(payload: str, title: str) -> dict[str, str]:
     return {"message_id": message_id, "postback_data": f"{message_id}_{title}"}
 
 
-def _inbound(psid: str, content: dict[str, Any], native_id: str, at: datetime | None) -> Any:
-    return InboundMessage(identity=psid, contact_message=content, native_id=native_id, at=at)
+def _inbound(
+    psid: str,
+    content: dict[str, Any],
+    native_id: str,
+    at: datetime | None,
+    context: str | None = None,
+) -> Any:
+    return InboundMessage(
+        identity=psid,
+        contact_message=content,
+        native_id=native_id,
+        at=at,
+        context_native_id=context,
+    )
 
 
 def _unmapped(event: Any, description: str, psid: str | None = None) -> Unmapped:

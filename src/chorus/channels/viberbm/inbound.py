@@ -105,6 +105,8 @@ def _message(payload: dict[str, Any]) -> InboundMessage:
         sender_id=str(payload["service_id"]) if payload.get("service_id") else None,
         at=parse_time(payload.get("timestamp")),
         reply_text=reply_text,
+        # The app message this one answers, by its native id (becomes `reply_to`).
+        context_native_id=payload["reply_to"] if isinstance(payload.get("reply_to"), str) else None,
     )
 
 
