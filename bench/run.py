@@ -5,7 +5,8 @@ receiver, then measures:
 1. end to end: N messages sent, from the first send to the N-th DELIVERED callback received
    at the webhook (through the dispatch workers, the simulated SMS channel, its delivery
    reports and the signed callbacks), with `chorus serve` as it runs by default, and the CPU
-   time chorus used per message;
+   time chorus used per message; then one message alone, 30 times: each sent once the one
+   before has reached the webhook, send → DELIVERED callback (p50 and max);
 2. accepted sends per second on `messages:send` from concurrent clients for a fixed time,
    with p50 and p99 latency, and `GET /healthz` under the same load tool (the ratio shows
    what the send path costs over the framework's floor) — once with the workers in the same
@@ -335,6 +336,28 @@ async def end_to_end(
     raise RuntimeError(f"only {stats['delivered'] - before} of {count} DELIVERED callbacks arrived")
 
 
+def one_at_a_time(base: str, receiver: str, app_id: str, count: int = 30) -> dict[str, float]:
+    """Latency of one message alone: each sent when the one before has reached the webhook,
+    from the send to its DELIVERED callback (the first five, warming up, not counted)."""
+    latencies: list[float] = []
+    with (
+        httpx.Client(base_url=f"{base}/v1/projects/{PROJECT}", auth=(KEY, SECRET)) as api,
+        httpx.Client() as plain,
+    ):
+        for index in range(count + 5):
+            before = plain.get(f"{receiver}/stats").json()["delivered"]
+            started = time.time()
+            api.post("/messages:send", json=send_body(app_id, index)).raise_for_status()
+            deadline = time.monotonic() + 30
+            while (stats := plain.get(f"{receiver}/stats").json())["delivered"] == before:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("a single message's DELIVERED callback never came")
+                time.sleep(0.002)
+            latencies.append((stats["last"] - started) * 1000)
+    counted = latencies[5:]
+    return {"p50": statistics.median(counted), "max": max(counted)}
+
+
 def delivered(receiver: str) -> int:
     return httpx.get(f"{receiver}/stats").json()["delivered"]
 
@@ -395,6 +418,7 @@ def run_bench(args: argparse.Namespace, database_url: str | None) -> None:
         e2e = asyncio.run(
             end_to_end(base, receiver_url, app_id, args.messages, args.connections, [chorus])
         )
+        alone = one_at_a_time(base, receiver_url, app_id)
         scaled = None
         if args.worker_processes:
             stop([chorus])
@@ -420,6 +444,10 @@ def run_bench(args: argparse.Namespace, database_url: str | None) -> None:
         chorus = start_chorus(database_url, data_dir, port, workers=False)
         report_load("API process alone", base, receiver_url, app_id, args)
         report_end_to_end("end to end", e2e)
+        print(
+            f"one alone      p50 {alone['p50']:6.0f} ms   max {alone['max']:6.0f} ms"
+            "  (send → DELIVERED callback, one message at a time)"
+        )
         if scaled is not None:
             print(f"  the same, workers in {args.worker_processes} `chorus worker` processes:")
             report_end_to_end("", scaled)
