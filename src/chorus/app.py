@@ -20,7 +20,7 @@ from chorus.events.routes import router as events_router
 from chorus.inbound.routes import extension as inbound_extension
 from chorus.inbound.routes import router as inbound_router
 from chorus.jobs import worker_for
-from chorus.kit.auth import Authenticator
+from chorus.kit.auth import AuthenticateFirst, Authenticator
 from chorus.kit.counters import HttpMetrics
 from chorus.kit.db import checkpoint_wal, connect
 from chorus.kit.errors import install_error_handlers
@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> F
     install_console(app, settings)
     # Innermost: answers a request whose text cannot be stored before any route runs.
     app.add_middleware(StorableText, max_body_bytes=settings.max_request_bytes)
+    app.add_middleware(AuthenticateFirst)  # before any body is read
     app.add_middleware(HttpMetrics)  # it reads the route the router chose
     app.add_middleware(CountApiRequests, load=load)
     app.add_middleware(WireCompatibility)

@@ -142,6 +142,24 @@ def test_valid_key_on_another_project_is_403(server) -> None:
     assert_error(response, 403, "PERMISSION_DENIED")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b'{"display_name":', b'{"display_name": "\\u0000"}', b"\xff\xfe", b'{"display_name": "ok"}'],
+)
+def test_who_calls_is_settled_before_the_body_is_read(server, body: bytes) -> None:
+    """Malformed, unstorable or valid: without credentials 401, with another project's key
+    403 (they were 400s: the body was parsed first), on every API prefix."""
+    headers = {"content-type": "application/json"}
+    for prefix in ("/v1", "/v1beta", "/v2", "/chorus/v1"):
+        path = f"{server.url}{prefix}/projects/{server.project_id}/apps"
+        assert_error(httpx.post(path, content=body, headers=headers), 401, "UNAUTHENTICATED")
+        foreign = f"{server.url}{prefix}/projects/{server.other.project_id}/apps"
+        refused = httpx.post(
+            foreign, content=body, headers=headers, auth=(server.key_id, server.key_secret)
+        )
+        assert_error(refused, 403, "PERMISSION_DENIED")
+
+
 def test_health_endpoints_need_no_credentials(server) -> None:
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
     assert httpx.get(f"{server.url}/readyz").json() == {"status": "ok"}

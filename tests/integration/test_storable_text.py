@@ -137,8 +137,8 @@ def test_ordinary_text_passes(api: httpx.Client, text: str) -> None:
 
 
 def test_a_body_past_the_limit_is_a_413_announced_or_streamed(server: Server) -> None:
-    """Refused before authentication and before it is held whole (CHORUS_MAX_REQUEST_BYTES,
-    4 MiB by default); up to the limit a body goes through."""
+    """Refused before it is held whole (CHORUS_MAX_REQUEST_BYTES, 4 MiB by default); up to
+    the limit a body goes through. Without credentials it is not read at all: a 401."""
     limit = 4 * 1024 * 1024
     url = f"{server.url}/v1/projects/{server.project_id}/apps"
     filler = {"display_name": "big", "x": ""}
@@ -154,8 +154,10 @@ def test_a_body_past_the_limit_is_a_413_announced_or_streamed(server: Server) ->
         yield at_limit
         yield b" "
 
+    stranger = httpx.post(url, content=at_limit + b" ", headers=headers)
+    assert_error(stranger, 401, "UNAUTHENTICATED")
     for body in (at_limit + b" ", streamed()):
-        response = httpx.post(url, content=body, headers=headers)  # no credentials at all
+        response = httpx.post(url, content=body, headers=headers, auth=auth)
         error = assert_error(response, 413, field="body")
         assert error["details"][0]["field_violations"][0]["description"] == (
             f"must be at most {limit} bytes"

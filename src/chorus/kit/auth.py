@@ -5,12 +5,14 @@ A key belongs to one project: valid credentials on another project's path are 40
 """
 
 import base64
+import re
 import time
 from dataclasses import dataclass
 
 import jwt
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chorus.kit.errors import ApiError, try_again
 from chorus.projects import service as projects
@@ -130,7 +132,15 @@ async def authenticator(request: Request) -> Authenticator:
 
 async def project_caller(project_id: str, request: Request) -> Caller:
     """The dependency of every `/v1/projects/{project_id}/...` route: who calls, whether
-    the key may use this project, and whether the project is within its request rate."""
+    the key may use this project, and whether the project is within its request rate.
+    A request with a body was asked before its body was read (`AuthenticateFirst`)."""
+    first: Caller | None = request.scope.get("state", {}).get(_CALLER)
+    if first is not None and first.project_id == project_id:
+        return first
+    return await _checked_caller(project_id, request)
+
+
+async def _checked_caller(project_id: str, request: Request) -> Caller:
     auth: Authenticator = request.app.state.authenticator
     caller = await auth.authenticate(request.headers.get("authorization"))
     if caller.project_id != project_id:
@@ -142,3 +152,31 @@ async def project_caller(project_id: str, request: Request) -> Caller:
             429, f"Project {project_id} is over its request rate; retry in {seconds}s", wait
         )
     return caller
+
+
+_CALLER = "chorus_caller"
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_PROJECT_PATH = re.compile(r"^/(?:v1|v2|chorus/v1)/projects/([^/]+)(?:/|$)")
+
+
+class AuthenticateFirst:
+    """Who calls is settled before a body is read: FastAPI parses a route's JSON body before
+    its dependencies run, so without this a malformed body got a 400 where missing or
+    foreign credentials are a 401 or 403 (API.md §1.3.3), and a stranger's body was read
+    (and checked, `kit.http.StorableText`) before anyone knew who sent it. Requests without
+    a body are left to `project_caller` (the console's event stream authenticates itself)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in _BODY_METHODS:
+            match = _PROJECT_PATH.match(scope["path"])
+            if match is not None:
+                try:
+                    caller = await _checked_caller(match.group(1), Request(scope))
+                except ApiError as error:
+                    await error.response()(scope, receive, send)
+                    return
+                scope.setdefault("state", {})[_CALLER] = caller
+        await self.app(scope, receive, send)

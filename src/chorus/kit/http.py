@@ -54,8 +54,8 @@ Problem = tuple[str, str]  # (field, what is wrong with it)
 
 class StorableText:
     """A body past `max_body_bytes` is refused (413) as soon as its `content-length` or its
-    chunks say so, before it is held in memory whole (it is read here, before any route or
-    authentication, for the check below).
+    chunks say so, before it is held in memory whole (it is read here, before any route,
+    for the check below; API callers are known by then, `kit.auth.AuthenticateFirst`).
 
     Text that cannot be stored is refused at the edge, with where it is, in the error
     envelope: the NUL character (PostgreSQL's text and JSON types have no room for it: a NUL
