@@ -174,3 +174,61 @@ def test_callbacks_of_channel_traffic_carry_the_channels_time_and_the_conversati
     )[0]
     assert delivered["event_time"] == "2026-01-02T03:04:06.500000Z"
     assert delivered["accepted_time"] > delivered["event_time"]
+
+
+def test_contact_messages_without_the_channels_id_are_each_kept(
+    server: Server, api: httpx.Client
+) -> None:
+    """No id to tell them apart: none is dropped as a repeat of another (the second was)."""
+    app_id = sms_app(api)
+    sender = msisdn()
+    for body in ("hello1", "hello2"):
+        mo = {"type": "mo_text", "from": sender, "to": "plan", "body": body}
+        assert httpx.post(f"{server.url}/inbound/sms/{app_id}", json=mo).status_code == 200
+
+    def received() -> list[str]:
+        rows = server.query(
+            "SELECT contact_message FROM messages WHERE app_id = :a AND direction = 'TO_APP'",
+            a=app_id,
+        )
+        found = [row["contact_message"] for row in rows]
+        return [(json.loads(m) if isinstance(m, str) else m)["text_message"]["text"] for m in found]
+
+    bodies = sorted(received())
+    assert bodies == ["hello1", "hello2"]
+
+
+def test_an_undated_report_about_an_unknown_send_is_ignored_not_asked_for_again(
+    server: Server, api: httpx.Client
+) -> None:
+    """A report may overtake its send's record, so a recent one is asked for again (503);
+    one without a time could never stop being recent: it is kept as ignored."""
+    app_id = sms_app(api)
+    report = {
+        "type": "recipient_delivery_report_sms",
+        "batch_id": "UNKNOWNBATCH",
+        "recipient": msisdn(),
+        "status": "Delivered",
+        "code": 0,
+    }
+    response = httpx.post(f"{server.url}/inbound/sms/{app_id}", json=report)
+    assert response.status_code == 200, response.text
+    assert kept(server, app_id)[-1]["outcome"] == "ignored"
+
+
+def test_a_body_nested_past_reason_is_refused_before_the_signature_is_checked(
+    server: Server, api: httpx.Client
+) -> None:
+    """RCS verifies what the body holds: reading it was outside the parsers' net (a 500)."""
+    app_id = api.post(
+        "/apps",
+        json={
+            "display_name": "rcs",
+            "channel_credentials": [
+                {"channel": "RCS", "static_bearer": {"claimed_identity": "agent", "token": "t"}}
+            ],
+        },
+    ).json()["id"]
+    nested = b"[" * 100_000 + b"]" * 100_000
+    response = httpx.post(f"{server.url}/inbound/rcs/{app_id}", content=nested)
+    assert response.status_code == 400, response.text

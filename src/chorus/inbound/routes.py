@@ -1,6 +1,8 @@
 """`POST /inbound/{channel}/{app_id}`: where channels (and the simulator) call chorus."""
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,7 +21,7 @@ from chorus.channels.registry import plugin_for
 from chorus.inbound import service
 from chorus.kit.auth import project_caller
 from chorus.kit.db import ReadSession, WriteSession
-from chorus.kit.errors import ApiError, invalid, not_found
+from chorus.kit.errors import ApiError, invalid, not_found, try_again
 from chorus.kit.pagination import page_request
 from chorus.wire.enums import Channel
 
@@ -71,7 +73,7 @@ async def receive(
         )
         return _refused(404, f"no app {app_id} with {name} credentials")
     try:
-        plugin.verify(native, credential, simulator_on=request.app.state.settings.simulator)
+        _verify(plugin, native, credential, simulator_on=request.app.state.settings.simulator)
         items = _parse(plugin, native)
     except InboundRejected as rejected:
         service.record_request(
@@ -92,10 +94,8 @@ async def receive(
         )
     except service.ReportTooEarly as early:
         await session.rollback()
-        return ApiError(
-            503,
-            f"no send with native id {early} is recorded yet; deliver this again",
-            headers={"Retry-After": "1"},
+        return try_again(
+            503, f"no send with native id {early} is recorded yet; deliver this again", 1
         ).response()
     return JSONResponse({})
 
@@ -154,12 +154,31 @@ async def media(
     return Response(content, media_type=content_type)
 
 
+def _verify(
+    plugin: ChannelPlugin, native: NativeRequest, credential: dict[str, Any], *, simulator_on: bool
+) -> None:
+    """The request's signature. Some channels sign what the body holds (RCS: its decoded
+    data), so verifying reads the body too: a shape it did not expect is refused as the
+    parser's are."""
+    with _unreadable_refused(plugin):
+        plugin.verify(native, credential, simulator_on=simulator_on)
+
+
 def _parse(plugin: ChannelPlugin, native: NativeRequest) -> list[InboundItem]:
-    """The webhook's items. A parser that fails on a shape it did not expect refuses the
-    request (400, final) instead of answering 500, which the channel would retry for days;
-    the failure is logged with its traceback, as a parser's bug."""
-    try:
+    """The webhook's items."""
+    with _unreadable_refused(plugin):
         items = plugin.parse_inbound(native)
+    service.check_widths(items)
+    return items
+
+
+@contextlib.contextmanager
+def _unreadable_refused(plugin: ChannelPlugin) -> Iterator[None]:
+    """A verifier or parser that fails on a shape it did not expect (nested past reason,
+    say) refuses the request (400, final) instead of answering 500, which the channel would
+    retry for days; the failure is logged with its traceback, as a bug of ours."""
+    try:
+        yield
     except InboundRejected:
         raise
     except Exception as error:
@@ -167,8 +186,6 @@ def _parse(plugin: ChannelPlugin, native: NativeRequest) -> list[InboundItem]:
         raise InboundRejected(
             400, f"the {plugin.channel.value} webhook has a shape chorus cannot read"
         ) from error
-    service.check_widths(items)
-    return items
 
 
 def _refused(status: int, message: str) -> JSONResponse:

@@ -165,7 +165,9 @@ async def receive_message(
     session: AsyncSession, app: App, plugin: ChannelPlugin, item: InboundMessage
 ) -> Message | None:
     channel = plugin.channel.value
-    if await _seen(session, channel, item.native_id):
+    # A message without the channel's id cannot be told from another: none is dropped as
+    # seen, and none is kept as a reference (an empty id would match every later one).
+    if item.native_id and await _seen(session, channel, item.native_id):
         return None  # the channel delivered this webhook again
     identity = normalise_identity(channel, item.identity)
     scope = app.id if plugin.channel in APP_SCOPED_CHANNELS else ""
@@ -212,11 +214,12 @@ async def receive_message(
     await _reply_to(session, channel, item, message)
     session.add(message)
     await session.flush()  # the reference below points at the message row
-    session.add(
-        ChannelMessageRef(
-            channel=channel, native_id=item.native_id, message_id=message.id, candidate_index=0
+    if item.native_id:
+        session.add(
+            ChannelMessageRef(
+                channel=channel, native_id=item.native_id, message_id=message.id, candidate_index=0
+            )
         )
-    )
     await session.flush()
     payload = {
         "id": message.id,
@@ -378,8 +381,9 @@ async def apply_report(
 
 
 def _recent(report: StatusReport) -> bool:
-    """Within REPORT_WAIT of the report's own time; a report without one may be."""
-    return report.at is None or report.at > utcnow() - REPORT_WAIT
+    """Within REPORT_WAIT of the report's own time. A report without one is taken as old:
+    asking for it again would ask for ever (the real channels date every report)."""
+    return report.at is not None and report.at > utcnow() - REPORT_WAIT
 
 
 async def _apply_watermark(
