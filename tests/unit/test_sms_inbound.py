@@ -210,6 +210,10 @@ def test_reports_that_change_nothing(status: str) -> None:
         ("Aborted", 407, ReasonCode.CHANNEL_FAILURE),
         ("Failed", 403, ReasonCode.CHANNEL_FAILURE),
         *[("Failed", c, ReasonCode.CHANNEL_FAILURE) for c in (1, 5, 8, 18, 40, 56, 70, 999)],
+        # 0 is "not reachable" only with Failed; with another status it is anything else.
+        ("Rejected", 0, ReasonCode.CHANNEL_FAILURE),
+        ("Aborted", 0, ReasonCode.CHANNEL_FAILURE),
+        ("Failed", 1e999, ReasonCode.CHANNEL_FAILURE),  # was an OverflowError: the report lost
     ],
 )
 def test_failed_reports_map_their_code(status: str, code: int, reason: ReasonCode) -> None:

@@ -362,6 +362,14 @@ def test_failed_statuses_map_their_code(code: int, details: str, reason: str) ->
     assert item.reason["description"].startswith("Boom")
 
 
+def test_a_failed_status_with_errors_of_another_shape_is_still_a_failure() -> None:
+    """`errors` as an object, not a list: it was a KeyError, and the whole webhook a 400."""
+    for errors in ({"code": 131026}, "broken", [1]):
+        item = only(PLUGIN.parse_inbound(request(status("failed", errors=errors))))
+        assert item.status == "FAILED"
+        assert item.reason["code"] == "CHANNEL_FAILURE"
+
+
 def test_messages_and_statuses_in_one_change_are_all_reported() -> None:
     payload = message("text", {"body": "x"})
     payload["entry"][0]["changes"][0]["value"]["statuses"] = status("read")["entry"][0]["changes"][

@@ -149,9 +149,9 @@ def dlr_reason(status: str, code: Any) -> ReasonCode:
         return ReasonCode.DELIVERY_TIMED_OUT
     try:
         number = int(code)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999
         return ReasonCode.CHANNEL_FAILURE
-    if number in _NOT_REACHABLE or number == 0:
+    if number in _NOT_REACHABLE or (number == 0 and status == "Failed"):
         return ReasonCode.RECIPIENT_NOT_REACHABLE
     if number in _POLICY:
         return ReasonCode.DELIVERY_REJECTED_DUE_TO_POLICY

@@ -234,8 +234,7 @@ def _status(status: dict[str, Any]) -> StatusReport:
     if name == "read":
         return StatusReport(status="READ", **common)
     if name == "failed":
-        errors = status.get("errors") or [{}]
-        error = errors[0] if isinstance(errors[0], dict) else {}
+        error = (objects(status.get("errors")) or [{}])[0]
         data = error.get("error_data") if isinstance(error.get("error_data"), dict) else {}
         details = str(data.get("details") or "")
         code = error.get("code")
