@@ -160,6 +160,34 @@ def test_an_attachment_with_text_is_a_media_card() -> None:
     }
 
 
+def test_the_text_captions_the_first_media_attachment_wherever_it_is() -> None:
+    location = {"type": "location", "payload": {"coordinates": {"lat": 1.5, "long": 2.5}}}
+    image = {"type": "image", "payload": {"url": "https://x/i.jpg"}}
+    items = parse({"message": {"mid": "m_4", "text": "cap", "attachments": [location, image]}})
+    assert [i.contact_message for i in items] == [
+        {
+            "location_message": {
+                "coordinates": {"latitude": 1.5, "longitude": 2.5},
+                "title": "",
+                "label": "",
+            }
+        },
+        {"media_card_message": {"url": "https://x/i.jpg", "caption": "cap"}},
+    ]
+    # No media at all: the text is not lost, it arrives as a message of its own.
+    items = parse({"message": {"mid": "m_5", "text": "here", "attachments": [location]}})
+    assert items[-1].contact_message == {"text_message": {"text": "here"}}
+    assert [i.native_id for i in items] == ["m_5", "m_5#text"]
+
+
+@pytest.mark.parametrize("sender", [{"id": {"x": 1}}, {"id": ""}, {"id": True}, {}])
+def test_a_sender_that_names_no_one_is_unmapped(sender: dict[str, Any]) -> None:
+    payload = webhook({"message": {"mid": "m_6", "text": "hi"}})
+    payload["entry"][0]["messaging"][0]["sender"] = sender
+    [item] = PLUGIN.parse_inbound(request(payload))
+    assert isinstance(item, Unmapped)
+
+
 def test_location() -> None:
     [item] = parse(
         {
@@ -246,12 +274,17 @@ def test_echoes_are_ignored() -> None:
 # --- statuses ------------------------------------------------------------------------------------
 
 
-def test_delivery_reports_every_listed_mid() -> None:
+def test_delivery_reports_every_listed_mid_and_the_watermark() -> None:
+    """§1.7: each listed mid, and every message to the PSID sent up to the watermark."""
     items = parse({"delivery": {"mids": ["m_a", "m_b"], "watermark": T}})
     assert [(i.status, i.native_id, i.identity) for i in items] == [
         ("DELIVERED", "m_a", PSID),
         ("DELIVERED", "m_b", PSID),
+        ("DELIVERED", None, PSID),
     ]
+    assert items[-1].at == datetime.fromtimestamp(T / 1000, UTC)
+    [only_mid] = parse({"delivery": {"mids": ["m_a"]}})
+    assert only_mid.native_id == "m_a"
 
 
 def test_read_reports_the_watermark() -> None:
@@ -293,7 +326,12 @@ def test_several_events_are_mapped_in_order() -> None:
         {"delivery": {"mids": ["m_x"], "watermark": T}},
         {"message": {"mid": "m_2", "text": "b"}},
     )
-    assert [type(i) for i in items] == [InboundMessage, StatusReport, InboundMessage]
+    assert [type(i) for i in items] == [
+        InboundMessage,
+        StatusReport,  # the mid
+        StatusReport,  # the watermark
+        InboundMessage,
+    ]
 
 
 def test_a_body_that_is_not_a_webhook_is_400() -> None:

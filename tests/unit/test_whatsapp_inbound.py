@@ -393,3 +393,11 @@ def test_typed_and_tapped_replies_name_options() -> None:
     assert PLUGIN.match_reply("2", options) == options[1]
     assert PLUGIN.match_reply("yes", options) == options[0]
     assert PLUGIN.match_reply("maybe", options) is None
+
+
+@pytest.mark.parametrize("sender", [None, "", {"x": 1}, True])
+def test_a_message_without_a_sender_is_unmapped_not_a_contact(sender: Any) -> None:
+    """It became a contact with the identity "" (or the text of an object)."""
+    payload = message("text", {"body": "hi"}, **{"from": sender})
+    item = only(PLUGIN.parse_inbound(request(payload)))
+    assert isinstance(item, Unmapped)

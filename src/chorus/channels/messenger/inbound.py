@@ -84,13 +84,14 @@ def _event(event: dict[str, Any]) -> list[InboundItem]:
     if isinstance(delivery, dict):
         listed = delivery.get("mids") if isinstance(delivery.get("mids"), list) else []
         mids = [m for m in listed if isinstance(m, str) and m]
-        if mids:
-            return [
-                StatusReport(status="DELIVERED", native_id=mid, identity=psid, at=at)
-                for mid in mids
-            ]
+        reports = [
+            StatusReport(status="DELIVERED", native_id=mid, identity=psid, at=at) for mid in mids
+        ]
+        # And everything sent to this PSID up to the watermark (§1.7), mids or not.
         watermark = from_millis(delivery.get("watermark"))
-        return [StatusReport(status="DELIVERED", identity=psid, at=watermark)]
+        if watermark is not None or not mids:
+            reports.append(StatusReport(status="DELIVERED", identity=psid, at=watermark))
+        return reports
     read = event.get("read")
     if isinstance(read, dict):
         # Everything sent to this PSID at or before the watermark has been read.
@@ -119,10 +120,15 @@ def _message(
             return [_unmapped(event, "message without text or attachments", psid)]
         return [_inbound(psid, {"text_message": {"text": text}}, mid, at, context)]
     items: list[InboundItem] = []
+    # The text is the caption of the first media attachment, wherever it is in the list.
+    captioned = next((a for a in attachments if a.get("type") in MEDIA_TYPES), None)
     for number, attachment in enumerate(attachments):
         native_id = mid if number == 0 else f"{mid}#{number}"
-        content = _attachment(event, attachment, caption=text if number == 0 else None)
+        caption = text if attachment is captioned else None
+        content = _attachment(event, attachment, caption=caption)
         items.append(_inbound(psid, content, native_id, at, context))
+    if text is not None and captioned is None:  # no media to carry it: a message of its own
+        items.append(_inbound(psid, {"text_message": {"text": text}}, f"{mid}#text", at, context))
     return items
 
 
@@ -197,9 +203,12 @@ def _unmapped(event: Any, description: str, psid: str | None = None) -> Unmapped
 
 
 def _id(party: Any) -> str | None:
-    if isinstance(party, dict) and party.get("id") is not None:
-        return str(party["id"])
-    return None
+    """A sender's or recipient's id: digits as a string or a number (anything else names no
+    one, and must not become an identity)."""
+    value = party.get("id") if isinstance(party, dict) else None
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        return None
+    return str(value)
 
 
 def _degrees(value: Any) -> float | None:

@@ -100,8 +100,10 @@ def _change(
 def _message(
     request: NativeRequest, message: dict[str, Any], business: str, public_base_url: str | None
 ) -> InboundItem:
-    sender = str(message.get("from") or "")
-    identity = normalise_identity(Channel.WHATSAPP, sender)
+    sender = message.get("from")
+    if not isinstance(sender, str | int) or isinstance(sender, bool) or sender == "":
+        return Unmapped(_raw(message), description="a WhatsApp message without `from`")
+    identity = normalise_identity(Channel.WHATSAPP, str(sender))
     kind = message.get("type")
     body = (
         message.get(kind) if isinstance(kind, str) and isinstance(message.get(kind), dict) else {}
