@@ -121,7 +121,7 @@ def _message(
         return [_inbound(psid, {"text_message": {"text": text}}, mid, at, context)]
     items: list[InboundItem] = []
     # The text is the caption of the first media attachment, wherever it is in the list.
-    captioned = next((a for a in attachments if a.get("type") in MEDIA_TYPES), None)
+    captioned = next((a for a in attachments if str(a.get("type") or "") in MEDIA_TYPES), None)
     for number, attachment in enumerate(attachments):
         native_id = mid if number == 0 else f"{mid}#{number}"
         caption = text if attachment is captioned else None
