@@ -147,7 +147,12 @@ def test_a_location_is_a_location_message() -> None:
 
 
 @pytest.mark.parametrize(
-    "content", [{"type": "sticker", "sticker_id": "40100"}, {"type": "hologram"}]
+    "content",
+    [
+        {"type": "sticker", "sticker_id": "40100"},
+        {"type": "hologram"},
+        {"type": "location", "lat": 1e999, "lon": 18.0711},  # was stored as null
+    ],
 )
 def test_stickers_and_unknown_content_are_fallback_messages(content: dict[str, Any]) -> None:
     [item] = parse(message(content))

@@ -401,3 +401,14 @@ def test_a_message_without_a_sender_is_unmapped_not_a_contact(sender: Any) -> No
     payload = message("text", {"body": "hi"}, **{"from": sender})
     item = only(PLUGIN.parse_inbound(request(payload)))
     assert isinstance(item, Unmapped)
+
+
+def test_a_location_that_is_not_on_the_globe_is_unmapped() -> None:
+    for body in ({"latitude": "abc", "longitude": {"a": 1}}, {"name": "nowhere"}):
+        item = only(PLUGIN.parse_inbound(request(message("location", body))))
+        assert isinstance(item, Unmapped)
+    item = only(PLUGIN.parse_inbound(request(message("location", {"latitude": 1, "longitude": 2}))))
+    assert item.contact_message["location_message"]["coordinates"] == {
+        "latitude": 1.0,
+        "longitude": 2.0,
+    }

@@ -7,6 +7,7 @@ interface and the registry (`chorus.channels.registry`).
 """
 
 import json
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -209,6 +210,23 @@ def objects(value: Any) -> list[dict[str, Any]]:
     """The objects of a JSON array in a channel's webhook: nothing when it is not an array,
     and none of its other elements (a webhook of another shape maps to less, never fails)."""
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def coordinates(latitude: Any, longitude: Any) -> dict[str, float] | None:
+    """A location's coordinates as the API stores them, or None when the channel's are not
+    numbers on the globe (a string, null, a boolean, `1e999`): no location, then."""
+    values = []
+    for value, bound in ((latitude, 90.0), (longitude, 180.0)):
+        if isinstance(value, bool):
+            return None
+        try:
+            degrees = float(value)
+        except (TypeError, ValueError):
+            return None
+        if not math.isfinite(degrees) or abs(degrees) > bound:
+            return None
+        values.append(degrees)
+    return {"latitude": values[0], "longitude": values[1]}
 
 
 class InboundRejected(Exception):

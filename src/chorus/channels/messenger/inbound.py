@@ -12,7 +12,6 @@ READ up to its watermark; anything else → unsupported, with the raw event.
 """
 
 import json
-import math
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +23,7 @@ from chorus.channels.base import (
     NativeRequest,
     StatusReport,
     Unmapped,
+    coordinates,
     objects,
 )
 from chorus.wire.messages import ReasonCode
@@ -141,15 +141,12 @@ def _attachment(
         if caption is not None:
             return {"media_card_message": {"url": payload["url"], "caption": caption}}
         return {"media_message": {"url": payload["url"]}}
-    coordinates = payload.get("coordinates")
-    if kind == "location" and isinstance(coordinates, dict):
-        latitude, longitude = _degrees(coordinates.get("lat")), _degrees(coordinates.get("long"))
-    else:
-        latitude = longitude = None
-    if latitude is not None and longitude is not None:
+    given = payload.get("coordinates") if isinstance(payload.get("coordinates"), dict) else {}
+    place = coordinates(given.get("lat"), given.get("long")) if kind == "location" else None
+    if place is not None:
         return {
             "location_message": {
-                "coordinates": {"latitude": latitude, "longitude": longitude},
+                "coordinates": place,
                 "title": str(attachment.get("title") or ""),
                 "label": "",
             }
@@ -209,16 +206,6 @@ def _id(party: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
         return None
     return str(value)
-
-
-def _degrees(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        degrees = float(value)
-    except (TypeError, ValueError):
-        return None
-    return degrees if math.isfinite(degrees) else None
 
 
 def from_millis(value: Any) -> datetime | None:

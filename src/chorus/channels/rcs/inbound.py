@@ -29,6 +29,7 @@ from chorus.channels.base import (
     NativeRequest,
     StatusReport,
     Unmapped,
+    coordinates,
 )
 from chorus.channels.sms.inbound import parse_time
 from chorus.wire.enums import Channel
@@ -145,10 +146,10 @@ def parse_webhook(request: NativeRequest) -> list[InboundItem]:
         return [message({"text_message": {"text": event["text"]}})]
     if isinstance(event.get("userFile"), dict):
         return [message({"media_message": _media(event["userFile"])})]
-    location = event.get("location")
-    if isinstance(location, dict) and "latitude" in location and "longitude" in location:
-        coordinates = {"latitude": location["latitude"], "longitude": location["longitude"]}
-        return [message({"location_message": {"coordinates": coordinates}})]
+    location = event.get("location") if isinstance(event.get("location"), dict) else {}
+    place = coordinates(location.get("latitude"), location.get("longitude"))
+    if place is not None:
+        return [message({"location_message": {"coordinates": place}})]
     response = event.get("suggestionResponse")
     if isinstance(response, dict) and isinstance(response.get("postbackData"), str):
         postback = response["postbackData"]

@@ -27,6 +27,7 @@ from chorus.channels.base import (
     NativeRequest,
     StatusReport,
     Unmapped,
+    coordinates,
 )
 from chorus.wire.messages import ReasonCode
 
@@ -140,15 +141,11 @@ def _message(payload: dict[str, Any], raw: str, at: datetime | None) -> InboundI
     elif kind == "url":
         content = {"text_message": {"text": str(message.get("media") or "")}}
     elif kind == "location":
-        location = message.get("location") or {}
-        try:
-            coordinates = {
-                "latitude": float(location["lat"]),
-                "longitude": float(location["lon"]),
-            }
-        except (KeyError, TypeError, ValueError):
-            raise InboundRejected(400, "Viber location message without lat/lon") from None
-        content = {"location_message": {"coordinates": coordinates, "title": "", "label": ""}}
+        location = message.get("location") if isinstance(message.get("location"), dict) else {}
+        place = coordinates(location.get("lat"), location.get("lon"))
+        if place is None:
+            raise InboundRejected(400, "Viber location message without a valid lat/lon")
+        content = {"location_message": {"coordinates": place, "title": "", "label": ""}}
     elif kind == "contact":
         content = {
             "fallback_message": {

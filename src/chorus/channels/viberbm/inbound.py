@@ -24,6 +24,7 @@ from chorus.channels.base import (
     NativeRequest,
     StatusReport,
     Unmapped,
+    coordinates,
 )
 from chorus.channels.sms.inbound import parse_time
 from chorus.channels.viberbm.connector import reason_for
@@ -120,9 +121,10 @@ def contact_message_of(content: dict[str, Any]) -> tuple[dict[str, Any], str | N
         if isinstance(caption, str) and caption:
             return {"media_card_message": {"url": content["url"], "caption": caption}}, None
         return {"media_message": {"url": content["url"]}}, None
-    if kind == "location" and _is_number(content.get("lat")) and _is_number(content.get("lon")):
+    place = coordinates(content.get("lat"), content.get("lon")) if kind == "location" else None
+    if place is not None:
         location: dict[str, Any] = {
-            "coordinates": {"latitude": content["lat"], "longitude": content["lon"]},
+            "coordinates": place,
             "title": str(content.get("title") or ""),
         }
         if content.get("label"):
@@ -171,7 +173,3 @@ def _status(payload: dict[str, Any]) -> StatusReport:
         }
         return StatusReport(status="FAILED", reason=reason, **common)
     return StatusReport(status="", **common)  # accepted, sent…: nothing changes
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -19,6 +19,7 @@ from chorus.channels.base import (
     NativeRequest,
     StatusReport,
     Unmapped,
+    coordinates,
     objects,
 )
 from chorus.channels.whatsapp.connector import reason_for_code
@@ -126,13 +127,12 @@ def _message(
                 media["filename_override"] = body["filename"]
             content = {"media_message": media}
     elif kind == "location":
-        location: dict[str, Any] = {
-            "coordinates": {"latitude": body.get("latitude"), "longitude": body.get("longitude")},
-            "title": body.get("name") or "",
-        }
-        if body.get("address"):
-            location["label"] = body["address"]
-        content = {"location_message": location}
+        place = coordinates(body.get("latitude"), body.get("longitude"))
+        if place is not None:  # else not a location: unmapped, as an unknown type
+            location: dict[str, Any] = {"coordinates": place, "title": body.get("name") or ""}
+            if body.get("address"):
+                location["label"] = body["address"]
+            content = {"location_message": location}
     elif kind == "interactive" and body.get("type") in ("button_reply", "list_reply"):
         reply = body.get(body["type"]) if isinstance(body.get(body["type"]), dict) else {}
         postback = str(reply.get("id") or "")
