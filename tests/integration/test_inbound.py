@@ -3,6 +3,7 @@
 Refused requests about an app are kept in `inbound_requests` (listed by the extension API,
 swept after 30 days); one naming no app of ours is not: anyone can post here."""
 
+import base64
 import json
 
 import httpx
@@ -232,3 +233,25 @@ def test_a_body_nested_past_reason_is_refused_before_the_signature_is_checked(
     nested = b"[" * 100_000 + b"]" * 100_000
     response = httpx.post(f"{server.url}/inbound/rcs/{app_id}", content=nested)
     assert response.status_code == 400, response.text
+
+
+def test_another_agents_event_is_ignored_and_kept_not_refused(
+    server: Server, api: httpx.Client
+) -> None:
+    """RCS §3.7: recorded as ignored, answered 200 (a 403 had RBM retry it for days), and no
+    callback reaches the app."""
+    app_id = api.post(
+        "/apps",
+        json={
+            "display_name": "rcs",
+            "channel_credentials": [
+                {"channel": "RCS", "static_bearer": {"claimed_identity": "agent", "token": "t"}}
+            ],
+        },
+    ).json()["id"]
+    event = {"senderPhoneNumber": msisdn(), "messageId": "M1", "agentId": "other", "text": "hi"}
+    data = base64.b64encode(json.dumps(event).encode()).decode()
+    response = httpx.post(f"{server.url}/inbound/rcs/{app_id}", json={"message": {"data": data}})
+    assert response.status_code == 200, response.text
+    assert kept(server, app_id)[-1]["outcome"] == "ignored"
+    assert server.query("SELECT id FROM messages WHERE app_id = :a", a=app_id) == []

@@ -11,6 +11,7 @@ import pytest
 
 from chorus.channels.base import (
     HandshakeAnswer,
+    Ignored,
     InboundEvent,
     InboundMessage,
     InboundRejected,
@@ -46,7 +47,9 @@ def push(event: dict[str, Any], *, secret: str | None = SECRET) -> NativeRequest
         "subscription": "projects/rbm-acme/subscriptions/sub",
     }
     headers = {"x-goog-signature": goog_signature(secret, data)} if secret else {}
-    return NativeRequest(app_id="APP", headers=headers, body=json.dumps(body).encode())
+    return NativeRequest(
+        app_id="APP", headers=headers, body=json.dumps(body).encode(), credential=CREDENTIAL
+    )
 
 
 def user(**content: Any) -> dict[str, Any]:
@@ -118,10 +121,13 @@ def test_without_a_callback_secret_only_the_simulator_is_trusted() -> None:
     assert refused.value.status == 401
 
 
-def test_an_event_for_another_agent_is_refused() -> None:
-    with pytest.raises(InboundRejected) as refused:
-        PLUGIN.verify(push(user(text="hi", agentId="other")), CREDENTIAL, simulator_on=True)
-    assert refused.value.status == 403
+def test_an_event_for_another_agent_is_ignored_not_refused() -> None:
+    """§3.7: ignored and recorded; a 403 had RBM deliver it again for days."""
+    request = push(user(text="hi", agentId="other"))
+    PLUGIN.verify(request, CREDENTIAL, simulator_on=True)
+    (item,) = PLUGIN.parse_inbound(request)
+    assert isinstance(item, Ignored)
+    assert "'other'" in item.description
 
 
 def test_data_that_is_not_base64_is_a_bad_request() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chorus.channels.base import (
+    Ignored,
     InboundMessage,
     InboundRejected,
     NativeRequest,
@@ -308,9 +309,10 @@ def test_other_change_fields_are_unmapped() -> None:
     assert isinstance(item, Unmapped)
 
 
-def test_a_change_for_another_number_is_unmapped_when_the_number_is_known() -> None:
+def test_a_change_for_another_number_is_ignored_when_the_number_is_known() -> None:
+    """§2.7: ignored and recorded, no UNSUPPORTED callback to the app."""
     items = parse_webhook(request(message("text", {"body": "x"})), phone_number_id="999")
-    assert isinstance(only(items), Unmapped)
+    assert isinstance(only(items), Ignored)
 
 
 # --- statuses ---------------------------------------------------------------------------------

@@ -180,6 +180,14 @@ class Unmapped:
 
 
 @dataclass(frozen=True)
+class Ignored:
+    """Native traffic for another business (another phone number id, another agent) that
+    reached this app's URL: recorded as ignored, nothing else (no callback, no retry asked)."""
+
+    description: str
+
+
+@dataclass(frozen=True)
 class HandshakeAnswer:
     """The channel is checking the endpoint (RBM's webhook set-up): answer `body` as text."""
 
@@ -202,7 +210,13 @@ class ConsentChange:
 
 
 InboundItem = (
-    InboundMessage | InboundEvent | StatusReport | Unmapped | HandshakeAnswer | ConsentChange
+    InboundMessage
+    | InboundEvent
+    | StatusReport
+    | Unmapped
+    | Ignored
+    | HandshakeAnswer
+    | ConsentChange
 )
 
 

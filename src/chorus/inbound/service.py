@@ -14,6 +14,7 @@ from chorus.callbacks.events import record_event
 from chorus.channels.base import (
     ChannelPlugin,
     ConsentChange,
+    Ignored,
     InboundEvent,
     InboundItem,
     InboundMessage,
@@ -107,6 +108,16 @@ async def process(
             await receive_event(session, app, plugin, item)
         elif isinstance(item, Unmapped):
             await unsupported(session, app, plugin, request, item)
+        elif isinstance(item, Ignored):
+            record_request(
+                session,
+                app.id,
+                app.project_id,
+                plugin.channel.value,
+                request,
+                "ignored",
+                item.description,
+            )
 
 
 def record_request(

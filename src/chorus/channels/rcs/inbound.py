@@ -22,6 +22,7 @@ from typing import Any
 
 from chorus.channels.base import (
     HandshakeAnswer,
+    Ignored,
     InboundEvent,
     InboundItem,
     InboundMessage,
@@ -97,15 +98,6 @@ def verify_webhook(
         raise InboundRejected(
             401, "the app's RCS credential has no callback_secret; webhooks are refused"
         )
-    agent = str((credential.get("static_bearer") or {}).get("claimed_identity") or "")
-    try:
-        event = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise InboundRejected(400, "message.data is not a JSON event") from None
-    if isinstance(event, dict) and event.get("agentId") not in (None, agent):
-        raise InboundRejected(
-            403, f"the event is for agent {event.get('agentId')!r}, not this app's {agent!r}"
-        )
 
 
 def parse_webhook(request: NativeRequest) -> list[InboundItem]:
@@ -120,6 +112,11 @@ def parse_webhook(request: NativeRequest) -> list[InboundItem]:
         raise InboundRejected(400, "message.data is not a JSON event") from None
     if not isinstance(event, dict):
         raise InboundRejected(400, "message.data must be a JSON object")
+    # Another agent's event at this app's URL is ignored and recorded (§3.7): refusing it
+    # would have RBM deliver it again for days.
+    ours = str((request.credential.get("static_bearer") or {}).get("claimed_identity") or "")
+    if ours and event.get("agentId") not in (None, ours):
+        return [Ignored(f"an event for agent {event.get('agentId')!r}, not this app's {ours!r}")]
     raw = data.decode("utf-8", errors="replace")
     sender = event.get("senderPhoneNumber")
     identity = normalise_identity(Channel.RCS, sender) if isinstance(sender, str) else None

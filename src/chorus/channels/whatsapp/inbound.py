@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chorus.channels.base import (
+    Ignored,
     InboundItem,
     InboundMessage,
     InboundRejected,
@@ -77,12 +78,7 @@ def _change(
     metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
     business = str(metadata.get("phone_number_id") or "")
     if phone_number_id is not None and business != phone_number_id:
-        return [
-            Unmapped(
-                _raw(change),
-                description=f"a change for phone number id {business!r}, not this app's",
-            )
-        ]
+        return [Ignored(f"a change for phone number id {business!r}, not this app's")]
     items: list[InboundItem] = []
     names = _profile_names(value.get("contacts"))
     for message in objects(value.get("messages")):
