@@ -412,6 +412,34 @@ def test_a_badly_signed_callback_is_refused_and_recorded(server: Server, api: ht
     assert response.status_code == 200, response.text
 
 
+def test_a_user_who_opens_the_chat_becomes_a_contact(server: Server, api: httpx.Client) -> None:
+    """§3.7 conversation_started: an UNSUPPORTED callback with the raw event, and the identity
+    is learned (a contact holds it, named in the callback)."""
+    app_id, token = viber_app(api)
+    user = viber_user()
+    body = json.dumps(
+        {
+            "event": "conversation_started",
+            "timestamp": 1714557600000,
+            "message_token": 78,
+            "type": "open",
+            "user": {"id": user, "name": "Ann"},
+            "subscribed": False,
+        }
+    ).encode()
+    signature = hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
+    response = httpx.post(
+        f"{server.url}/inbound/viber/{app_id}",
+        content=body,
+        headers={"content-type": "application/json", "x-viber-content-signature": signature},
+    )
+    assert response.status_code == 200, response.text
+    (callback,) = [c for c in server.recorded_callbacks(app_id) if c["trigger"] == "UNSUPPORTED"]
+    holders = api.get("/contacts", params={"channel": "VIBER", "identity": user}).json()
+    (contact,) = holders["contacts"]
+    assert callback["unsupported_callback"]["contact_id"] == contact["id"]
+
+
 def test_set_webhook_is_answered_and_validated_by_a_signed_webhook_event(
     server: Server, api: httpx.Client
 ) -> None:

@@ -177,6 +177,9 @@ class Unmapped:
     payload: str
     identity: str | None = None
     description: str = ""
+    # The identity becomes a contact's if none holds it (Viber's conversation_started: a
+    # person opened the chat, and can be written to from now on).
+    learns_identity: bool = False
 
 
 @dataclass(frozen=True)

@@ -492,9 +492,15 @@ async def unsupported(
     contact_id = conversation_id = ""
     correlation_id = None
     if identity and app.processing_mode == ProcessingMode.CONVERSATION.value:
-        holders = await contacts_repository.holders_of_key(
-            session, app.project_id, channel, identity, scope
-        )
+        if item.learns_identity:
+            contact, _ = await contacts.resolve_contact(
+                session, app.project_id, app.id, [(channel, identity)]
+            )
+            holders = [contact.id]
+        else:
+            holders = await contacts_repository.holders_of_key(
+                session, app.project_id, channel, identity, scope
+            )
         contact_id = holders[0] if holders else ""
         existing = (
             await conversations_repository.active_for_pair(session, app.id, contact_id)

@@ -8,7 +8,8 @@ always verified; only a credential with neither is subject to Decision 2.
 `message` events become contact messages (a text carrying the postback envelope becomes a
 `choice_response_message`); `delivered` / `seen` / `failed` become delivery reports; `webhook`
 is answered and dropped; `subscribed` / `unsubscribed` are consent changes (OPT_IN / OPT_OUT,
-the consent list); `conversation_started` and anything else are reported as unsupported.
+the consent list); `conversation_started` (whose user becomes a contact) and anything else
+are reported as unsupported.
 """
 
 import hashlib
@@ -92,7 +93,8 @@ def parse_callback(request: NativeRequest) -> list[InboundItem]:
         "conversation_started": "Viber conversation_started event",
     }
     description = descriptions.get(str(event), f"unknown Viber event {event!r}")
-    return [Unmapped(raw, identity=identity, description=description)]
+    learns = event == "conversation_started" and identity is not None  # §3.7
+    return [Unmapped(raw, identity=identity, description=description, learns_identity=learns)]
 
 
 def _time(value: Any) -> datetime | None:
