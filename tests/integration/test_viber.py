@@ -308,6 +308,31 @@ def test_a_reply_and_button_taps_come_back_on_the_same_conversation(
         assert reply["contact_id"] == queued["contact_id"]
 
 
+def test_a_button_tapped_on_an_older_message_answers_that_message(
+    server: Server, api: httpx.Client
+) -> None:
+    """The short envelope `{message_id}#{index}` names its message: a later message (here
+    one without buttons) does not take the tap (it arrived as text holding the envelope)."""
+    app_id, _ = viber_app(api)
+    user = viber_user()
+    choice = {
+        "choice_message": {
+            "text_message": {"text": "Pick"},
+            "choices": [{"text_message": {"text": "Yes"}}, {"text_message": {"text": "No"}}],
+        }
+    }
+    asked = send(api, app_id, user, choice)
+    wait_status(server, app_id, asked, "DELIVERED")
+    later = send(api, app_id, user, {"text_message": {"text": "Anything else?"}})
+    wait_status(server, app_id, later, "DELIVERED")
+    buttons = received(server, user)[0]["request"]["keyboard"]["Buttons"]
+    from_handset(server, user, app_id, text_message={"text": buttons[1]["ActionBody"]})
+    (reply,) = wait_for(lambda: inbound(server, app_id), what="the tap")
+    assert reply["contact_message"] == {
+        "choice_response_message": {"message_id": asked, "postback_data": f"{asked}_No"}
+    }
+
+
 @pytest.mark.parametrize(
     ("settings", "reason", "channel_code"),
     [

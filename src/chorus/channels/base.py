@@ -386,6 +386,12 @@ class ChannelPlugin(ABC):
         """The option a typed reply names, for channels that render choices as text."""
         return None
 
+    def named_message(self, text: str) -> str | None:
+        """The id of the app message a reply names itself (a short postback envelope,
+        `{message_id}#{index}`), whose options `match_reply` reads; None when it names none
+        (then the identity's latest message is the one answered)."""
+        return None
+
     async def revoke(
         self,
         http: httpx.AsyncClient,

@@ -312,7 +312,8 @@ async def _choice_reply(
     identity: str,
     message: Message,
 ) -> str | None:
-    """A typed reply naming an option of the identity's last rendered choice becomes a
+    """A typed reply naming an option of the identity's last rendered choice (or of the
+    message a short postback envelope names, part 2 "Postback envelope") becomes a
     choice_response_message (CHANNELS.md part 1 §1.7). Returns the metadata the callback
     carries then: the app message's own."""
     if item.reply_text is None:
@@ -324,6 +325,7 @@ async def _choice_reply(
         plugin.channel.value,
         identity,
         since=utcnow() - CHOICE_REPLY_WINDOW,
+        message_id=plugin.named_message(item.reply_text),
     )
     if last is None or not last.reply_options:
         return None

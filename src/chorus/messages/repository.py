@@ -180,9 +180,11 @@ async def latest_sent_to(
     identity: str,
     *,
     since: datetime | None = None,
+    message_id: str | None = None,
 ) -> Message | None:
     """The app's latest message sent to the identity on `channel` (accepted `since`, when
-    given): what a typed reply may answer, and DISPATCH mode's context of a reply."""
+    given; the one of `message_id`, when given): what a typed reply may answer, and
+    DISPATCH mode's context of a reply."""
     query = select(Message).where(
         Message.project_id == project_id,  # ix_messages_identity
         Message.identity == identity,
@@ -192,6 +194,8 @@ async def latest_sent_to(
     )
     if since is not None:
         query = query.where(Message.accept_time >= since)
+    if message_id is not None:
+        query = query.where(Message.id == message_id)
     return await session.scalar(
         query.order_by(Message.accept_time.desc(), Message.id.desc()).limit(1)
     )

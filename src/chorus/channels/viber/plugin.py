@@ -27,7 +27,7 @@ from chorus.channels.viber.transcode import transcode_viber
 from chorus.wire.enums import Channel
 from chorus.wire.messages import AppMessage, ReasonCode
 
-_SHORT_ENVELOPE = re.compile(r"^[0-9A-Z]{26}#([0-9]+)$")
+_SHORT_ENVELOPE = re.compile(r"^([0-9A-Z]{26})#([0-9]+)$")
 
 
 class ViberChannel(ChannelPlugin):
@@ -94,8 +94,12 @@ class ViberChannel(ChannelPlugin):
         matched = _SHORT_ENVELOPE.match(text.strip())
         if matched is None:
             return None
-        number = int(matched.group(1)) + 1
+        number = int(matched.group(2)) + 1
         return next((option for option in options if option.number == number), None)
+
+    def named_message(self, text: str) -> str | None:
+        matched = _SHORT_ENVELOPE.match(text.strip())
+        return matched.group(1) if matched is not None else None
 
 
 PLUGIN = ViberChannel()
