@@ -162,6 +162,19 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+@pytest.fixture(scope="module")
+def production_server() -> Iterator[str]:
+    """The URL of a server in the production profile (the simulator off: no local sign-in)."""
+    data_dir = Path(tempfile.mkdtemp(prefix="chorus-prod-"))
+    process, url, _ = start_server(
+        f"sqlite:///{data_dir / 'chorus.db'}", data_dir, {"CHORUS_SIMULATOR": "off"}
+    )
+    try:
+        yield url
+    finally:
+        stop_server(process)
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     backend = request.param

@@ -157,16 +157,3 @@ def screenshots() -> Path:
     target = Path(os.environ.get("CHORUS_SCREENSHOTS") or tempfile.mkdtemp(prefix="console-shots-"))
     target.mkdir(parents=True, exist_ok=True)
     return target
-
-
-@pytest.fixture(scope="module")
-def production_console() -> Iterator[str]:
-    """A server in the production profile (the simulator off: no local sign-in)."""
-    data_dir = Path(tempfile.mkdtemp(prefix="chorus-console-prod-"))
-    process, url, _ = start_server(
-        f"sqlite:///{data_dir / 'chorus.db'}", data_dir, {"CHORUS_SIMULATOR": "off"}
-    )
-    try:
-        yield url
-    finally:
-        stop_server(process)

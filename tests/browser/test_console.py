@@ -814,10 +814,10 @@ def test_an_access_key_session_whose_token_is_refused_signs_in_again(
 
 
 def test_sign_in_offers_the_local_mode_only_where_the_server_does(
-    page: Page, console_server: ConsoleServer, production_console: str
+    page: Page, console_server: ConsoleServer, production_server: str
 ) -> None:
     local = page.get_by_role("button", name="Use the dev project (local mode)")
-    page.goto(f"{production_console}/console/")
+    page.goto(f"{production_server}/console/")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.get_by_label("Key ID")).to_be_visible()
     expect(local).to_have_count(0)

@@ -42,6 +42,10 @@ def whatsapp_credential() -> dict[str, Any]:
     return {"channel": "WHATSAPP", "static_bearer": {"claimed_identity": "4670999", "token": "w"}}
 
 
+def rcs_credential() -> dict[str, Any]:
+    return {"channel": "RCS", "static_bearer": {"claimed_identity": "agent", "token": "r"}}
+
+
 # A channel chorus has no connector for (nor plans one in this scope): a dispatch on it fails
 # at once with UNSUPPORTED_OPERATION, the tests' way to make a first channel fail. (WhatsApp
 # played that part until its connector arrived.)
@@ -63,6 +67,7 @@ def sms_app(api: httpx.Client, *channels: str, **fields: Any) -> str:
     makers = {
         "SMS": sms_credential,
         "WHATSAPP": whatsapp_credential,
+        "RCS": rcs_credential,
         "KAKAOTALK": kakaotalk_credential,
     }
     body = {

@@ -248,21 +248,9 @@ def test_handsets_cursor_moves_when_a_handset_setting_changes(server: Server) ->
         )
 
 
-@pytest.fixture(scope="module")
-def production() -> Iterator[str]:
-    data_dir = Path(tempfile.mkdtemp(prefix="chorus-console-prod-"))
-    process, url, _ = start_server(
-        f"sqlite:///{data_dir / 'chorus.db'}", data_dir, {"CHORUS_SIMULATOR": "off"}
-    )
-    try:
-        yield url
-    finally:
-        stop_server(process)
-
-
-def test_production_profile_has_no_local_sign_in(production: str) -> None:
-    assert httpx.get(f"{production}/console/session").status_code == 404
-    assert httpx.get(f"{production}/console/").status_code == 200  # the sign-in form
+def test_production_profile_has_no_local_sign_in(production_server: str) -> None:
+    assert httpx.get(f"{production_server}/console/session").status_code == 404
+    assert httpx.get(f"{production_server}/console/").status_code == 200  # the sign-in form
 
 
 def own_address() -> str | None:

@@ -221,15 +221,7 @@ def test_a_body_nested_past_reason_is_refused_before_the_signature_is_checked(
     server: Server, api: httpx.Client
 ) -> None:
     """RCS verifies what the body holds: reading it was outside the parsers' net (a 500)."""
-    app_id = api.post(
-        "/apps",
-        json={
-            "display_name": "rcs",
-            "channel_credentials": [
-                {"channel": "RCS", "static_bearer": {"claimed_identity": "agent", "token": "t"}}
-            ],
-        },
-    ).json()["id"]
+    app_id = sms_app(api, "RCS")  # its agent: "agent"
     nested = b"[" * 100_000 + b"]" * 100_000
     response = httpx.post(f"{server.url}/inbound/rcs/{app_id}", content=nested)
     assert response.status_code == 400, response.text
@@ -240,15 +232,7 @@ def test_another_agents_event_is_ignored_and_kept_not_refused(
 ) -> None:
     """RCS §3.7: recorded as ignored, answered 200 (a 403 had RBM retry it for days), and no
     callback reaches the app."""
-    app_id = api.post(
-        "/apps",
-        json={
-            "display_name": "rcs",
-            "channel_credentials": [
-                {"channel": "RCS", "static_bearer": {"claimed_identity": "agent", "token": "t"}}
-            ],
-        },
-    ).json()["id"]
+    app_id = sms_app(api, "RCS")  # its agent: "agent"
     event = {"senderPhoneNumber": msisdn(), "messageId": "M1", "agentId": "other", "text": "hi"}
     data = base64.b64encode(json.dumps(event).encode()).decode()
     response = httpx.post(f"{server.url}/inbound/rcs/{app_id}", json={"message": {"data": data}})
