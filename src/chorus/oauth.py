@@ -4,6 +4,7 @@ Errors here use OAuth2's own shape (`{"error", "error_description"}`), not the A
 because that is what both SDKs read from a token endpoint.
 """
 
+import math
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
@@ -15,8 +16,11 @@ from chorus.kit.errors import ApiError
 router = APIRouter(tags=["auth"])
 
 
-def oauth_error(status: int, error: str, description: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Basic realm="chorus"'} if status == 401 else None
+def oauth_error(
+    status: int, error: str, description: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    if status == 401:
+        headers = {"WWW-Authenticate": 'Basic realm="chorus"'}
     return JSONResponse(
         {"error": error, "error_description": description}, status_code=status, headers=headers
     )
@@ -45,6 +49,18 @@ async def issue_token(
     caller = await auth.check_key(key_id, key_secret)
     if caller is None:
         return oauth_error(401, "invalid_client", "unknown client or wrong secret")
+    # A token is a request of its project like any other (API.md §1.4: the token endpoint
+    # has a rate limit): one budget, so fetching tokens cannot get round the API's rate.
+    wait = await request.app.state.request_limiter.retry_after(caller.project_id)
+    if wait > 0:
+        # RFC 6749 §4.1.2.1's code for an overloaded server; the Node SDK retries a 429 after
+        # Retry-After.
+        return oauth_error(
+            429,
+            "temporarily_unavailable",
+            f"project {caller.project_id} is over its request rate; retry in {wait:.3f}s",
+            {"Retry-After": str(max(1, math.ceil(wait)))},
+        )
     return JSONResponse(
         {
             "access_token": auth.issue_token(caller),

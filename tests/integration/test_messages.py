@@ -398,6 +398,31 @@ def test_a_burst_over_the_project_request_rate_gets_429_with_retry_info(backend:
     assert int(refused[0].headers["retry-after"]) >= 1
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_token_requests_count_against_the_project_request_rate(backend: str) -> None:
+    """API.md §1.4: the token endpoint is rate limited too, in OAuth2's own error shape (the
+    SDKs read `error_description`; the Node SDK retries after `Retry-After`)."""
+    with dedicated_server(backend, CHORUS_PROJECT_REQUEST_RATE="5") as chorus:
+        credentials = (chorus.credentials.key_id, chorus.credentials.key_secret)
+
+        def fetch(_: int) -> httpx.Response:
+            return httpx.post(
+                f"{chorus.url}/oauth2/token",
+                data={"grant_type": "client_credentials"},
+                auth=credentials,
+            )
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(fetch, range(40)))
+    refused = [a for a in answers if a.status_code == 429]
+    assert refused, [a.status_code for a in answers]
+    assert {a.status_code for a in answers} <= {200, 429}
+    body = refused[0].json()
+    assert body["error"] == "temporarily_unavailable", body
+    assert "request rate" in body["error_description"]
+    assert int(refused[0].headers["retry-after"]) >= 1
+
+
 # ---------------------------------------------------------------- the message store
 
 
