@@ -241,6 +241,26 @@ INVALID_SENDS: list[tuple[str, dict[str, Any], str]] = [
         {"channel_properties": {"SMS_MAX_NUMBER_OF_MESSAGE_PARTS": "0"}},
         "channel_properties.SMS_MAX_NUMBER_OF_MESSAGE_PARTS",
     ),
+    (
+        "SMS_MAX_NUMBER_OF_MESSAGE_PARTS a superscript digit",
+        {"channel_properties": {"SMS_MAX_NUMBER_OF_MESSAGE_PARTS": "²"}},
+        "channel_properties.SMS_MAX_NUMBER_OF_MESSAGE_PARTS",
+    ),
+    (
+        "SMS_MAX_NUMBER_OF_MESSAGE_PARTS beyond 32 bits",
+        {"channel_properties": {"SMS_MAX_NUMBER_OF_MESSAGE_PARTS": "2147483648"}},
+        "channel_properties.SMS_MAX_NUMBER_OF_MESSAGE_PARTS",
+    ),
+    (
+        "MESSENGER_MESSAGE_TAG with a messaging type other than MESSAGE_TAG",
+        {
+            "channel_properties": {
+                "MESSENGER_MESSAGE_TAG": "HUMAN_AGENT",
+                "MESSENGER_MESSAGING_TYPE": "RESPONSE",
+            }
+        },
+        "channel_properties.MESSENGER_MESSAGING_TYPE",
+    ),
     # 8. enums
     ("bad queue", {"queue": "URGENT"}, "queue"),
     ("bad processing_strategy", {"processing_strategy": "LATER"}, "processing_strategy"),
