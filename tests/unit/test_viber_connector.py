@@ -215,7 +215,7 @@ def test_media_over_the_limit_is_too_large() -> None:
     assert failure(fake, dispatch(FILE)).code == ReasonCode.MEDIA_TOO_LARGE
 
 
-def test_parts_are_sent_in_order_and_the_first_token_is_the_native_id() -> None:
+def test_parts_are_sent_in_order_and_every_token_is_kept() -> None:
     tokens = iter([111, 222])
     fake = FakeViber(
         lambda _: httpx.Response(200, json={"status": 0, "message_token": next(tokens)})
@@ -224,7 +224,7 @@ def test_parts_are_sent_in_order_and_the_first_token_is_the_native_id() -> None:
         {**TEXT, "text": "Title"},
         {**TEXT, "type": "location", "location": {"lat": 1, "lon": 2}},
     ]
-    assert send(fake, dispatch(parts)) == Accepted(native_id="111")
+    assert send(fake, dispatch(parts)) == Accepted(native_id="111", extra_native_ids=("222",))
     assert [p["type"] for p in fake.sent()] == ["text", "location"]
 
 

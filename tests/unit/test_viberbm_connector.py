@@ -154,15 +154,17 @@ def test_a_session_account_within_the_session_sends() -> None:
     assert json.loads(seen[0].content)["message_class"] == "session"
 
 
-def test_a_card_on_a_session_account_goes_as_image_then_text() -> None:
-    generic = {
-        "card_message": {
-            "title": "Sale",
-            "media_message": {"url": "https://cdn.example.com/s.jpg"},
-            "choices": [{"url_message": {"title": "Open", "url": "https://s.example.com"}}],
-        }
+CARD_WITH_IMAGE = {
+    "card_message": {
+        "title": "Sale",
+        "media_message": {"url": "https://cdn.example.com/s.jpg"},
+        "choices": [{"url_message": {"title": "Open", "url": "https://s.example.com"}}],
     }
-    job = dispatch(generic, credential=SESSION_ACCOUNT, last_inbound_at=utcnow())
+}
+
+
+def test_a_card_on_a_session_account_goes_as_image_then_text() -> None:
+    job = dispatch(CARD_WITH_IMAGE, credential=SESSION_ACCOUNT, last_inbound_at=utcnow())
     outcome, seen = run(accepted, job)
     bodies = [json.loads(r.content) for r in seen]
     assert [(b["type"], b.get("image_url"), b.get("text")) for b in bodies] == [
@@ -170,7 +172,22 @@ def test_a_card_on_a_session_account_goes_as_image_then_text() -> None:
         ("text", None, "Sale\nOpen: https://s.example.com"),
     ]
     assert all(b["client_ref"] == MESSAGE_ID for b in bodies)
-    assert isinstance(outcome, Accepted) and outcome.native_id == accepted(seen[0]).json()["id"]
+    # Every part's id is kept (CHANNELS.md, "Parts"), so a report about the text finds it.
+    assert outcome == Accepted(
+        native_id=accepted(seen[0]).json()["id"],
+        extra_native_ids=(accepted(seen[1]).json()["id"],),
+    )
+
+
+def test_a_later_part_failing_transiently_is_permanent() -> None:
+    """The image went out: a retry would send it again (CHANNELS.md, "Parts")."""
+    answers = iter([accepted, error(503, "")])
+    job = dispatch(CARD_WITH_IMAGE, credential=SESSION_ACCOUNT, last_inbound_at=utcnow())
+    outcome, seen = run(lambda request: next(answers)(request), job)
+    assert isinstance(outcome, ChannelFailure), outcome
+    assert (outcome.code, outcome.transient) == (ReasonCode.CHANNEL_FAILURE, False)
+    assert outcome.description.startswith("part 2 of 2: ")
+    assert len(seen) == 2
 
 
 def test_without_a_base_url_the_channel_is_not_configured() -> None:

@@ -9,7 +9,7 @@ interface and the registry (`chorus.channels.registry`).
 import json
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -113,6 +113,24 @@ class ChannelFailure(Exception):
         if self.channel_code is not None:
             reason["channel_code"] = self.channel_code
         return reason
+
+
+async def send_in_parts(
+    parts: Sequence[Any], send_one: Callable[[Any], Awaitable[str]]
+) -> Accepted:
+    """Send a message's native parts in order (CHANNELS.md, "Parts"): every part's native id
+    is kept, so a report about any part finds the message; a failure after the first part
+    went out is permanent, since a retry would send the accepted parts again."""
+    native_ids: list[str] = []
+    for number, part in enumerate(parts, start=1):
+        try:
+            native_ids.append(await send_one(part))
+        except ChannelFailure as failure:
+            if native_ids:
+                failure.transient = False
+                failure.description = f"part {number} of {len(parts)}: {failure.description}"
+            raise
+    return Accepted(native_id=native_ids[0], extra_native_ids=tuple(native_ids[1:]))
 
 
 # --- inbound ----------------------------------------------------------------------------

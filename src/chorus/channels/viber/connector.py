@@ -6,8 +6,8 @@ otherwise the §3.3 error table. Before any call: the identity must be a Viber u
 videos and files get their required `size` from one `HEAD` of the media URL
 (MEDIA_NOT_REACHABLE / MEDIA_TOO_LARGE without a send). Viber has no sending window to check.
 
-Parts are sent in order; the first part's token is the message's native id. A failure after
-the first part was accepted is permanent (a retry would send the accepted parts again).
+Parts are sent in order (`channels.base.send_in_parts`): every part's token is stored, and a
+failure after the first part was accepted is permanent (a retry would send them again).
 """
 
 import re
@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from chorus.channels.base import Accepted, ChannelFailure, Dispatch, json_object
+from chorus.channels.base import Accepted, ChannelFailure, Dispatch, json_object, send_in_parts
 from chorus.channels.sms.connector import retry_after
 from chorus.wire.messages import ReasonCode
 
@@ -223,26 +223,18 @@ async def send_message(http: httpx.AsyncClient, base_url: str, dispatch: Dispatc
         )
     parts = await prepared_parts(http, dispatch)
     url = f"{base_url.rstrip('/')}/pa/send_message"
-    first: str | None = None
-    for number, part in enumerate(parts):
-        try:
-            answer = await post(http, url, token, part)
-        except ChannelFailure as failure:
-            if first is not None:
-                failure.transient = False  # the earlier parts are out: do not send them again
-                failure.description = f"part {number + 1} of {len(parts)}: {failure.description}"
-            raise
-        native_id = answer.get("message_token")
+
+    async def send_one(part: dict[str, Any]) -> str:
+        native_id = (await post(http, url, token, part)).get("message_token")
         if native_id is None:
             raise ChannelFailure(
                 ReasonCode.CHANNEL_FAILURE,
                 "the Viber API accepted the message but returned no message_token",
-                transient=first is None,
+                transient=True,  # send_in_parts makes it permanent after the first part
             )
-        if first is None:
-            first = str(native_id)
-    assert first is not None
-    return Accepted(native_id=first)
+        return str(native_id)
+
+    return await send_in_parts(parts, send_one)
 
 
 async def set_webhook(

@@ -11,8 +11,8 @@ with OUTSIDE_ALLOWED_SENDING_WINDOW. `message_class` is `session` while the sess
 `promotional` for CONTENT_MARKETING, else `transactional`; `ttl` is the message's remaining
 ttl (30 s – 14 days), default 86400. On `session` accounts only `text` and `image` exist: a
 card goes as its image then its text, a file or video as a text with its link (parts, sent in
-order; the first part's id is the message's native id, and every part carries the message id
-as `client_ref`, which the channel's reports echo).
+order, `channels.base.send_in_parts`; every part's id is stored, and every part carries the
+message id as `client_ref`, which the channel's reports echo).
 """
 
 from collections.abc import Mapping
@@ -21,7 +21,13 @@ from typing import Any
 
 import httpx
 
-from chorus.channels.base import Accepted, ChannelFailure, Dispatch, json_object
+from chorus.channels.base import (
+    Accepted,
+    ChannelFailure,
+    Dispatch,
+    json_object,
+    send_in_parts,
+)
 from chorus.channels.sms.connector import MSISDN, retry_after
 from chorus.channels.viberbm.transcode import (
     DEFAULT_TTL,
@@ -189,17 +195,13 @@ async def send_message(http: httpx.AsyncClient, base_url: str, dispatch: Dispatc
     parts = native_parts(dispatch)
     url = f"{base_url.rstrip('/')}/viberbm/v1/services/{service_id}/messages"
     headers = {"Authorization": f"Bearer {token}"}
-    first: Accepted | None = None
-    for part in parts:
-        accepted = await _post(http, url, part, headers)
-        first = first or accepted
-    assert first is not None
-    return first
+    return await send_in_parts(parts, lambda part: _post(http, url, part, headers))
 
 
 async def _post(
     http: httpx.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str]
-) -> Accepted:
+) -> str:
+    """The part's native id."""
     try:
         response = await http.post(url, json=body, headers=headers)
     except httpx.TimeoutException as exc:
@@ -213,7 +215,7 @@ async def _post(
     if 200 <= response.status_code < 300:
         native_id = json_object(response).get("id")
         if isinstance(native_id, str) and native_id:
-            return Accepted(native_id=native_id)
+            return native_id
         raise ChannelFailure(
             ReasonCode.CHANNEL_FAILURE,
             "the VIBERBM API accepted the message but returned no id",
