@@ -91,7 +91,7 @@ def test_a_message_is_posted_with_the_page_token_and_its_mid_kept() -> None:
     }
 
 
-def test_parts_are_sent_in_order_under_the_first_mid() -> None:
+def test_parts_are_sent_in_order_and_every_mid_is_kept() -> None:
     parts = [{"message": {"attachment": 1}}, {"message": {"text": "2"}}]
     mids = iter(["m_1", "m_2"])
     bodies: list[Any] = []
@@ -101,7 +101,7 @@ def test_parts_are_sent_in_order_under_the_first_mid() -> None:
         return httpx.Response(200, json={"recipient_id": PSID, "message_id": next(mids)})
 
     accepted = send(dispatch(parts), handler)
-    assert accepted.native_id == "m_1"
+    assert (accepted.native_id, accepted.extra_native_ids) == ("m_1", ("m_2",))
     assert [b["message"] for b in bodies] == [{"attachment": 1}, {"text": "2"}]
     assert all(b["recipient"] == {"id": PSID} for b in bodies)
 
@@ -115,6 +115,19 @@ def test_a_failing_part_fails_the_message() -> None:
     with pytest.raises(ChannelFailure) as failure:
         send(dispatch([{"message": {"a": 1}}, {"message": {"b": 2}}]), handler)
     assert failure.value.code == "MEDIA_NOT_REACHABLE"
+
+
+def test_a_later_part_failing_transiently_is_permanent() -> None:
+    """The first part went out: a retry would send it again (CHANNELS.md, "Parts")."""
+    calls = iter([httpx.Response(200, json={"message_id": "m_1"})])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return next(calls, None) or httpx.Response(503)
+
+    with pytest.raises(ChannelFailure) as failure:
+        send(dispatch([{"message": {"a": 1}}, {"message": {"b": 2}}]), handler)
+    assert (failure.value.code, failure.value.transient) == ("CHANNEL_FAILURE", False)
+    assert failure.value.description.startswith("part 2 of 2: ")
 
 
 def never(request: httpx.Request) -> httpx.Response:

@@ -8,9 +8,9 @@ the `HUMAN_AGENT` tag; the other tags have no limit). Meta's errors map by `(cod
 error_subcode)`, then `code`, then the HTTP status (§1.3 table); rate limits, temporary
 failures, 5xx, timeouts and connection errors are transient, honouring `Retry-After`.
 
-A message sent in parts is accepted under its first part's `mid` (DELIVERED / READ are
-reported from the first part); if part k fails the message fails with that part's reason and
-the parts already sent stay sent.
+A message sent in parts keeps every part's `mid` (`channels.base.send_in_parts`; DELIVERED /
+READ are reported from the first part); if part k fails the message fails with that part's
+reason, permanently, and the parts already sent stay sent.
 """
 
 import re
@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from chorus.channels.base import Accepted, ChannelFailure, Dispatch, json_object
+from chorus.channels.base import Accepted, ChannelFailure, Dispatch, json_object, send_in_parts
 from chorus.channels.sms.connector import retry_after
 from chorus.kit.clock import utcnow
 from chorus.wire.messages import ReasonCode
@@ -94,12 +94,7 @@ async def send_message(http: httpx.AsyncClient, base_url: str, dispatch: Dispatc
     if outside is not None:
         raise outside
     url = f"{base_url.rstrip('/')}/me/messages"
-    first: str | None = None
-    for body in bodies:
-        native_id = await _post(http, url, token, body)
-        first = first or native_id
-    assert first is not None
-    return Accepted(native_id=first)
+    return await send_in_parts(bodies, lambda body: _post(http, url, token, body))
 
 
 async def user_name(
