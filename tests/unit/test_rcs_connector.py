@@ -85,6 +85,9 @@ def test_a_delivery_timeout_is_sent_as_the_messages_ttl() -> None:
     fake = FakeRbm(lambda _: httpx.Response(200, json={"name": "x"}))
     send(fake, replace(dispatch(), delivery_timeout=90.5))
     assert json.loads(fake.requests[0].content) == {**BODY, "ttl": "90.5s"}
+    # Two weeks: a Duration in plain digits (format "g" wrote 1.2096e+06s).
+    send(fake, replace(dispatch(), delivery_timeout=1_209_600.0))
+    assert json.loads(fake.requests[1].content)["ttl"] == "1209600s"
 
 
 def revoke(fake: FakeRbm) -> bool:

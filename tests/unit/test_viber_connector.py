@@ -4,6 +4,7 @@ it sends, what it refuses without a call, media sizes by HEAD, parts, and the st
 import asyncio
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -87,6 +88,18 @@ def test_a_missing_sender_name_is_filled_in() -> None:
     send(fake, dispatch({"type": "text", "text": "x"}))
     assert fake.sent()[0]["sender"]["name"]
     assert fake.sent()[0]["min_api_version"] == 1
+
+
+def test_a_long_app_name_as_sender_is_cut_with_an_ellipsis() -> None:
+    """Labels are cut to the limit with the last kept character replaced by "…" (CHANNELS.md,
+    "Labels vs bodies"; Viber's sender name: 28)."""
+    fake = FakeViber(ok())
+    job = replace(
+        dispatch({"type": "text", "text": "x"}),
+        app_display_name="The Very Long Application Display Name",
+    )
+    send(fake, job)
+    assert fake.sent()[0]["sender"]["name"] == "The Very Long Application D\u2026"
 
 
 def test_an_invalid_identity_fails_without_a_call() -> None:

@@ -141,6 +141,11 @@ class _TokenCache:
 TOKENS = _TokenCache()
 
 
+def duration(seconds: float) -> str:
+    """A protobuf Duration as RBM reads it: "1209600s", "90.5s" (never "1.2096e+06s")."""
+    return f"{seconds:.9f}".rstrip("0").rstrip(".") + "s"
+
+
 async def send_agent_message(
     http: httpx.AsyncClient, base_url: str, dispatch: Dispatch
 ) -> Accepted:
@@ -164,7 +169,7 @@ async def send_agent_message(
     token = await TOKENS.access_token(http, secret)
     if dispatch.delivery_timeout is not None and dispatch.kind != "event":
         # RBM stops trying at the ttl; chorus then revokes the message (`revoke_message`).
-        body = {**body, "ttl": f"{dispatch.delivery_timeout:g}s"}
+        body = {**body, "ttl": duration(dispatch.delivery_timeout)}
     if dispatch.kind == "event":
         url = f"{base_url.rstrip('/')}/v1/phones/+{dispatch.identity}/agentEvents"
         params = {"eventId": dispatch.message_id, "agentId": agent_id}

@@ -18,6 +18,7 @@ import httpx
 
 from chorus.channels.base import Accepted, ChannelFailure, Dispatch, json_object, send_in_parts
 from chorus.channels.sms.connector import retry_after
+from chorus.channels.viber.transcode import SENDER_NAME_LIMIT, cut_label
 from chorus.wire.messages import ReasonCode
 
 USER_ID = re.compile(r"^[A-Za-z0-9+/=_-]{8,64}$")
@@ -196,7 +197,7 @@ async def prepared_parts(http: httpx.AsyncClient, dispatch: Dispatch) -> list[di
         if not isinstance(sender, dict):
             sender = {}
         if not sender.get("name"):
-            sender = {**sender, "name": display_name[:28]}
+            sender = {**sender, "name": cut_label(display_name, SENDER_NAME_LIMIT)}
         part["sender"] = sender
         part.setdefault("min_api_version", 1)
         if part.get("type") in ("video", "file") and "size" not in part:
