@@ -546,6 +546,112 @@ def test_channel_specific_flows_become_an_interactive_flow() -> None:
     )
 
 
+def test_order_details_payment_takes_the_cloud_api_names() -> None:
+    """Centavos become {value, offset 100}, payment buttons become payment_settings keyed by
+    their type, the goods' type is `type` and the payment's is `payment_type`."""
+    payment = {
+        "type": "br",
+        "reference_id": "ord-77",
+        "type_of_goods": "physical-goods",
+        "payment_buttons": [
+            {"type": "payment_link", "uri": "https://pay.example.com/77"},
+            {"type": "boleto", "digitable_line": "0019 1234"},
+        ],
+        "total_amount_value": 2550,
+        "order": {
+            "catalog_id": "cat-1",
+            "expiration_time": "1800000000",
+            "subtotal_value": 2500,
+            "shipping_value": 300,
+            "shipping_description": "courier",
+            "discount_value": 250,
+            "discount_program_name": "welcome",
+            "items": [{"retailer_id": "sku-1", "name": "Mug", "amount_value": 1250, "quantity": 2}],
+        },
+    }
+    body = native(
+        {
+            "text_message": {"text": "generic"},
+            "channel_specific_message": {
+                "WHATSAPP": {
+                    "message_type": "ORDER_DETAILS",
+                    "message": {"body": {"text": "Your order"}, "payment": payment},
+                }
+            },
+        }
+    )
+    assert body == expected(
+        "interactive",
+        {
+            "type": "order_details",
+            "body": {"text": "Your order"},
+            "action": {
+                "name": "review_and_pay",
+                "parameters": {
+                    "reference_id": "ord-77",
+                    "type": "physical-goods",
+                    "payment_type": "br",
+                    "payment_settings": [
+                        {
+                            "type": "payment_link",
+                            "payment_link": {"uri": "https://pay.example.com/77"},
+                        },
+                        {"type": "boleto", "boleto": {"digitable_line": "0019 1234"}},
+                    ],
+                    "currency": "BRL",
+                    "total_amount": {"value": 2550, "offset": 100},
+                    "order": {
+                        "status": "pending",
+                        "catalog_id": "cat-1",
+                        "expiration": {"timestamp": "1800000000"},
+                        "items": [
+                            {
+                                "retailer_id": "sku-1",
+                                "name": "Mug",
+                                "amount": {"value": 1250, "offset": 100},
+                                "quantity": 2,
+                            }
+                        ],
+                        "subtotal": {"value": 2500, "offset": 100},
+                        "shipping": {"value": 300, "offset": 100, "description": "courier"},
+                        "discount": {
+                            "value": 250,
+                            "offset": 100,
+                            "discount_program_name": "welcome",
+                        },
+                    },
+                },
+            },
+        },
+    )
+
+
+def test_order_details_with_the_older_pix_settings() -> None:
+    pix = {"code": "000201", "merchant_name": "Loja", "key": "k", "key_type": "EMAIL"}
+    body = native(
+        {
+            "text_message": {"text": "generic"},
+            "channel_specific_message": {
+                "WHATSAPP": {
+                    "message_type": "ORDER_DETAILS",
+                    "message": {
+                        "body": {"text": "Pay"},
+                        "payment": {
+                            "reference_id": "r2",
+                            "type_of_goods": "digital-goods",
+                            "payment_settings": {"dynamic_pix": pix},
+                            "total_amount_value": 100,
+                        },
+                    },
+                }
+            },
+        }
+    )
+    parameters = body["interactive"]["action"]["parameters"]
+    assert parameters["payment_settings"] == [{"type": "pix_dynamic_code", "pix_dynamic_code": pix}]
+    assert "order" not in parameters
+
+
 def test_order_status_becomes_interactive_order_status() -> None:
     body = native(
         {

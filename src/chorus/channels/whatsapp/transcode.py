@@ -185,10 +185,87 @@ def specific_interactive(kind: str, message: dict[str, Any]) -> dict[str, Any]:
                 parameters[target] = message[source]
         interactive["action"] = {"name": "flow", "parameters": parameters}
     elif kind == "order_details":
-        interactive["action"] = {"name": "review_and_pay", "parameters": message.get("payment", {})}
+        payment = message.get("payment")
+        interactive["action"] = {
+            "name": "review_and_pay",
+            "parameters": order_details(payment if isinstance(payment, dict) else {}),
+        }
     else:
         interactive["action"] = {"name": "review_order", "parameters": message.get("payment", {})}
     return interactive
+
+
+# The Cloud API's amounts are {value, offset}: value / offset is the amount in BRL. The
+# Conversation API's `*_value` fields are in centavos.
+_CENTAVOS = 100
+# payment_buttons[].type → the key of its settings in the Cloud API's payment_settings.
+_PAYMENT_SETTINGS = ("pix_dynamic_code", "payment_link", "boleto")
+
+
+def order_details(payment: dict[str, Any]) -> dict[str, Any]:
+    """ORDER_DETAILS's `payment` (the Conversation API's names) as the Cloud API's
+    `review_and_pay` parameters (Payments API, Brazil: the only market it serves, so BRL)."""
+    parameters: dict[str, Any] = {"reference_id": payment.get("reference_id")}
+    if payment.get("type_of_goods") is not None:
+        parameters["type"] = payment["type_of_goods"]
+    parameters["payment_type"] = payment.get("type") or "br"
+    settings = [_payment_setting(button) for button in payment.get("payment_buttons") or []]
+    pix = (payment.get("payment_settings") or {}).get("dynamic_pix")
+    if isinstance(pix, dict) and not settings:  # the older form of the Pix button
+        settings = [{"type": "pix_dynamic_code", "pix_dynamic_code": pix}]
+    if settings:
+        parameters["payment_settings"] = settings
+    parameters["currency"] = "BRL"
+    parameters["total_amount"] = _amount(payment.get("total_amount_value"))
+    order = payment.get("order")
+    if isinstance(order, dict):
+        parameters["order"] = _order(order)
+    return {key: value for key, value in parameters.items() if value is not None}
+
+
+def _payment_setting(button: Any) -> dict[str, Any]:
+    if not isinstance(button, dict) or button.get("type") not in _PAYMENT_SETTINGS:
+        return button  # not one the Cloud API names here: passed on for it to judge
+    kind = button["type"]
+    return {"type": kind, kind: {k: v for k, v in button.items() if k != "type"}}
+
+
+def _amount(value: Any, description: Any = None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    amount = {"value": value, "offset": _CENTAVOS}
+    if description is not None:
+        amount["description"] = description
+    return amount
+
+
+def _order(order: dict[str, Any]) -> dict[str, Any]:
+    shaped: dict[str, Any] = {"status": "pending"}  # an order_details order always starts so
+    if order.get("catalog_id") is not None:
+        shaped["catalog_id"] = order["catalog_id"]
+    if order.get("expiration_time") is not None:
+        shaped["expiration"] = {"timestamp": order["expiration_time"]}
+        if order.get("expiration_description") is not None:
+            shaped["expiration"]["description"] = order["expiration_description"]
+    shaped["items"] = [_item(item) for item in order.get("items") or [] if isinstance(item, dict)]
+    for name in ("subtotal", "tax", "shipping", "discount"):
+        amount = _amount(order.get(f"{name}_value"), order.get(f"{name}_description"))
+        if amount is not None:
+            shaped[name] = amount
+    if "discount" in shaped and order.get("discount_program_name") is not None:
+        shaped["discount"]["discount_program_name"] = order["discount_program_name"]
+    return {key: value for key, value in shaped.items() if value is not None}
+
+
+def _item(item: dict[str, Any]) -> dict[str, Any]:
+    shaped = {
+        "retailer_id": item.get("retailer_id"),
+        "name": item.get("name"),
+        "amount": _amount(item.get("amount_value")),
+        "quantity": item.get("quantity"),
+        "sale_amount": _amount(item.get("sale_amount_value")),
+    }
+    return {key: value for key, value in shaped.items() if value is not None}
 
 
 def _reply_only(choices: Sequence[Choice]) -> bool:
