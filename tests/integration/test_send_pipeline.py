@@ -148,7 +148,8 @@ def test_conversation_metadata_replace_and_merge_patch_are_stored_and_reported_i
     latest = hook.wait_for_inbound(app_id, lambda m: m["id"] != inbound["message"]["id"])
     assert latest["message_metadata"] == '{"z":"new"}'
     # Delivery reports always carry the send's message_metadata, never the conversation's.
-    assert "message_metadata" not in hook.about(app_id, fourth)[0].json()
+    # (API.md §8.3: the send had none, so "").
+    assert hook.about(app_id, fourth)[0].json()["message_metadata"] == ""
 
 
 # ---------------------------------------------------------------- callback_url
@@ -276,8 +277,15 @@ def test_an_unknown_contact_id_is_accepted_then_fails_contact_not_found(
     hook.attach(app_id)
     message_id = send(api, app_id, TEXT, {"contact_id": "01NOSUCHCONTACT0000000000"})
     body = hook.wait_for_status(app_id, message_id, "FAILED")
-    assert body["message_delivery_report"]["reason"]["code"] == "CONTACT_NOT_FOUND"
+    report = body["message_delivery_report"]
+    assert report["reason"]["code"] == "CONTACT_NOT_FOUND"
     assert hook.history(app_id, message_id) == ["FAILED"]
+    # No channel was ever chosen: no channel identity with an empty channel (not a channel
+    # an SDK knows); the contact asked for is named (API.md §8.3).
+    assert "channel_identity" not in report, report
+    assert report["contact_id"] == "01NOSUCHCONTACT0000000000"
+    # Delivery reports always carry the send's message_metadata, "" when it had none.
+    assert body["message_metadata"] == ""
 
 
 def test_a_contact_without_an_identity_the_app_can_use_fails_no_channel_identity(

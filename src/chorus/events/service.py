@@ -105,7 +105,7 @@ async def report(
         app_id=event.app_id,
         payload_key="event_delivery_report",
         payload=payload,
-        message_metadata=event.metadata_ or None,
+        message_metadata=event.metadata_ or "",
         correlation_id=event.correlation_id,
         callback_url=event.callback_url,
         ordering_key=event.id,

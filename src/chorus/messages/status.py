@@ -104,9 +104,10 @@ async def _emit(
         "message_id": message.id,
         "conversation_id": message.conversation_id or "",
         "status": status,
-        "channel_identity": identity,
-        "contact_id": message.contact_id or "",
     }
+    if identity["channel"]:  # a message that never had a channel (CONTACT_NOT_FOUND) names none
+        report["channel_identity"] = identity
+    report["contact_id"] = message.contact_id or _requested_contact(message)
     if failure is not None:
         report["reason"] = failure
     report["metadata"] = message.metadata_
@@ -118,12 +119,19 @@ async def _emit(
         app_id=message.app_id,
         payload_key="message_delivery_report",
         payload=report,
-        message_metadata=message.metadata_ or None,
+        # API.md §8.3: delivery and submit reports always carry the send's metadata.
+        message_metadata=message.metadata_ or "",
         correlation_id=message.correlation_id,
         callback_url=message.callback_url,
         ordering_key=message.id,
         event_time=at,
     )
+
+
+def _requested_contact(message: Message) -> str:
+    """The contact the send named, when it never became the message's (no such contact)."""
+    recipient = (message.send_options or {}).get("recipient") or {}
+    return str(recipient.get("contact_id") or "")
 
 
 async def submitted(session: AsyncSession, message: Message, index: int) -> None:
@@ -146,7 +154,7 @@ async def submitted(session: AsyncSession, message: Message, index: int) -> None
             "metadata": message.metadata_,
             "processing_mode": message.processing_mode,
         },
-        message_metadata=message.metadata_ or None,
+        message_metadata=message.metadata_ or "",
         correlation_id=message.correlation_id,
         ordering_key=message.id,
     )
