@@ -237,6 +237,46 @@ def test_identified_by_creates_an_unknown_contact_once_and_the_second_send_reuse
     )
 
 
+def test_identities_of_one_recipient_on_two_contacts_are_announced_per_channel(
+    api: httpx.Client, hook: Hook
+) -> None:
+    """API.md §3.3: the first identity's contact is used, and the duplication callback names
+    each channel with the contacts that hold the recipient's identity on it."""
+    app_id = sms_app(api, "SMS", "WHATSAPP")
+    hook.attach(app_id)
+    number, other = msisdn(), msisdn()
+    on_sms = api.post(
+        "/contacts", json={"channel_identities": [{"channel": "SMS", "identity": number}]}
+    ).json()["id"]
+    on_whatsapp = api.post(
+        "/contacts", json={"channel_identities": [{"channel": "WHATSAPP", "identity": other}]}
+    ).json()["id"]
+    recipient = {
+        "identified_by": {
+            "channel_identities": [
+                {"channel": "SMS", "identity": number},
+                {"channel": "WHATSAPP", "identity": other},
+            ]
+        }
+    }
+    message_id = send(api, app_id, TEXT, recipient)
+    report = hook.wait_for_status(app_id, message_id, "DELIVERED")["message_delivery_report"]
+    assert report["contact_id"] == on_sms
+
+    def announced() -> list[dict]:
+        return [
+            b["duplicated_contact_identities_notification"]["duplicated_identities"]
+            for b in hook.bodies(app_id, "duplicated_contact_identities_notification")
+        ]
+
+    assert wait_for(announced, what="the duplication callback") == [
+        [
+            {"channel": "SMS", "contact_ids": [on_sms]},
+            {"channel": "WHATSAPP", "contact_ids": [on_whatsapp]},
+        ]
+    ]
+
+
 def test_a_burst_of_sends_to_a_new_identity_creates_one_contact_and_one_conversation(
     api: httpx.Client, hook: Hook
 ) -> None:

@@ -217,8 +217,9 @@ async def create_contact(session: AsyncSession, project_id: str, body: ContactCr
     session.add(contact)
     await session.flush()
     await repository.replace_identities(session, contact, keys, new=True)
-    await announce_duplicates(session, contact, keys)
+    # Created first: the duplication names this contact, which must exist for its receivers.
     await _record_contact_event(session, contact, WebhookTrigger.CONTACT_CREATE, "contact_create")
+    await announce_duplicates(session, contact, keys)
     return contact
 
 
@@ -561,10 +562,12 @@ async def resolve_contact(
     for channel, identity, scope in sorted(set(keys)):
         await lock_name(session, f"identity:{project_id}:{channel}:{identity}:{scope}")
     holders: list[str] = []
+    by_channel: dict[str, set[str]] = {}  # who holds the recipient's identities, per channel
     for channel, identity, scope in keys:
         found = await repository.holders_of_key(session, project_id, channel, identity, scope)
         if found:
             holders.append(found[0])
+            by_channel.setdefault(channel, set()).update(found)
     # A holder deleted since it was found is no holder: a new contact takes the identities.
     held = await repository.get(session, project_id, holders[0], kept=True) if holders else None
     if held is None and await project_settings.unified_contact_ids(session, project_id):
@@ -574,7 +577,10 @@ async def resolve_contact(
     if held is not None:
         contact = held
         if len(set(holders)) > 1:
-            duplicated = [{"channel": keys[0][0], "contact_ids": sorted(set(holders))}]
+            duplicated = [
+                {"channel": channel, "contact_ids": sorted(ids)}
+                for channel, ids in by_channel.items()
+            ]
             await record_event(
                 session,
                 WebhookTrigger.CONTACT_IDENTITIES_DUPLICATION,
