@@ -168,6 +168,21 @@ class ChannelProfile(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class LearnedChannelId(Base):
+    """The app's own id on a channel whose credential does not name it, learned from the
+    first verified webhook (Messenger's Page id, CHANNELS.md part 2 §1.7;
+    `inbound/learned.py`). `credential_digest` is the SHA-256 of the credential part the id
+    belongs to (the Page token): a credential saved with another one learns it again."""
+
+    __tablename__ = "learned_channel_ids"
+
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    native_id: Mapped[str] = mapped_column(String(256))
+    credential_digest: Mapped[str] = mapped_column(String(64))
+    learned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Conversation(Base):
     __tablename__ = "conversations"
 
@@ -424,11 +439,24 @@ class InboundRequest(Base):
     project_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     app_id: Mapped[str] = mapped_column(String(26))
     channel: Mapped[str] = mapped_column(String(32))
-    outcome: Mapped[str] = mapped_column(String(32))  # rejected | unmapped | ignored
+    outcome: Mapped[str] = mapped_column(String(32))  # rejected|unmapped|ignored|duplicate
     detail: Mapped[str] = mapped_column(Text, default="")
     headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     body: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SeenInboundEvent(Base):
+    """A channel event processed for an app, by the channel's own id of it (RBM `eventId`;
+    Viber's event, message_token and user id), so that the channel delivering it again
+    changes nothing. Kept while the channel may still retry (`retention.py`)."""
+
+    __tablename__ = "seen_inbound_events"
+
+    app_id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class SimulatedHandset(Base):

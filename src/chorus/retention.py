@@ -11,6 +11,8 @@
   replayed or deleted with their app.
 - Channel requests chorus refused, could not map or ignored (`inbound_requests`) are kept 30
   days for inspection.
+- The ids of channel events already processed (`seen_inbound_events`) are kept 8 days: RBM
+  retries an event for up to 7 days (CHANNELS.md part 1 §3.7); a repeat within that is dropped.
 
 The sweep is an outbox job that schedules its own next run, so exactly one is pending
 however many workers share the database.
@@ -31,6 +33,7 @@ from chorus.models import (
     InboundRequest,
     Message,
     OutboxJob,
+    SeenInboundEvent,
 )
 from chorus.outbox.worker import Job
 from chorus.runtime import JobHandler, Runtime
@@ -40,6 +43,7 @@ SWEEP_JOB = "retention.sweep"
 DISPATCH_GRACE = timedelta(days=1)
 DELIVERED_CALLBACKS_KEPT = timedelta(days=30)
 INBOUND_REQUESTS_KEPT = timedelta(days=30)
+SEEN_EVENTS_KEPT = timedelta(days=8)
 
 
 async def schedule_sweep(session: AsyncSession, after_seconds: float) -> None:
@@ -139,6 +143,9 @@ async def sweep(session: AsyncSession) -> None:
     )
     await session.execute(
         delete(InboundRequest).where(InboundRequest.received_at < now - INBOUND_REQUESTS_KEPT)
+    )
+    await session.execute(
+        delete(SeenInboundEvent).where(SeenInboundEvent.seen_at < now - SEEN_EVENTS_KEPT)
     )
 
 

@@ -24,6 +24,7 @@ class MessengerApp:
 
     def __init__(self, server: Server, api: httpx.Client) -> None:
         self.server, self.api = server, api
+        self.page = ""
         self.token = f"page-{uuid.uuid4().hex}"
         response = api.post(
             "/apps",
@@ -83,6 +84,7 @@ class MessengerApp:
         )
         assert response.status_code == 200, response.text
         assert response.json()["status_code"] == 200, response.text
+        self.page = str(response.json()["native"]["entry"][0]["id"])  # the simulated Page
         return wait_for(
             lambda: self.inbound()[before:] and self.inbound()[before], what="MESSAGE_INBOUND"
         )
@@ -105,6 +107,59 @@ def patch_handset(server: Server, psid: str, **settings: Any) -> None:
 
 def received(server: Server, psid: str) -> list[dict[str, Any]]:
     return [m for m in handset(server, psid)["inbox"] if m["direction"] == "received"]
+
+
+def entry(page: str, psid: str, *events: dict[str, Any]) -> dict[str, Any]:
+    """One Page's `entry` of a webhook: messaging events from `psid` to `page`."""
+    return {
+        "id": page,
+        "time": 1714557600000,
+        "messaging": [
+            {"sender": {"id": psid}, "recipient": {"id": page}, "timestamp": 1714557600000, **e}
+            for e in events
+        ],
+    }
+
+
+def text_event(text: str) -> dict[str, Any]:
+    return {"message": {"mid": f"m_{uuid.uuid4().hex}", "text": text}}
+
+
+def post_webhook(
+    server: Server, app: MessengerApp, *entries: dict[str, Any], secret: str = SECRET
+) -> None:
+    """A native webhook to the app's inbound URL, signed as Meta signs it."""
+    body = json.dumps({"object": "page", "entry": list(entries)}).encode()
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    response = httpx.post(
+        f"{server.url}/inbound/messenger/{app.id}",
+        content=body,
+        headers={"content-type": "application/json", "x-hub-signature-256": f"sha256={digest}"},
+    )
+    assert response.status_code == 200, response.text
+
+
+def learned_page(server: Server, app: MessengerApp) -> str:
+    rows = server.query(
+        "SELECT native_id FROM learned_channel_ids WHERE app_id = :a AND channel = 'MESSENGER'",
+        a=app.id,
+    )
+    assert len(rows) == 1, rows
+    return str(rows[0]["native_id"])
+
+
+def inbound_texts(app: MessengerApp, count: int) -> list[str]:
+    """The texts of the app's first `count` inbound messages, once that many arrived."""
+    wait_for(lambda: len(app.inbound()) >= count, what=f"{count} inbound messages")
+    return [m["contact_message"]["text_message"]["text"] for m in app.inbound()]
+
+
+def ignored_requests(server: Server, app: MessengerApp) -> list[str]:
+    rows = server.query(
+        "SELECT detail FROM inbound_requests WHERE app_id = :a AND outcome = 'ignored'",
+        a=app.id,
+    )
+    return [r["detail"] for r in rows]
 
 
 # Each generic type, with a line a person sees on the handset.
@@ -469,3 +524,116 @@ def test_get_channel_profile_asks_the_graph_api_for_the_users_name(
     known = profile()
     assert known.status_code == 200, known.text
     assert known.json() == {"profile_name": "Simulated user"}
+
+
+def test_events_for_another_page_are_ignored_once_the_page_is_known(
+    server: Server, app: MessengerApp
+) -> None:
+    """§1.7: the first verified webhook's Page is the app's; one `entry` array may hold
+    several Pages' events, and only the app's Page's are processed."""
+    ours, other, psid = "104857600000001", "104857600000002", new_psid()
+    post_webhook(server, app, entry(ours, psid, text_event("first")))
+    assert inbound_texts(app, 1) == ["first"]
+    post_webhook(
+        server,
+        app,
+        entry(other, psid, text_event("for another Page"), text_event("and another")),
+        entry(ours, psid, text_event("ours")),
+    )
+    assert inbound_texts(app, 2) == ["first", "ours"]
+    [ignored] = ignored_requests(server, app)
+    assert other in ignored and "2 event(s)" in ignored
+    post_webhook(server, app, entry(ours, psid, text_event("ours again")))
+    assert inbound_texts(app, 3) == ["first", "ours", "ours again"]
+    assert learned_page(server, app) == ours  # kept in the database, for every process
+
+
+def test_a_new_page_token_learns_the_page_again(
+    server: Server, api: httpx.Client, app: MessengerApp
+) -> None:
+    """A user who moves the app to another Page replaces its token: that Page's webhooks
+    are processed from then on. A credential saved with the same token keeps its Page."""
+    first, second, third, psid = "200000000000001", "200000000000002", "200000000000003", new_psid()
+    post_webhook(server, app, entry(first, psid, text_event("on the first Page")))
+    assert inbound_texts(app, 1) == ["on the first Page"]
+
+    def save(token: str, secret: str) -> None:
+        credential = {"channel": "MESSENGER", "static_token": {"token": token}}
+        response = api.patch(
+            f"/apps/{app.id}",
+            json={"channel_credentials": [{**credential, "callback_secret": secret}]},
+        )
+        assert response.status_code == 200, response.text
+
+    save(app.token, "a-new-app-secret")  # the same Page token: the same Page
+    post_webhook(
+        server,
+        app,
+        entry(second, psid, text_event("not yet")),
+        entry(first, psid, text_event("still the first")),
+        secret="a-new-app-secret",
+    )
+    assert inbound_texts(app, 2) == ["on the first Page", "still the first"]
+    save(f"page-{uuid.uuid4().hex}", SECRET)  # another Page's token
+    post_webhook(
+        server,
+        app,
+        entry(second, psid, text_event("on the second Page")),
+        entry(third, psid, text_event("a third Page")),
+        entry(first, psid, text_event("the old Page")),
+    )
+    assert inbound_texts(app, 3) == ["on the first Page", "still the first", "on the second Page"]
+    assert learned_page(server, app) == second
+    assert len(ignored_requests(server, app)) == 3  # "not yet", then the third and old Pages
+
+
+def test_a_short_envelope_reports_the_stored_postback_data(
+    server: Server, api: httpx.Client, app: MessengerApp
+) -> None:
+    """A choice whose envelope would not fit in 1000 characters goes as `{id}#{n}`; tapped,
+    the response carries that option's stored postback_data (part 2 "Postback envelope");
+    one without postback_data carries `{id}_{text}`, the whole text, not the cut title. The
+    envelope names its message: a button tapped after the conversation ended still does."""
+    psid = new_psid()
+    first = app.handset_writes(psid, {"text_message": {"text": "hello"}})
+    long_data = "d" * 990
+    long_text = "Talk to a person about my order"
+    message_id = app.send(
+        psid,
+        {
+            "card_message": {
+                "title": "Your order",
+                "choices": [
+                    {"text_message": {"text": "Remind me"}, "postback_data": long_data},
+                    {"text_message": {"text": long_text}},
+                ],
+            }
+        },
+    )
+    app.wait_for_status(message_id, "DELIVERED")
+    [sent] = received(server, psid)
+    buttons = sent["request"]["message"]["attachment"]["payload"]["elements"][0]["buttons"]
+    assert [b["payload"] for b in buttons] == [f"{message_id}#0", f"{message_id}#1"]
+    later = app.send(psid, {"text_message": {"text": "a later message"}})
+    app.wait_for_status(later, "DELIVERED")
+
+    def tap(button: dict[str, Any]) -> dict[str, Any]:
+        before = len(app.inbound())
+        postback = {"mid": f"m_{uuid.uuid4().hex}", **button}
+        post_webhook(server, app, entry(app.page, psid, {"postback": postback}))
+        wait_for(lambda: len(app.inbound()) > before, what="the tap's MESSAGE_INBOUND")
+        return app.inbound()[before]["contact_message"]
+
+    assert tap({"title": buttons[0]["title"], "payload": buttons[0]["payload"]}) == {
+        "choice_response_message": {"message_id": message_id, "postback_data": long_data}
+    }
+    assert tap({"title": buttons[1]["title"], "payload": buttons[1]["payload"]}) == {
+        "choice_response_message": {
+            "message_id": message_id,
+            "postback_data": f"{message_id}_{long_text}",
+        }
+    }
+    assert api.post(f"/conversations/{first['conversation_id']}:stop").status_code == 200
+    assert tap({"title": buttons[0]["title"], "payload": buttons[0]["payload"]}) == {
+        "choice_response_message": {"message_id": message_id, "postback_data": long_data}
+    }

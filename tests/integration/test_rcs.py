@@ -4,18 +4,22 @@ events come back as MESSAGE_DELIVERY callbacks, handset replies and suggestion t
 as MESSAGE_INBOUND, failures map to reasons, and forged webhooks are refused and recorded."""
 
 import base64
+import hashlib
+import hmac
 import json
 import random
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy
 
 from tests.conftest import BACKENDS, Server
 from tests.integration.helpers import assert_error, recording_webhook, wait_for
-from tests.integration.reliability_helpers import instance
+from tests.integration.reliability_helpers import Instance, instance
 
 SECRET = "rcs-client-token"
 TOKEN = "rbm-access-token"
@@ -26,7 +30,7 @@ def msisdn() -> str:
 
 
 class RcsApp:
-    def __init__(self, server: Server, api: httpx.Client) -> None:
+    def __init__(self, server: Server | Instance, api: httpx.Client) -> None:
         self.server, self.api = server, api
         self.agent = f"agent_{uuid.uuid4().hex[:10]}"
         body = {
@@ -405,6 +409,141 @@ def test_the_webhook_handshake_echoes_rbms_secret(server: Server, api: httpx.Cli
         f"{server.url}/inbound/rcs/{app.id}", json={"clientToken": "wrong", "secret": "s3cr3t"}
     )
     assert refused.status_code == 403
+
+
+# --- deliveries again (§3.7: RBM retries for up to 7 days) -----------------------------------
+
+
+def push(app: RcsApp, event: dict[str, Any]) -> httpx.Response:
+    """`event` posted as RBM does, in a new push envelope, signed with the clientToken."""
+    data = json.dumps({"sendTime": datetime.now(UTC).isoformat(), "agentId": app.agent} | event)
+    digest = hmac.new(SECRET.encode(), data.encode(), hashlib.sha512).digest()
+    body = {
+        "message": {
+            "data": base64.b64encode(data.encode()).decode(),
+            "messageId": uuid.uuid4().hex,
+        },
+        "subscription": "projects/rbm/subscriptions/s",
+    }
+    return httpx.post(
+        f"{app.server.url}/inbound/rcs/{app.id}",
+        json=body,
+        headers={"X-Goog-Signature": base64.b64encode(digest).decode()},
+    )
+
+
+def kept_requests(server: Server, app: RcsApp) -> list[tuple[str, str]]:
+    rows = server.query(
+        "SELECT outcome, detail FROM inbound_requests WHERE app_id = :a ORDER BY received_at",
+        a=app.id,
+    )
+    return [(row["outcome"], row["detail"]) for row in rows]
+
+
+def test_an_rcs_event_delivered_again_changes_nothing_and_is_recorded_as_a_duplicate(
+    server: Server, api: httpx.Client
+) -> None:
+    app = RcsApp(server, api)
+    sender = f"+{msisdn()}"
+    typing = {"senderPhoneNumber": sender, "eventType": "IS_TYPING", "eventId": "EvTyping1"}
+    other = {"senderPhoneNumber": sender, "eventType": "UNSUBSCRIBE", "eventId": "EvOther1"}
+    for event in (typing, typing, other, other):
+        response = push(app, event)
+        assert response.status_code == 200, response.text
+    # Another event of the same kind, with its own id, is news.
+    assert push(app, typing | {"eventId": "EvTyping2"}).status_code == 200
+    composing = app.callbacks("EVENT_INBOUND")
+    assert [c["event"]["contact_event"] for c in composing] == [{"composing_event": {}}] * 2
+    assert len(app.callbacks("UNSUPPORTED")) == 1
+    assert [outcome for outcome, _ in kept_requests(server, app)] == [
+        "duplicate",
+        "unmapped",
+        "duplicate",
+    ]
+    assert "'EvTyping1'" in kept_requests(server, app)[0][1]
+
+
+def test_a_delivery_report_delivered_again_is_not_applied_again(
+    server: Server, api: httpx.Client, control: httpx.Client
+) -> None:
+    app = RcsApp(server, api)
+    number = msisdn()
+    assert control.patch(f"/handsets/rcs/{number}", json={"auto_deliver": False}).is_success
+    message_id = app.send(number, {"text_message": {"text": "parcel"}})
+    app.wait_for_status(message_id, "QUEUED_ON_CHANNEL")
+    delivered = {
+        "senderPhoneNumber": f"+{number}",
+        "eventType": "DELIVERED",
+        "eventId": f"EvDelivered-{message_id}",
+        "messageId": message_id,
+    }
+    for _ in range(2):
+        assert push(app, delivered).status_code == 200
+    assert app.statuses(message_id) == ["QUEUED_ON_CHANNEL", "DELIVERED"]
+    rows = server.query(
+        "SELECT status FROM message_statuses WHERE message_id = :m ORDER BY id", m=message_id
+    )
+    assert [row["status"] for row in rows] == ["QUEUED_ON_CHANNEL", "DELIVERED"]
+    assert [outcome for outcome, _ in kept_requests(server, app)] == ["duplicate"]
+    # A report chorus asked for again (its send not recorded yet) left no id behind: its
+    # next delivery is processed, not taken for a duplicate.
+    early = delivered | {"eventId": "EvEarly", "messageId": "01J0000000000000000000000Z"}
+    for _ in range(2):
+        assert push(app, early).status_code == 503
+    assert [outcome for outcome, _ in kept_requests(server, app)] == ["duplicate"]
+
+
+def test_a_user_message_delivered_again_is_received_once(server: Server, api: httpx.Client) -> None:
+    """Guards what chorus did already: a user message is dropped by its messageId."""
+    app = RcsApp(server, api)
+    message = {"senderPhoneNumber": f"+{msisdn()}", "messageId": f"Ms{uuid.uuid4().hex}"}
+    for text in ("hello", "hello", "hello (edited by a bad retry)"):
+        assert push(app, message | {"text": text}).status_code == 200
+    inbound = [c["message"]["contact_message"] for c in app.callbacks("MESSAGE_INBOUND")]
+    assert inbound == [{"text_message": {"text": "hello"}}]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_event_ids_are_kept_while_rbm_retries_and_swept_after(backend: str) -> None:
+    """Seen event ids are kept 8 days (RBM retries for 7), then the retention sweep drops
+    them: the store does not grow for ever, and an event older than that is news again."""
+    with (
+        instance(backend, {"CHORUS_RETENTION_SWEEP_SECONDS": "1"}) as chorus,
+        chorus.api() as api,
+    ):
+        app = RcsApp(chorus, api)
+        sender = f"+{msisdn()}"
+        typing = {"senderPhoneNumber": sender, "eventType": "IS_TYPING"}
+        for event_id in ("EvOld", "EvRecent"):
+            assert push(app, typing | {"eventId": event_id}).status_code == 200
+        now = datetime.now(UTC)
+        engine = sqlalchemy.create_engine(chorus.sync_url)
+        with engine.begin() as connection:
+            for event_id, days in (("EvOld", 8.1), ("EvRecent", 7.9)):
+                connection.execute(
+                    sqlalchemy.text(
+                        "UPDATE seen_inbound_events SET seen_at = :t"
+                        " WHERE app_id = :a AND event_id = :e"
+                    ),
+                    {"t": now - timedelta(days=days), "a": app.id, "e": event_id},
+                )
+        engine.dispose()
+
+        def seen() -> list[str]:
+            rows = chorus.query(
+                "SELECT event_id FROM seen_inbound_events WHERE app_id = :a", a=app.id
+            )
+            return [row["event_id"] for row in rows]
+
+        wait_for(lambda: seen() == ["EvRecent"], seconds=60, what=f"the sweep: {seen()}")
+        for event_id in ("EvOld", "EvRecent"):
+            assert push(app, typing | {"eventId": event_id}).status_code == 200
+        composing = chorus.query(
+            "SELECT id FROM callback_deliveries WHERE app_id = :a AND trigger = 'EVENT_INBOUND'",
+            a=app.id,
+        )
+        assert len(composing) == 3
+        assert sorted(seen()) == ["EvOld", "EvRecent"]
 
 
 # --- delivery timeout and revocation (§3.3) ---------------------------------------------------

@@ -465,6 +465,63 @@ def test_a_user_who_opens_the_chat_becomes_a_contact(server: Server, api: httpx.
     assert callback["unsupported_callback"]["contact_id"] == contact["id"]
 
 
+def post_callback(server: Server, app_id: str, token: str, payload: dict[str, Any]) -> int:
+    """`payload` posted as Viber does, signed with the bot's auth token; the answer's status."""
+    body = json.dumps({"timestamp": 1714557600000, **payload}).encode()
+    signature = hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
+    response = httpx.post(
+        f"{server.url}/inbound/viber/{app_id}",
+        content=body,
+        headers={"content-type": "application/json", "x-viber-content-signature": signature},
+    )
+    return response.status_code
+
+
+def test_a_callback_viber_repeats_changes_nothing_the_second_time(
+    server: Server, api: httpx.Client
+) -> None:
+    """§3.7: chorus de-duplicates on (event, message_token, user id); a repeat is recorded."""
+    app_id, token = viber_app(api)
+    opt_ins = {"app_id": app_id, "target": "http://127.0.0.1:9/unused", "target_type": "DISMISS"}
+    assert api.post("/webhooks", json=opt_ins | {"triggers": ["OPT_IN"]}).status_code == 200
+    user = viber_user()
+    message_id = send(api, app_id, user, {"text_message": {"text": "hi"}})
+    wait_status(server, app_id, message_id, "READ")
+    (ref,) = server.query(
+        "SELECT native_id FROM channel_message_refs WHERE message_id = :m", m=message_id
+    )
+    sent = int(ref["native_id"])
+    subscribed = {"event": "subscribed", "user": {"id": user, "name": "Ann"}, "message_token": 81}
+    started = {"event": "conversation_started", "user": {"id": user}, "message_token": 82}
+    callbacks = [
+        {"event": "delivered", "message_token": sent, "user_id": user},  # the simulator's, again
+        {"event": "seen", "message_token": sent, "user_id": user},
+        subscribed,
+        subscribed,
+        started,
+        started,
+        subscribed | {"message_token": 83},  # another subscription: news
+    ]
+    assert [post_callback(server, app_id, token, c) for c in callbacks] == [200] * len(callbacks)
+    assert [r["status"] for r in statuses(server, app_id, message_id)] == [
+        "QUEUED_ON_CHANNEL",
+        "DELIVERED",
+        "READ",
+    ]
+    triggers = [c["trigger"] for c in server.recorded_callbacks(app_id)]
+    assert (triggers.count("OPT_IN"), triggers.count("UNSUPPORTED")) == (2, 1)
+    rows = server.query(
+        "SELECT outcome FROM inbound_requests WHERE app_id = :a ORDER BY received_at", a=app_id
+    )
+    assert [r["outcome"] for r in rows] == [
+        "duplicate",
+        "duplicate",
+        "duplicate",
+        "unmapped",
+        "duplicate",
+    ]
+
+
 def test_set_webhook_is_answered_and_validated_by_a_signed_webhook_event(
     server: Server, api: httpx.Client
 ) -> None:

@@ -5,13 +5,19 @@ import hashlib
 import hmac
 import json
 import random
+import shutil
+import subprocess
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sinch.domains.conversation.sinch_events.v1.conversation_sinch_event import (
+    ConversationSinchEvent,
+)
 
 from tests.conftest import Server
 from tests.integration.helpers import recording_webhook, wait_for
@@ -295,11 +301,14 @@ def test_replies_and_choice_responses_come_back_on_the_same_conversation(
     handset_sends(server, number, app.id, media_message={"url": "https://cdn.example.com/p.jpg"})
     found = wait_for(lambda: len(items := inbound(server, app.id)) >= 5 and items, what="inbound")
     contents = [c["message"]["contact_message"] for c in found[1:5]]
+    # A tap quotes the message it answers (`context.id`), which becomes `reply_to` too (§2.7).
     assert contents[0] == {
-        "choice_response_message": {"message_id": choice, "postback_data": "nl_yes"}
+        "choice_response_message": {"message_id": choice, "postback_data": "nl_yes"},
+        "reply_to": {"message_id": choice},
     }
     assert contents[1] == {
-        "choice_response_message": {"message_id": choice, "postback_data": f"{choice}_No"}
+        "choice_response_message": {"message_id": choice, "postback_data": f"{choice}_No"},
+        "reply_to": {"message_id": choice},
     }
     assert contents[2]["location_message"]["title"] == "Here"
     assert f"/inbound/whatsapp/{app.id}/media/" in contents[3]["media_message"]["url"]
@@ -483,3 +492,196 @@ def test_inbound_media_is_served_at_the_url_chorus_gives_the_app(
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
     assert httpx.get(url.rsplit("/", 1)[0] + "/unknown-media-id").status_code == 404
+
+
+def message_webhook(app: WhatsAppApp, message: dict[str, Any]) -> dict[str, Any]:
+    """A Cloud API `messages` change with one message from a handset (§2.7)."""
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550000000", "phone_number_id": app.number_id},
+        "contacts": [{"profile": {"name": "Ann"}, "wa_id": message["from"]}],
+        "messages": [message],
+    }
+    entry = {"id": "waba", "changes": [{"field": "messages", "value": value}]}
+    return {"object": "whatsapp_business_account", "entry": [entry]}
+
+
+def tapped(number: str, kind: str, content: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "from": number,
+        "id": f"wamid.{uuid.uuid4().hex}",
+        "timestamp": str(int(datetime.now(UTC).timestamp())),
+        "type": kind,
+        kind: content,
+        **extra,
+    }
+
+
+def test_a_tapped_reply_without_resolvable_context_is_a_fallback_message(
+    server: Server, api: httpx.Client, app: WhatsAppApp
+) -> None:
+    """Only `context.id` says which message a tap answers (§2.7 table): without one, or with
+    one chorus never stored, the reply is a fallback_message with the native message, never
+    matched to the identity's latest choice (which here offers the very same id)."""
+    number = msisdn()
+    open_window(server, app, number)
+    statuses_until(server, app.id, send(api, app.id, number, MESSAGES[3][1]), "READ")
+    button_reply = {"type": "button_reply", "button_reply": {"id": "nl_yes", "title": "Yes"}}
+    list_reply = {"type": "list_reply", "list_reply": {"id": "nl_yes", "title": "Yes"}}
+    unknown = {"context": {"from": "15550000000", "id": f"wamid.{uuid.uuid4().hex}"}}
+    natives = [
+        tapped(number, "interactive", button_reply),
+        tapped(number, "interactive", list_reply, **unknown),
+        tapped(number, "button", {"payload": "nl_yes", "text": "Yes"}),
+        tapped(number, "button", {"payload": "nl_yes", "text": "Yes"}, **unknown),
+    ]
+    before = len(inbound(server, app.id))
+    for native in natives:
+        assert post_signed(server, app.id, message_webhook(app, native)).status_code == 200
+    found = wait_for(
+        lambda: len(items := inbound(server, app.id)) >= before + 4 and items[before:],
+        what="the tapped replies",
+    )
+    for native, callback in zip(natives, found, strict=True):
+        content = callback["message"]["contact_message"]
+        assert list(content) == ["fallback_message"], content
+        fallback = content["fallback_message"]
+        assert json.loads(fallback["raw_message"]) == native
+        assert fallback["reason"]["code"] == "UNSUPPORTED_OPERATION"
+        assert fallback["reason"]["channel_code"] == native["type"]
+        assert callback["message"]["metadata"] == ""
+
+
+def test_a_tap_in_the_simulator_quotes_the_message_it_answers(
+    server: Server, api: httpx.Client, app: WhatsAppApp
+) -> None:
+    """As WhatsApp does, the handset's button reply carries `context.id`: the wamid of the
+    message whose button it taps. It is what makes the reply a choice response."""
+    number = msisdn()
+    open_window(server, app, number)
+    choice = send(api, app.id, number, MESSAGES[3][1])
+    statuses_until(server, app.id, choice, "READ")
+    # A later message with the same options: the tap still answers the one it quotes.
+    statuses_until(server, app.id, send(api, app.id, number, MESSAGES[3][1]), "READ")
+    [wamid] = [
+        r["native_id"]
+        for r in server.query(
+            "SELECT native_id FROM channel_message_refs WHERE message_id = :m", m=choice
+        )
+    ]
+    before = len(inbound(server, app.id))
+    answer = handset_sends(
+        server,
+        number,
+        app.id,
+        choice_response_message={"message_id": choice, "postback_data": f"{choice}_No"},
+    )
+    native = answer["native"]["entry"][0]["changes"][0]["value"]["messages"][0]
+    assert native["type"] == "interactive"
+    assert native["context"]["id"] == wamid
+    found = wait_for(
+        lambda: len(items := inbound(server, app.id)) > before and items[-1], what="the tap"
+    )
+    assert found["message"]["contact_message"] == {
+        "choice_response_message": {"message_id": choice, "postback_data": f"{choice}_No"},
+        "reply_to": {"message_id": choice},
+    }
+    # A handset can only tap a button it was shown.
+    with control(server) as client:
+        refused = client.post(
+            f"/handsets/whatsapp/{number}/messages",
+            json={
+                "app_id": app.id,
+                "choice_response_message": {
+                    "message_id": "01NOSUCHMESSAGE00000000000",
+                    "postback_data": "x",
+                },
+            },
+        )
+    assert refused.status_code == 400, refused.text
+    assert "choice_response_message.message_id" in refused.text
+
+
+def quality_update(event: str) -> dict[str, Any]:
+    """As the Cloud API sends it: the number is named by its display form only."""
+    value = {"display_phone_number": "15550000000", "event": event, "current_limit": "TIER_1K"}
+    change = {"field": "phone_number_quality_update", "value": value}
+    return {"object": "whatsapp_business_account", "entry": [{"id": "waba", "changes": [change]}]}
+
+
+def add_dismiss_webhook(api: httpx.Client, app_id: str, triggers: list[str]) -> str:
+    response = api.post(
+        "/webhooks",
+        json={
+            "app_id": app_id,
+            "target": "http://127.0.0.1:9/unused",
+            "target_type": "DISMISS",
+            "triggers": triggers,
+        },
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
+def callbacks_of(server: Server, webhook_id: str) -> list[dict[str, Any]]:
+    rows = server.query(
+        "SELECT trigger, body FROM callback_deliveries WHERE webhook_id = :w", w=webhook_id
+    )
+    return [{"trigger": r["trigger"], "body": r["body"]} for r in rows]
+
+
+def test_a_quality_update_is_a_channel_event_for_its_subscribers(
+    server: Server, api: httpx.Client, app: WhatsAppApp
+) -> None:
+    """§2.7: `phone_number_quality_update` → CHANNEL_EVENT `channel_event_notification`,
+    shaped as the ChannelEventDto contract, to the webhooks with that trigger only."""
+    hook = add_dismiss_webhook(api, app.id, ["CHANNEL_EVENT"])
+    others = add_dismiss_webhook(api, app.id, ["MESSAGE_INBOUND", "UNSUPPORTED"])
+    assert post_signed(server, app.id, quality_update("FLAGGED")).status_code == 200
+    [callback] = wait_for(lambda: callbacks_of(server, hook), what="CHANNEL_EVENT")
+    assert callback["trigger"] == "CHANNEL_EVENT"
+    body = json.loads(callback["body"])
+    assert list(body) == [
+        *("app_id", "accepted_time", "event_time", "project_id"),
+        "channel_event_notification",
+    ]
+    assert body["app_id"] == app.id
+    assert body["project_id"] == server.project_id
+    assert body["channel_event_notification"] == {
+        "channel_event": {
+            "channel": "WHATSAPP",
+            "event_type": "WHATS_APP_QUALITY_RATING_CHANGED",
+            "additional_data": {"quality_rating": "FLAGGED"},
+        }
+    }
+    assert callbacks_of(server, others) == []
+    # Both SDKs take it: Python as its base event, Node by its payload key.
+    parsed = ConversationSinchEvent("s").parse_event(callback["body"])
+    assert (parsed.app_id, parsed.project_id) == (app.id, server.project_id)
+    assert parsed.accepted_time is not None
+    node = shutil.which("node")
+    if node is not None and (NODE_DIR / "node_modules" / "@sinch" / "sdk-core").is_dir():
+        assert node_trigger(node, callback["body"]) == "CHANNEL_EVENT"
+
+
+NODE_DIR = Path(__file__).parents[1] / "node"
+
+
+def node_trigger(node: str, body: str) -> str:
+    """The trigger the Node SDK's `parseEvent` finds in a callback body."""
+    script = (
+        "import { ConversationCallbackWebhooks } from '@sinch/sdk-core';"
+        "let body = ''; for await (const chunk of process.stdin) body += chunk;"
+        "console.log(ConversationCallbackWebhooks.parseEvent(JSON.parse(body)).trigger);"
+    )
+    result = subprocess.run(
+        [node, "--input-type=module", "-e", script],
+        cwd=NODE_DIR,
+        input=body,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chorus.channels.base import (
+    ChannelEvent,
     Ignored,
     InboundMessage,
     InboundRejected,
@@ -208,6 +209,9 @@ def test_location() -> None:
     }
 
 
+CONTEXT = {"context": {"from": "15550001111", "id": "wamid.OUT1"}}
+
+
 def test_button_reply_is_a_choice_response_with_the_id_as_postback() -> None:
     native = {"type": "button_reply", "button_reply": {"id": "newsletter_yes", "title": "Yes"}}
     item = only(
@@ -219,12 +223,20 @@ def test_button_reply_is_a_choice_response_with_the_id_as_postback() -> None:
         "choice_response_message": {"message_id": "", "postback_data": "newsletter_yes"}
     }
     assert item.reply_text == "newsletter_yes"
+    assert item.context_native_id == "wamid.OUT1"
+    # What it becomes when chorus stored no message wamid.OUT1 (inbound.service).
+    fallback = item.unresolved_context["fallback_message"]
+    assert fallback["reason"]["channel_code"] == "interactive"
+    # Only tapped replies answer by their context: a flow reply is the same either way.
+    nfm = {"name": "flow", "body": "Sent", "response_json": "{}"}
+    flow = message("interactive", {"type": "nfm_reply", "nfm_reply": nfm}, **CONTEXT)
+    assert only(PLUGIN.parse_inbound(request(flow))).unresolved_context is None
 
 
 def test_a_default_choice_id_names_its_message() -> None:
     postback = "01HZY0000000000000000000AB_Salad"
     native = {"type": "list_reply", "list_reply": {"id": postback, "title": "Salad"}}
-    item = only(PLUGIN.parse_inbound(request(message("interactive", native))))
+    item = only(PLUGIN.parse_inbound(request(message("interactive", native, **CONTEXT))))
     assert item.contact_message == {
         "choice_response_message": {
             "message_id": "01HZY0000000000000000000AB",
@@ -234,12 +246,39 @@ def test_a_default_choice_id_names_its_message() -> None:
 
 
 def test_template_quick_reply_button() -> None:
-    item = only(
-        PLUGIN.parse_inbound(request(message("button", {"payload": "track", "text": "Track"})))
-    )
+    native = message("button", {"payload": "track", "text": "Track"}, **CONTEXT)
+    item = only(PLUGIN.parse_inbound(request(native)))
     assert item.contact_message == {
         "choice_response_message": {"message_id": "", "postback_data": "track"}
     }
+    assert item.unresolved_context["fallback_message"]["reason"]["channel_code"] == "button"
+
+
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [
+        ("interactive", {"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes"}}),
+        (
+            "interactive",
+            {"type": "list_reply", "list_reply": {"id": "01HZY0000000000000000000AB_S"}},
+        ),
+        ("button", {"payload": "track", "text": "Track"}),
+    ],
+)
+def test_a_tapped_reply_without_context_is_a_fallback_message(
+    kind: str, body: dict[str, Any]
+) -> None:
+    """Only `context.id` says which message a tap answers (§2.7 table): without it the reply
+    answers nothing of the app's, even with a default choice id in it."""
+    raw = message(kind, body)
+    item = only(PLUGIN.parse_inbound(request(raw)))
+    fallback = item.contact_message["fallback_message"]
+    native = raw["entry"][0]["changes"][0]["value"]["messages"][0]
+    assert json.loads(fallback["raw_message"]) == native
+    assert fallback["reason"]["code"] == "UNSUPPORTED_OPERATION"
+    assert fallback["reason"]["channel_code"] == kind
+    assert item.reply_text is None  # matches no option of the identity's last message
+    assert item.unresolved_context is None
 
 
 def test_flow_reply_is_channel_specific() -> None:
@@ -301,12 +340,27 @@ def test_reactions_system_and_unknown_kinds_are_unmapped(kind: str) -> None:
 
 
 def test_other_change_fields_are_unmapped() -> None:
-    item = only(
-        PLUGIN.parse_inbound(
-            request(webhook({"event": "DOWNGRADE"}, "phone_number_quality_update"))
-        )
-    )
+    item = only(PLUGIN.parse_inbound(request(webhook({"event": "X"}, "account_update"))))
     assert isinstance(item, Unmapped)
+
+
+def quality_update(value: dict[str, Any]) -> dict[str, Any]:
+    """As the Cloud API sends it: the value names the number by its display form only."""
+    change = {"field": "phone_number_quality_update", "value": value}
+    return {"object": "whatsapp_business_account", "entry": [{"id": "W", "changes": [change]}]}
+
+
+def test_a_quality_update_is_a_channel_event() -> None:
+    value = {"display_phone_number": "15550001111", "event": "FLAGGED", "current_limit": "T"}
+    item = only(parse_webhook(request(quality_update(value)), phone_number_id=NUMBER_ID))
+    assert item == ChannelEvent(
+        event_type="WHATS_APP_QUALITY_RATING_CHANGED",
+        additional_data={"quality_rating": "FLAGGED"},
+    )
+    # Without its rating it tells nothing: unmapped, as other changes are.
+    for event in (None, "", 3, {"a": 1}):
+        item = only(PLUGIN.parse_inbound(request(quality_update({"event": event}))))
+        assert isinstance(item, Unmapped)
 
 
 def test_a_change_for_another_number_is_ignored_when_the_number_is_known() -> None:

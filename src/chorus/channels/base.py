@@ -146,6 +146,10 @@ class NativeRequest:
     query: Mapping[str, str] = field(default_factory=dict)
     # The app's credential for this channel (which business number, page, bot it is).
     credential: Mapping[str, Any] = field(default_factory=dict)
+    # The app's own id on the channel that its credential does not name, as learned from
+    # the first verified webhook (Messenger's Page id; `ChannelPlugin.learnable_id`). None
+    # until learned, and for channels that learn nothing.
+    learned_id: str | None = None
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -166,6 +170,9 @@ class InboundMessage:
     # The contact's name as the channel shows it (WhatsApp profile, Viber sender): a new
     # contact's display name, and what `contacts:getChannelProfile` answers.
     profile_name: str | None = None
+    # The contact message instead, when `context_native_id` names no message chorus stored
+    # (a WhatsApp tapped reply answering a message that is not ours is a fallback_message).
+    unresolved_context: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +181,11 @@ class InboundEvent:
     contact_event: dict[str, Any] | None = None
     contact_message_event: dict[str, Any] | None = None
     at: datetime | None = None
+    # The channel's own id of this event (RBM `eventId`; Viber's event, message_token and
+    # user id), on events, reports, unmapped traffic and consent changes alike: the channel
+    # delivering an id again is a duplicate, recorded and otherwise dropped
+    # (`inbound.service.first_delivery`). Not part of what the item says (`compare=False`).
+    event_id: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -186,6 +198,7 @@ class StatusReport:
     identity: str | None = None
     reason: dict[str, Any] | None = None
     at: datetime | None = None
+    event_id: str | None = field(default=None, compare=False)  # as InboundEvent's
 
 
 @dataclass(frozen=True)
@@ -198,6 +211,7 @@ class Unmapped:
     # The identity becomes a contact's if none holds it (Viber's conversation_started: a
     # person opened the chat, and can be written to from now on).
     learns_identity: bool = False
+    event_id: str | None = field(default=None, compare=False)  # as InboundEvent's
 
 
 @dataclass(frozen=True)
@@ -228,6 +242,17 @@ class ConsentChange:
     # The change introduces the identity (Viber `subscribed`): its contact is found or
     # created in CONVERSATION mode, as for a message.
     learns_identity: bool = False
+    event_id: str | None = field(default=None, compare=False)  # as InboundEvent's
+
+
+@dataclass(frozen=True)
+class ChannelEvent:
+    """News about the app's account on the channel rather than about a contact (WhatsApp's
+    phone number quality change): a CHANNEL_EVENT callback (API.md §8.2)."""
+
+    event_type: str
+    additional_data: dict[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
 
 
 InboundItem = (
@@ -238,6 +263,7 @@ InboundItem = (
     | Ignored
     | HandshakeAnswer
     | ConsentChange
+    | ChannelEvent
 )
 
 
@@ -408,6 +434,19 @@ class ChannelPlugin(ABC):
         """The id of the app message a reply names itself (a short postback envelope,
         `{message_id}#{index}`), whose options `match_reply` reads; None when it names none
         (then the identity's latest message is the one answered)."""
+        return None
+
+    def learning_key(self, credential: Mapping[str, Any]) -> str | None:
+        """For channels whose credential does not name the business its webhooks are for
+        (Messenger: the Page), the part of the credential an id learned from a webhook
+        belongs to (the Page token): saved with another one, the credential learns its id
+        again. None: the channel learns nothing (the default)."""
+        return None
+
+    def learnable_id(self, request: NativeRequest) -> str | None:
+        """The business id a verified webhook is for, for channels with a `learning_key`:
+        the first one is kept for the app and comes back as `NativeRequest.learned_id`
+        with every later webhook. None when the webhook names none."""
         return None
 
     async def revoke(

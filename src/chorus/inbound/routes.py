@@ -3,6 +3,7 @@
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -18,7 +19,7 @@ from chorus.channels.base import (
     NativeRequest,
 )
 from chorus.channels.registry import plugin_for
-from chorus.inbound import service
+from chorus.inbound import learned, service
 from chorus.kit.auth import project_caller
 from chorus.kit.db import ReadSession, WriteSession
 from chorus.kit.errors import ApiError, invalid, not_found, try_again
@@ -74,6 +75,7 @@ async def receive(
         return _refused(404, f"no app {app_id} with {name} credentials")
     try:
         _verify(plugin, native, credential, simulator_on=request.app.state.settings.simulator)
+        native = await _with_learned_id(session, plugin, native)
         items = _parse(plugin, native)
     except InboundRejected as rejected:
         service.record_request(
@@ -162,6 +164,24 @@ def _verify(
     parser's are."""
     with _unreadable_refused(plugin):
         plugin.verify(native, credential, simulator_on=simulator_on)
+
+
+async def _with_learned_id(
+    session: AsyncSession, plugin: ChannelPlugin, native: NativeRequest
+) -> NativeRequest:
+    """The verified request with the app's own id on a channel whose credential does not
+    name it (Messenger's Page id, `inbound/learned.py`); the first such webhook teaches it."""
+    key = plugin.learning_key(native.credential)
+    if key is None:
+        return native
+    channel = plugin.channel.value
+    known = await learned.learned_id(session, native.app_id, channel, key)
+    if known is None:
+        with _unreadable_refused(plugin):
+            seen = plugin.learnable_id(native)
+        if seen and len(seen) <= learned.WIDTH:
+            known = await learned.learn(session, native.app_id, channel, key, seen)
+    return replace(native, learned_id=known)
 
 
 def _parse(plugin: ChannelPlugin, native: NativeRequest) -> list[InboundItem]:

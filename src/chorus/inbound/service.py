@@ -2,7 +2,9 @@
 contact/conversation resolution → store → outbox). Runs in the request's transaction, so a
 2xx to the channel means the traffic is on disk with the callbacks it causes."""
 
+import hashlib
 import json
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chorus.apps import cache as app_cache
 from chorus.callbacks.events import record_event
 from chorus.channels.base import (
+    ChannelEvent,
     ChannelPlugin,
     ConsentChange,
     Ignored,
@@ -30,6 +33,7 @@ from chorus.contacts import service as contacts
 from chorus.conversations import repository as conversations_repository
 from chorus.conversations import service as conversations
 from chorus.kit.clock import rfc3339, utcnow
+from chorus.kit.db import insert_ignoring_conflicts
 from chorus.kit.ids import new_id
 from chorus.kit.pagination import PageRequest, newest_first, newest_first_page, time_cursor
 from chorus.messages import repository as messages
@@ -41,6 +45,7 @@ from chorus.models import (
     ConversationEvent,
     InboundRequest,
     Message,
+    SeenInboundEvent,
 )
 from chorus.wire.enums import APP_SCOPED_CHANNELS, ProcessingMode, ReportView, WebhookTrigger
 from chorus.wire.identities import normalise_identity
@@ -88,6 +93,9 @@ async def process(
 ) -> None:
     """`stop_keywords`: SMS consent keywords are on (CHORUS_SMS_STOP_KEYWORDS)."""
     for item in items:
+        event_id = getattr(item, "event_id", None)
+        if event_id and not await first_delivery(session, app, plugin, request, event_id):
+            continue
         if isinstance(item, InboundMessage):
             message = await receive_message(session, app, plugin, item)
             if message is not None and stop_keywords and item.reply_text is not None:
@@ -108,6 +116,8 @@ async def process(
             await receive_event(session, app, plugin, item)
         elif isinstance(item, Unmapped):
             await unsupported(session, app, plugin, request, item)
+        elif isinstance(item, ChannelEvent):
+            await channel_event(session, app, plugin, item)
         elif isinstance(item, Ignored):
             record_request(
                 session,
@@ -142,7 +152,26 @@ def record_request(
     )
 
 
-OUTCOMES = ("rejected", "unmapped", "ignored")
+async def first_delivery(
+    session: AsyncSession, app: App, plugin: ChannelPlugin, request: NativeRequest, event_id: str
+) -> bool:
+    """Whether the channel's event `event_id` reaches the app for the first time. Its id is
+    kept in the transaction that processes it (rolled back with it when the channel is asked
+    to deliver it again), so a delivery again — a retry after a lost answer, or one racing
+    the first in another process, which waits for the first to commit — is recorded as a
+    duplicate and changes nothing. Kept for `retention.SEEN_EVENTS_KEPT`."""
+    channel = plugin.channel.value
+    key = event_id if len(event_id) <= 256 else hashlib.sha256(event_id.encode()).hexdigest()
+    row = {"app_id": app.id, "channel": channel, "event_id": key, "seen_at": utcnow()}
+    inserted = await session.execute(insert_ignoring_conflicts(session, SeenInboundEvent, row))
+    if inserted.rowcount:
+        return True
+    detail = f"a repeated delivery of {channel} event {event_id!r}, already processed"
+    record_request(session, app.id, app.project_id, channel, request, "duplicate", detail)
+    return False
+
+
+OUTCOMES = ("rejected", "unmapped", "ignored", "duplicate")
 
 
 async def requests_of_app(
@@ -180,6 +209,7 @@ async def receive_message(
     # seen, and none is kept as a reference (an empty id would match every later one).
     if item.native_id and await _seen(session, channel, item.native_id):
         return None  # the channel delivered this webhook again
+    item = await _resolve_context(session, channel, item)
     identity = normalise_identity(channel, item.identity)
     scope = app.id if plugin.channel in APP_SCOPED_CHANNELS else ""
     now = utcnow()
@@ -300,6 +330,27 @@ async def _reply_to(
     message.contact_message = content
 
 
+async def _resolve_context(
+    session: AsyncSession, channel: str, item: InboundMessage
+) -> InboundMessage:
+    """A message that means something else when its context names no stored message
+    (WhatsApp's tapped replies: a fallback_message) becomes that, and matches no options."""
+    if item.unresolved_context is None:
+        return item
+    if item.context_native_id and await _seen(session, channel, item.context_native_id):
+        return item
+    return replace(item, contact_message=item.unresolved_context, reply_text=None)
+
+
+async def _tapped_message(session: AsyncSession, channel: str, item: InboundMessage) -> str | None:
+    """The app message a tapped reply quotes (WhatsApp's `context.id`): the one it answers,
+    however many later messages offer the same options."""
+    if item.unresolved_context is None or not item.context_native_id:
+        return None
+    ref = await messages.channel_ref(session, channel, item.context_native_id)
+    return ref.message_id if ref is not None else None
+
+
 async def _seen(session: AsyncSession, channel: str, native_id: str) -> bool:
     return await messages.channel_ref(session, channel, native_id) is not None
 
@@ -318,18 +369,24 @@ async def _choice_reply(
     carries then: the app message's own."""
     if item.reply_text is None:
         return None
+    # The window and the conversation bound a guess at the message a typed text answers;
+    # a short envelope names its message, tapped however late (a button stays on screen).
+    named = plugin.named_message(item.reply_text) or await _tapped_message(
+        session, plugin.channel.value, item
+    )
     last = await messages.latest_sent_to(
         session,
         app.project_id,
         app.id,
         plugin.channel.value,
         identity,
-        since=utcnow() - CHOICE_REPLY_WINDOW,
-        message_id=plugin.named_message(item.reply_text),
+        since=None if named else utcnow() - CHOICE_REPLY_WINDOW,
+        message_id=named,
     )
     if last is None or not last.reply_options:
         return None
-    if message.conversation_id is not None and last.conversation_id != message.conversation_id:
+    guessed = named is None and message.conversation_id is not None
+    if guessed and last.conversation_id != message.conversation_id:
         return None
     options = [
         ReplyOption(o["number"], o["label"], o.get("postback_data")) for o in last.reply_options
@@ -527,6 +584,26 @@ async def unsupported(
             "channel_identity": {"channel": channel, "identity": identity, "app_id": scope},
         },
         correlation_id=correlation_id,
+    )
+
+
+async def channel_event(
+    session: AsyncSession, app: App, plugin: ChannelPlugin, item: ChannelEvent
+) -> None:
+    """News about the app's account on the channel, for its CHANNEL_EVENT webhooks."""
+    event = {
+        "channel": plugin.channel.value,
+        "event_type": item.event_type,
+        "additional_data": item.additional_data,
+    }
+    await record_event(
+        session,
+        WebhookTrigger.CHANNEL_EVENT,
+        project_id=app.project_id,
+        app_id=app.id,
+        payload_key="channel_event_notification",
+        payload={"channel_event": event},
+        event_time=item.at,
     )
 
 

@@ -61,6 +61,13 @@ class SimulatedChannel(ABC):
         Basic auth…), from the app's credential as it is now. `context` is what the fake
         stored with the webhook (e.g. which credential it concerns)."""
 
+    def quoted_message(self, message: ContactMessage) -> tuple[str, str] | None:
+        """(field, chorus message id) of the message a handset's `message` quotes, for
+        `add_reply_context`: its `reply_to`, when it has one."""
+        if message.reply_to is None:
+            return None
+        return "reply_to.message_id", message.reply_to.message_id
+
     def add_reply_context(self, native: dict[str, Any], replied_native_id: str) -> None:
         """Make the webhook `native` (from `handset_message`) answer the message the
         channel knows as `replied_native_id`, as the channel says so (channels that

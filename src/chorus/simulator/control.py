@@ -181,7 +181,7 @@ async def send_from_handset(channel: str, identity: str, request: Request) -> di
     channel authenticates), and answers with the payload and chorus's HTTP status. The app
     must hold a credential of the channel. A `reply_to {message_id}` (WhatsApp, Messenger,
     VIBERBM) names a chorus message the handset received; the webhook quotes it by the
-    channel's id for it."""
+    channel's id for it (as a WhatsApp choice response quotes the message it taps)."""
     simulated = channel_from_path(channel)
     number = identity_from_path(simulated, identity)
     body = await json_body(request)
@@ -213,19 +213,18 @@ async def send_from_handset(channel: str, identity: str, request: Request) -> di
         raise invalid("reply_to", f"a {simulated.value} message carries no reply context")
     runtime: Runtime = request.app.state.runtime
     replied: str | None = None
+    quoted = simulator.quoted_message(message)
     async with runtime.db.read_sessions() as session:
         app = await apps.by_id(session, app_id)
-        if message.reply_to is not None:
-            replied = await repository.received_native_id(
-                session, simulated, number, message.reply_to.message_id
-            )
+        if quoted is not None:
+            replied = await repository.received_native_id(session, simulated, number, quoted[1])
     if app is None:
         raise not_found("app", app_id)
     if not holds_credential(app, simulated):
         # The channel would not know where to post it; chorus would answer 404.
         raise invalid("app_id", f"app {app_id} has no {simulated.value} credential")
-    if message.reply_to is not None and replied is None:
-        raise invalid("reply_to.message_id", "is no message this handset received")
+    if quoted is not None and replied is None:
+        raise invalid(quoted[0], "is no message this handset received")
     sent = simulator.handset_message(app, number, message)
     if replied is not None:
         # The handset quotes the message by the channel's id for it, as the channel does.

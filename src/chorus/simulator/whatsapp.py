@@ -606,6 +606,14 @@ class WhatsAppSimulator(SimulatedChannel):
         )
         return HandsetMessage(native=native, native_id=wamid, text=text)
 
+    def quoted_message(self, message: ContactMessage) -> tuple[str, str] | None:
+        """A tapped reply button or list row quotes the message that showed it, as WhatsApp
+        does: chorus knows what it answers by that alone (§2.7)."""
+        choice = message.choice_response_message
+        if choice is not None and choice.message_id:
+            return "choice_response_message.message_id", choice.message_id
+        return super().quoted_message(message)
+
     def add_reply_context(self, native: dict[str, Any], replied_native_id: str) -> None:
         """`context {from: the business number, id: the answered wamid}` (§2.7)."""
         value = native["entry"][0]["changes"][0]["value"]

@@ -9,6 +9,10 @@ each attachment → `media_message` (the first one a `media_card_message` when t
 has text), `location` → `location_message`, other attachment types → `fallback_message`;
 echoes of chorus's own sends are ignored; `delivery` → DELIVERED per listed mid, `read` →
 READ up to its watermark; anything else → unsupported, with the raw event.
+
+One webhook may hold several Pages' events (a Meta app subscribed to several Pages): once
+chorus knows the app's Page (`NativeRequest.learned_id`, the Page of the first verified
+webhook), the events of any other Page are ignored and recorded, not processed.
 """
 
 import json
@@ -17,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chorus.channels.base import (
+    Ignored,
     InboundItem,
     InboundMessage,
     InboundRejected,
@@ -29,6 +34,7 @@ from chorus.channels.base import (
 from chorus.wire.messages import ReasonCode
 
 ENVELOPE = re.compile(r"^([0-9A-Z]{26})([:#])(.*)$", re.DOTALL)
+SHORT_ENVELOPE = re.compile(r"^([0-9A-Z]{26})#([0-9]{1,4})$")
 MEDIA_TYPES = frozenset({"image", "video", "audio", "file"})
 
 
@@ -46,17 +52,60 @@ def parse_webhook(request: NativeRequest) -> list[InboundItem]:
         raw = request.body.decode("utf-8", "replace")
         return [Unmapped(raw, description=f"webhook for object {payload.get('object')!r}")]
     items: list[InboundItem] = []
-    for entry in payload["entry"]:
-        if not isinstance(entry, dict):
-            continue
-        for event in objects(entry.get("messaging")):
-            items.extend(_event(event))
-        for key, events in entry.items():
-            if key in ("id", "time", "messaging") or not isinstance(events, list):
-                continue
-            for event in events:  # standby, changes…: nothing chorus maps
-                items.append(_unmapped(event, f"{key} event"))
+    for entry in objects(payload["entry"]):
+        items.extend(_entry(entry, request.learned_id))
     return items
+
+
+def _entry(entry: dict[str, Any], page: str | None) -> list[InboundItem]:
+    """The items of one `entry`, without the events of a Page other than `page` (the app's,
+    when known): those are counted into one Ignored per other Page."""
+    items: list[InboundItem] = []
+    others: dict[str, int] = {}
+    # `messaging` first, then standby, changes… (in the order the entry lists them).
+    for key in ["messaging", *(k for k in entry if k not in ("id", "time", "messaging"))]:
+        events = entry.get(key)
+        for event in events if isinstance(events, list) else []:
+            other = event_page(entry, event)
+            if page is not None and other is not None and other != page:
+                others[other] = others.get(other, 0) + 1
+            elif key == "messaging":
+                items.extend(_event(event) if isinstance(event, dict) else [])
+            else:  # standby, changes…: nothing chorus maps
+                items.append(_unmapped(event, f"{key} event"))
+    items.extend(
+        Ignored(f"{count} event(s) for Page {other!r}, not this app's Page {page!r}")
+        for other, count in others.items()
+    )
+    return items
+
+
+def event_page(entry: dict[str, Any], event: Any) -> str | None:
+    """The Page an event is for: its `recipient` — the `sender` of an echo, which the Page
+    sent — or the entry's `id` when the event names none."""
+    if isinstance(event, dict):
+        message = event.get("message")
+        echo = isinstance(message, dict) and message.get("is_echo")
+        page = _id(event.get("sender" if echo else "recipient"))
+        if page is not None:
+            return page
+    return _id(entry)
+
+
+def first_page(request: NativeRequest) -> str | None:
+    """The Page a `page` webhook is for, as its first event names it: what chorus learns as
+    the app's Page (§1.7). None for anything else."""
+    try:
+        payload = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(payload, dict) or payload.get("object") != "page":
+        return None
+    for entry in objects(payload.get("entry")):
+        page = event_page(entry, next(iter(objects(entry.get("messaging"))), None))
+        if page is not None:
+            return page
+    return None
 
 
 def _event(event: dict[str, Any]) -> list[InboundItem]:
@@ -72,14 +121,7 @@ def _event(event: dict[str, Any]) -> list[InboundItem]:
         payload = str(postback.get("payload") or "")
         title = str(postback.get("title") or "")
         native_id = str(postback.get("mid") or f"postback:{psid}:{event.get('timestamp')}")
-        return [
-            InboundMessage(
-                identity=psid,
-                contact_message={"choice_response_message": choice_response(payload, title)},
-                native_id=native_id,
-                at=at,
-            )
-        ]
+        return [_choice(psid, payload, title, native_id, at)]
     delivery = event.get("delivery")
     if isinstance(delivery, dict):
         listed = delivery.get("mids") if isinstance(delivery.get("mids"), list) else []
@@ -112,8 +154,7 @@ def _message(
     context = answered.get("mid") if isinstance(answered.get("mid"), str) else None
     quick_reply = message.get("quick_reply")
     if isinstance(quick_reply, dict) and quick_reply.get("payload") is not None:
-        response = choice_response(str(quick_reply["payload"]), text or "")
-        return [_inbound(psid, {"choice_response_message": response}, mid, at, context)]
+        return [_choice(psid, str(quick_reply["payload"]), text or "", mid, at, context)]
     attachments = objects(message.get("attachments"))
     if not attachments:
         if text is None:
@@ -165,10 +206,11 @@ def _attachment(
 
 
 def choice_response(payload: str, title: str) -> dict[str, str]:
-    """The envelope rule: `{message_id}:{postback_data}` gives both; `{message_id}#{index}`
-    names a choice without postback_data, reported as `{message_id}_{title}` (Decision 3;
-    `title` is the quick reply's or button's title as the webhook shows it); any other
-    payload is reported as it is, without a message id."""
+    """The envelope rule: `{message_id}:{postback_data}` gives both; any payload that is no
+    envelope is reported as it is, without a message id. `{message_id}#{index}` is read back
+    from the stored message by the inbound service (`_choice`); this is the answer when that
+    message is gone: `{message_id}_{title}` (Decision 3; `title` as the webhook shows it,
+    perhaps cut to the button's 20 characters)."""
     match = ENVELOPE.match(payload)
     if match is None:
         return {"message_id": "", "postback_data": payload}
@@ -176,6 +218,33 @@ def choice_response(payload: str, title: str) -> dict[str, str]:
     if separator == ":":
         return {"message_id": message_id, "postback_data": rest}
     return {"message_id": message_id, "postback_data": f"{message_id}_{title}"}
+
+
+def short_envelope(payload: str) -> tuple[str, int] | None:
+    """(message id, choice index) of a `{message_id}#{index}` payload, else None."""
+    match = SHORT_ENVELOPE.match(payload)
+    return (match.group(1), int(match.group(2))) if match is not None else None
+
+
+def _choice(
+    psid: str,
+    payload: str,
+    title: str,
+    native_id: str,
+    at: datetime | None,
+    context: str | None = None,
+) -> InboundMessage:
+    """A tapped quick reply or postback button. A short envelope goes as `reply_text` too:
+    the inbound service reports the stored postback_data of the option it names
+    (`MessengerChannel.match_reply`), or `{message_id}_{text or title}` when it had none."""
+    return InboundMessage(
+        identity=psid,
+        contact_message={"choice_response_message": choice_response(payload, title)},
+        native_id=native_id,
+        at=at,
+        context_native_id=context,
+        reply_text=payload if short_envelope(payload) is not None else None,
+    )
 
 
 def _inbound(

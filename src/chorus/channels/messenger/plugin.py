@@ -2,7 +2,7 @@
 connector with the 24-hour window, `X-Hub-Signature-256` verified webhooks, and typing
 indicators as sender actions."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import httpx
@@ -16,10 +16,11 @@ from chorus.channels.base import (
     Dispatch,
     InboundItem,
     NativeRequest,
+    ReplyOption,
     Transcoded,
 )
-from chorus.channels.messenger.connector import PSID, send_message, user_name
-from chorus.channels.messenger.inbound import parse_webhook
+from chorus.channels.messenger.connector import PSID, page_token, send_message, user_name
+from chorus.channels.messenger.inbound import first_page, parse_webhook, short_envelope
 from chorus.channels.messenger.transcode import transcode_message, transcode_sender_action
 from chorus.channels.meta import subscription_challenge, verify_signature
 from chorus.wire.enums import Channel
@@ -83,8 +84,30 @@ class MessengerChannel(ChannelPlugin):
     ) -> tuple[int, str] | None:
         return subscription_challenge(query, credential, app_id)
 
+    def learning_key(self, credential: Mapping[str, Any]) -> str | None:
+        """The credential names no Page (§1.7): the Page learned from the first verified
+        webhook belongs to the Page token. A user who moves the app to another Page gives it
+        that Page's token, and expects its webhooks processed: the Page is learned again.
+        The same token saved again (a new app secret) keeps it."""
+        return page_token(credential) or ""
+
+    def learnable_id(self, request: NativeRequest) -> str | None:
+        return first_page(request)
+
     def parse_inbound(self, request: NativeRequest) -> list[InboundItem]:
         return parse_webhook(request)
+
+    def match_reply(self, text: str, options: Sequence[ReplyOption]) -> ReplyOption | None:
+        """A tapped button or quick reply carrying `{message_id}#{index}` names the option
+        numbered `index` (the transcoder numbers them from 0, across cards)."""
+        named = short_envelope(text)
+        if named is None:
+            return None
+        return next((option for option in options if option.number == named[1]), None)
+
+    def named_message(self, text: str) -> str | None:
+        named = short_envelope(text)
+        return named[0] if named is not None else None
 
 
 PLUGIN = MessengerChannel()

@@ -9,6 +9,8 @@ the simulator is on (Decision 2). When the webhook is configured RBM first posts
 
 The decoded event is a user message (`text`, `userFile`, `location`, `suggestionResponse`) or
 an event (`eventType` DELIVERED, READ, IS_TYPING). Anything else is reported as unsupported.
+RBM retries for up to 7 days: a user message's `messageId` and an event's `eventId` are how a
+delivery again is told and dropped (`InboundMessage.native_id`, `InboundEvent.event_id`).
 """
 
 import base64
@@ -124,9 +126,13 @@ def parse_webhook(request: NativeRequest) -> list[InboundItem]:
     kind = event.get("eventType")
     if kind is not None:
         return [_event(event, kind, identity, at, raw)]
-    if identity is None:
-        return [Unmapped(raw, description="an RBM user message without senderPhoneNumber")]
     native_id = str(event.get("messageId") or "")
+    # A user message chorus cannot map is dropped when delivered again as a mapped one is,
+    # by its messageId (kept with the event ids, so named apart from them).
+    unmapped_id = f"messageId:{native_id}" if native_id else None
+    if identity is None:
+        description = "an RBM user message without senderPhoneNumber"
+        return [Unmapped(raw, description=description, event_id=unmapped_id)]
     agent = event.get("agentId")
 
     def message(content: dict[str, Any], reply_text: str | None = None) -> InboundMessage:
@@ -158,20 +164,28 @@ def parse_webhook(request: NativeRequest) -> list[InboundItem]:
         # conversation that offered this postback is the one answered, when there is one.
         choice = {"message_id": "", "postback_data": postback}
         return [message({"choice_response_message": choice}, reply_text=postback)]
-    return [Unmapped(raw, identity=identity, description="an RBM user message chorus cannot map")]
+    description = "an RBM user message chorus cannot map"
+    return [Unmapped(raw, identity=identity, description=description, event_id=unmapped_id)]
 
 
 def _event(
     event: dict[str, Any], kind: Any, identity: str | None, at: Any, raw: str
 ) -> InboundItem:
     message_id = event.get("messageId")
+    # RBM's id of the event: the same event delivered again carries it again. One without
+    # it cannot be told from another, and none is dropped as seen.
+    event_id = event.get("eventId") if isinstance(event.get("eventId"), str) else None
     if kind in ("DELIVERED", "READ"):
         if not isinstance(message_id, str) or not message_id:
             raise InboundRejected(400, f"a {kind} event without messageId")
-        return StatusReport(status=kind, native_id=message_id, identity=identity, at=at)
+        return StatusReport(
+            status=kind, native_id=message_id, identity=identity, at=at, event_id=event_id
+        )
     if kind == "IS_TYPING" and identity is not None:
-        return InboundEvent(identity=identity, contact_event={"composing_event": {}}, at=at)
-    return Unmapped(raw, identity=identity, description=f"RBM event type {kind!r}")
+        composing = {"composing_event": {}}
+        return InboundEvent(identity=identity, contact_event=composing, at=at, event_id=event_id)
+    description = f"RBM event type {kind!r}"
+    return Unmapped(raw, identity=identity, description=description, event_id=event_id)
 
 
 def _media(user_file: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,9 @@ always verified; only a credential with neither is subject to Decision 2.
 is answered and dropped; `subscribed` / `unsubscribed` are consent changes (OPT_IN / OPT_OUT,
 the consent list); `conversation_started` (whose user becomes a contact) and anything else
 are reported as unsupported.
+
+Viber may repeat a callback: a message is dropped by its `message_token` when seen before, any
+other callback by (`event`, `message_token`, user id), its `event_id` (§3.7).
 """
 
 import hashlib
@@ -81,11 +84,14 @@ def parse_callback(request: NativeRequest) -> list[InboundItem]:
     user = payload.get("user")
     identity = payload.get("user_id") or (user.get("id") if isinstance(user, dict) else None)
     identity = identity if isinstance(identity, str) and identity else None
+    event_id = _event_id(event, payload, identity)
     if event in ("subscribed", "unsubscribed") and identity:
         # Decision 6: the consent list follows the subscription, and capability reads it.
         subscribed = event == "subscribed"
         return [
-            ConsentChange(identity=identity, opted_in=subscribed, at=at, learns_identity=subscribed)
+            ConsentChange(
+                identity, subscribed, at=at, learns_identity=subscribed, event_id=event_id
+            )
         ]
     descriptions = {
         "subscribed": "Viber subscribed event (the user subscribed to the bot)",
@@ -94,7 +100,24 @@ def parse_callback(request: NativeRequest) -> list[InboundItem]:
     }
     description = descriptions.get(str(event), f"unknown Viber event {event!r}")
     learns = event == "conversation_started" and identity is not None  # §3.7
-    return [Unmapped(raw, identity=identity, description=description, learns_identity=learns)]
+    return [
+        Unmapped(
+            raw,
+            identity=identity,
+            description=description,
+            learns_identity=learns,
+            event_id=event_id,
+        )
+    ]
+
+
+def _event_id(event: Any, payload: dict[str, Any], user: Any) -> str | None:
+    """(`event`, `message_token`, user id): how a callback Viber repeats is told (§3.7). None
+    without a message_token: such a callback cannot be told from another one."""
+    token = payload.get("message_token")
+    if isinstance(token, bool) or not isinstance(token, int | str) or not str(token).strip():
+        return None
+    return f"{event}:{token}:{user if isinstance(user, str) else ''}"
 
 
 def _time(value: Any) -> datetime | None:
@@ -161,7 +184,9 @@ def _message(payload: dict[str, Any], raw: str, at: datetime | None) -> InboundI
             }
         }
     if content is None:
-        return Unmapped(raw, identity=identity, description=f"Viber {kind!r} message")
+        description = f"Viber {kind!r} message"
+        event_id = _event_id("message", payload, identity)
+        return Unmapped(raw, identity=identity, description=description, event_id=event_id)
     name = sender.get("name") if isinstance(sender, dict) else None
     return InboundMessage(
         identity=identity,
@@ -190,6 +215,7 @@ def _report(event: str, payload: dict[str, Any], at: datetime | None) -> StatusR
         "native_id": str(token),
         "identity": user if isinstance(user, str) and user else None,
         "at": at,
+        "event_id": _event_id(event, payload, user),
     }
     if event == "delivered":
         return StatusReport(status="DELIVERED", **common)

@@ -2,7 +2,8 @@
 and the subscription handshake are Meta's, shared with Messenger: `chorus.channels.meta`.
 
 One webhook carries `entry[].changes[]`; a `messages` change holds contact messages
-(`value.messages`) and statuses of what chorus sent (`value.statuses`).
+(`value.messages`) and statuses of what chorus sent (`value.statuses`); a
+`phone_number_quality_update` change is news about the business number (a channel event).
 """
 
 import json
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chorus.channels.base import (
+    ChannelEvent,
     Ignored,
     InboundItem,
     InboundMessage,
@@ -73,6 +75,8 @@ def _change(
         return [Unmapped(_raw(change), description="a change that is not an object")]
     field = change.get("field")
     value = change.get("value") if isinstance(change.get("value"), dict) else {}
+    if field == "phone_number_quality_update":
+        return [_quality_update(change, value)]
     if field != "messages":
         return [Unmapped(_raw(change), description=f"WhatsApp change field {field!r}")]
     metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
@@ -107,6 +111,8 @@ def _message(
     )
     content: dict[str, Any] | None = None
     reply_text: str | None = None
+    # A tapped reply's content when its context resolves to no message of chorus's.
+    unresolved: dict[str, Any] | None = None
     if kind == "text":
         text = str(body.get("body") or "")
         content, reply_text = {"text_message": {"text": text}}, text
@@ -133,6 +139,7 @@ def _message(
         reply = body.get(body["type"]) if isinstance(body.get(body["type"]), dict) else {}
         postback = str(reply.get("id") or "")
         content, reply_text = _choice_response(postback), postback
+        unresolved = _unanswered(message, kind)
     elif (
         kind == "interactive"
         and body.get("type") == "nfm_reply"
@@ -143,22 +150,18 @@ def _message(
         }
     elif kind == "button":
         content = _choice_response(str(body.get("payload") or body.get("text") or ""))
+        unresolved = _unanswered(message, kind)
     elif kind == "order":
         content = {"product_response_message": _order(body)}
     elif kind in ("contacts", "unsupported", "interactive"):
-        content = {
-            "fallback_message": {
-                "raw_message": _raw(message),
-                "reason": {
-                    "code": "UNSUPPORTED_OPERATION",
-                    "description": f"WhatsApp {kind} messages have no Conversation API form",
-                    "sub_code": "UNSPECIFIED_SUB_CODE",
-                    "channel_code": str(kind),
-                },
-            }
-        }
+        content = _fallback(
+            message, str(kind), f"WhatsApp {kind} messages have no Conversation API form"
+        )
     if content is None:  # reaction, system, unknown types
         return Unmapped(_raw(message), identity=identity, description=f"WhatsApp {kind} message")
+    context_id = _context_id(message.get("context"))
+    if unresolved is not None and context_id is None:
+        content, reply_text, unresolved = unresolved, None, None
     return InboundMessage(
         identity=identity,
         contact_message=content,
@@ -166,7 +169,42 @@ def _message(
         sender_id=business or None,
         at=_time(message.get("timestamp")),
         reply_text=reply_text,
-        context_native_id=_context_id(message.get("context")),
+        context_native_id=context_id,
+        unresolved_context=unresolved,
+    )
+
+
+def _unanswered(message: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A tapped reply names what it answers only by `context.id`: without one, or with one
+    that names no message chorus stored, it answers nothing of the app's (§2.7 table)."""
+    return _fallback(message, kind, f"a WhatsApp {kind} reply to no message of this app")
+
+
+def _fallback(message: dict[str, Any], kind: str, description: str) -> dict[str, Any]:
+    """A message the Conversation API has no form for, carried raw (§2.7 table)."""
+    return {
+        "fallback_message": {
+            "raw_message": _raw(message),
+            "reason": {
+                "code": "UNSUPPORTED_OPERATION",
+                "description": description,
+                "sub_code": "UNSPECIFIED_SUB_CODE",
+                "channel_code": kind,
+            },
+        }
+    }
+
+
+def _quality_update(change: dict[str, Any], value: dict[str, Any]) -> InboundItem:
+    """The business number's quality rating changed (`value.event`: FLAGGED, UNFLAGGED,
+    DOWNGRADE, UPGRADE…). The change names the number only by its display form, so it is
+    not checked against the credential as a `messages` change is."""
+    event = value.get("event")
+    if not isinstance(event, str) or not event:
+        return Unmapped(_raw(change), description="a quality update without `event`")
+    return ChannelEvent(
+        event_type="WHATS_APP_QUALITY_RATING_CHANGED",
+        additional_data={"quality_rating": event},
     )
 
 
@@ -184,7 +222,7 @@ def _profile_names(contacts: Any) -> dict[str, str]:
 
 def _choice_response(postback: str) -> dict[str, Any]:
     """A tapped reply; the message it answers is filled in from the choice's default id, or
-    by the pipeline from the identity's last message with options (see plugin.match_reply)."""
+    by the pipeline from its context (the options it matches: see plugin.match_reply)."""
     named = _DEFAULT_CHOICE_ID.match(postback)
     return {
         "choice_response_message": {
