@@ -44,6 +44,13 @@ def test_app_scoped_identity_needs_an_app_of_the_project(api: httpx.Client) -> N
     )
     assert created.status_code == 200
     assert created.json()["channel_identities"][0]["app_id"] == app
+    # On any channel, a given app_id names an app of the project.
+    unknown = {"channel": "SMS", "identity": number(), "app_id": "no-such-app"}
+    response = api.post("/contacts", json={"channel_identities": [unknown]})
+    assert_error(response, 400, "INVALID_ARGUMENT", field="channel_identities[0].app_id")
+    known = {**unknown, "app_id": app}
+    echoed = api.post("/contacts", json={"channel_identities": [known]}).json()
+    assert echoed["channel_identities"][0]["app_id"] == app
 
 
 @pytest.mark.parametrize(
@@ -105,6 +112,17 @@ def test_update_with_mask_clears_and_without_mask_replaces(api: httpx.Client) ->
         api.patch(path, params={"update_mask": "nonsense"}, json={}), 400, field="update_mask"
     )
     assert_error(api.patch(path, json={"channel_identities": []}), 400, field="channel_identities")
+    # A dotted path below a field without sub-fields names nothing: refused, not a clearing
+    # of the field it starts with.
+    assert_error(
+        api.patch(path, params={"update_mask": "metadata.x"}, json={"display_name": "Q"}),
+        400,
+        field="update_mask",
+    )
+    assert api.get(path).json()["metadata"] == "n"
+    # An empty mask is no mask (AIP-134): the fields the body gives change.
+    emptied = api.patch(path, params={"update_mask": ""}, json={"display_name": "Cy"}).json()
+    assert (emptied["display_name"], emptied["metadata"]) == ("Cy", "n")
 
 
 def test_list_pages_through_every_contact(server, api: httpx.Client) -> None:

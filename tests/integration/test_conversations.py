@@ -403,6 +403,17 @@ def test_update_mask_rules(api: httpx.Client) -> None:
     assert "active_channel" not in cleared
     assert cleared["metadata"] == "m"
 
+    # Dotted paths are refused (metadata_json.k replaced the whole object, metadata.x
+    # cleared metadata), and nothing changes.
+    for dotted in ("metadata_json.k", "metadata.x"):
+        assert_error(
+            api.patch(path, params={"update_mask": dotted}, json={"metadata_json": {"k": 5}}),
+            400,
+            "INVALID_ARGUMENT",
+            field="update_mask",
+        )
+    assert api.get(path).json() == cleared
+
     # The Python SDK sends no body when nothing changes.
     unchanged = api.patch(path)
     assert unchanged.status_code == 200, unchanged.text

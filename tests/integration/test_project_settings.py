@@ -64,6 +64,13 @@ def test_settings_lifecycle(fresh: tuple[httpx.Client, str]) -> None:
         json={"contact_settings": {"unified_contact_id_enabled": True}},
     )
     assert masked.json() == view(project_id, True)
+    # A sub-field named with a body that leaves it out goes back to its default.
+    masked_off = api.patch(
+        "/settings",
+        params={"update_mask": "contact_settings.unified_contact_id_enabled"},
+        json={},
+    )
+    assert masked_off.json() == view(project_id, False)
     assert_error(
         api.patch("/settings", params={"update_mask": "display_name"}, json={}),
         400,

@@ -139,21 +139,19 @@ async def identity_keys(
     violations: list[FieldViolation] = []
     for index, given in enumerate(identities):
         path = f"channel_identities[{index}]"
-        app_id = ""
-        if given.channel in APP_SCOPED_CHANNELS:
-            if not given.app_id:
-                violations.append(
-                    FieldViolation(
-                        f"{path}.app_id", f"is required for {given.channel.value} identities"
-                    )
+        if given.channel in APP_SCOPED_CHANNELS and not given.app_id:
+            violations.append(
+                FieldViolation(
+                    f"{path}.app_id", f"is required for {given.channel.value} identities"
                 )
-                continue
-            if await apps.get(session, project_id, given.app_id) is None:
-                violations.append(FieldViolation(f"{path}.app_id", f"no app {given.app_id}"))
-                continue
-            app_id = given.app_id
-        elif given.app_id:
-            app_id = given.app_id  # kept and echoed, as the public API does
+            )
+            continue
+        # Given on any channel, it names an app of the project (API.md Part A §4.2); on
+        # other channels it is only kept and echoed, as the public API does.
+        if given.app_id and await apps.get(session, project_id, given.app_id) is None:
+            violations.append(FieldViolation(f"{path}.app_id", f"no app {given.app_id}"))
+            continue
+        app_id = given.app_id or ""
         key = (given.channel.value, normalise_identity(given.channel.value, given.identity), app_id)
         if key in keys:
             violations.append(FieldViolation(path, "the same channel identity is listed twice"))

@@ -13,7 +13,8 @@ from chorus.kit.errors import describe_validation_error, invalid, invalid_fields
 
 def requested_mask(request: Request) -> list[str] | None:
     """Paths from `update_mask=a,b`, repeated `update_mask`, and `update_mask.paths`.
-    None when no mask was sent at all."""
+    None when no mask was sent, or an empty one (as protobuf reads it, and AIP-134: every
+    field the body gives changes)."""
     values = request.query_params.getlist("update_mask") + request.query_params.getlist(
         "update_mask.paths"
     )
@@ -25,21 +26,28 @@ def requested_mask(request: Request) -> list[str] | None:
             path = path.strip()
             if path and path not in paths:
                 paths.append(path)
-    return paths
+    return paths or None
 
 
 def check_mask(
-    paths: list[str], allowed: set[str], *, ignored: set[str] = frozenset()
+    paths: list[str],
+    allowed: set[str],
+    *,
+    ignored: set[str] = frozenset(),
+    nested: set[str] = frozenset(),
 ) -> list[str]:
     """Top-level fields named by the mask (nested paths name their top-level field).
-    Unknown paths are refused; read-only `ignored` ones are dropped."""
+    Unknown paths are refused, and so are dotted paths below a field without sub-fields
+    (`email.x` would clear `email`); read-only `ignored` ones are dropped."""
     fields: list[str] = []
     for path in paths:
-        top = path.split(".", 1)[0]
+        top, dot, _ = path.partition(".")
         if top in ignored:
             continue
         if top not in allowed:
             raise invalid("update_mask", f"unknown or read-only field path '{path}'")
+        if dot and top not in nested:
+            raise invalid("update_mask", f"'{path}': {top} is updated whole, name '{top}'")
         if top not in fields:
             fields.append(top)
     return fields
@@ -121,7 +129,7 @@ def requested_changes(
         fields = [name for name in type(body).model_fields if name in present and name in allowed]
         return {name: getattr(body, name) for name in fields}
     changes: dict[str, Any] = {}
-    for name in check_mask(mask, allowed, ignored=ignored):
+    for name in check_mask(mask, allowed, ignored=ignored, nested=nested):
         below = [p.split(".", 1)[1] for p in mask if p.startswith(f"{name}.")]
         if name in nested and below and name not in mask:
             given = getattr(body, name) if name in present else None

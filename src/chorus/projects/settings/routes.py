@@ -37,7 +37,9 @@ async def update_settings(
 ) -> dict[str, Any]:
     # Without a mask each top-level object present replaces the stored one (the Node SDK
     # sends none); with one, only the masked objects change.
-    changes = requested_changes(body, requested_mask(request), UPDATABLE)
+    changes = requested_changes(
+        body, requested_mask(request), UPDATABLE, nested={"contact_settings"}
+    )
     return service.settings_view(await service.update_settings(session, project_id, changes))
 
 

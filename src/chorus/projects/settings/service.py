@@ -12,6 +12,7 @@ from chorus.kit.clock import utcnow
 from chorus.kit.db import insert_ignoring_conflicts
 from chorus.kit.errors import already_exists, failed_precondition, not_found
 from chorus.kit.pagination import PageRequest
+from chorus.kit.update_mask import SubFields
 from chorus.models import ProjectSettings
 from chorus.projects.settings import repository
 from chorus.projects.settings.schemas import ContactSettings, ProjectSettingsRequest
@@ -87,6 +88,9 @@ async def update_settings(
     settings = await get_settings(session, project_id)
     if "contact_settings" in changes:
         value = changes["contact_settings"]
+        if isinstance(value, SubFields):  # `contact_settings.<name>`: only those change
+            stored = settings.contact_settings or {}
+            value = value.validated("contact_settings", stored, ContactSettings)
         new = value.model_dump() if value is not None else {}
         await _check_conflicts(session, project_id, settings.contact_settings or {}, new)
         settings.contact_settings = new
