@@ -138,6 +138,11 @@ def test_events_are_stored_listed_got_and_deleted(api: httpx.Client, hook: Hook)
         },
     ).json()
     assert [e["id"] for e in rest["events"]] == [events[1], events[0]]
+    # An empty filter is no filter (as on GET /messages).
+    unfiltered = api.get(
+        "/events", params={"conversation_id": "", "contact_id": contact_id, "page_size": 1}
+    ).json()
+    assert [e["id"] for e in unfiltered["events"]] == [events[3]]
 
     got = api.get(f"/events/{events[3]}").json()
     assert got["id"] == events[3]
@@ -227,3 +232,31 @@ def test_an_invalid_event_is_400_naming_the_field(
     body = {"app_id": app_id, "recipient": to_sms(msisdn()), "event": COMPOSING, **changes}
     body = {k: v for k, v in body.items() if v is not None}
     assert_error(api.post("/events:send", json=body), 400, "INVALID_ARGUMENT", field=field)
+
+
+def test_deleting_a_contact_deletes_its_traffic_outside_conversations(
+    api: httpx.Client, hook: Hook
+) -> None:
+    """API.md Part A §4.7: nothing is left naming a deleted contact — neither an event sent
+    to a new identity (a contact, no conversation) nor a send that failed before one."""
+    app_id = sms_app(api)
+    hook.attach(app_id)
+    event_id = send_event(api, app_id, to_sms(msisdn()))
+    wait_for_event_report(hook, app_id, event_id)
+    event = api.get(f"/events/{event_id}").json()
+    contact_id = event["contact_id"]
+    assert contact_id and not event.get("conversation_id"), event
+    without_identity = api.post(
+        "/contacts",
+        json={"channel_identities": [{"channel": "WHATSAPP", "identity": msisdn()}]},
+    ).json()["id"]
+    message_id = send(
+        api, app_id, {"text_message": {"text": "hi"}}, {"contact_id": without_identity}
+    )
+    hook.wait_for_status(app_id, message_id, "FAILED")
+    assert api.get(f"/messages/{message_id}").json()["contact_id"] == without_identity
+
+    for contact in (contact_id, without_identity):
+        assert api.delete(f"/contacts/{contact}").status_code == 200
+    assert_error(api.get(f"/events/{event_id}"), 404, "NOT_FOUND")
+    assert_error(api.get(f"/messages/{message_id}"), 404, "NOT_FOUND")

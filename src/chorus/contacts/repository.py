@@ -253,7 +253,17 @@ async def repoint_traffic(
 
 
 async def delete_contact(session: AsyncSession, contact: Contact) -> None:
-    # Identities and conversations go with it (ON DELETE CASCADE).
+    # Identities and conversations go with it (ON DELETE CASCADE), and so does the traffic
+    # of the conversations. Its traffic in none (a send that failed before one started, an
+    # event) would otherwise name a contact that no longer exists (API.md Part A §4.7).
+    for table in (Message, ConversationEvent):
+        await session.execute(
+            delete(table).where(
+                table.project_id == contact.project_id,
+                table.contact_id == contact.id,
+                table.conversation_id.is_(None),
+            )
+        )
     await session.execute(delete(Contact).where(Contact.id == contact.id))
 
 

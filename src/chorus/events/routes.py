@@ -34,6 +34,8 @@ async def list_events(
     page_token: str | None = None,
     session: AsyncSession = ReadSession,
 ) -> dict[str, Any]:
+    # An empty value is no filter, as for messages (an unset proto3 string is "").
+    conversation_id, contact_id = conversation_id or None, contact_id or None
     page = page_request(
         page_size,
         page_token,
