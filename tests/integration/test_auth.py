@@ -180,3 +180,13 @@ def test_unknown_route_is_an_enveloped_404(server) -> None:
         auth=(server.key_id, server.key_secret),
     )
     assert_error(response, 404, "NOT_FOUND")
+
+
+def test_a_method_the_resource_lacks_is_an_enveloped_405(server) -> None:
+    response = httpx.put(
+        f"{server.url}/v1/projects/{server.project_id}/contacts/some-id",
+        auth=(server.key_id, server.key_secret),
+        json={},
+    )
+    # grpc-gateway's status for a method a path does not have; the request was well formed.
+    assert_error(response, 405, "UNIMPLEMENTED")

@@ -24,7 +24,7 @@ STATUS_NAMES = {
     401: "UNAUTHENTICATED",
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
-    405: "INVALID_ARGUMENT",
+    405: "UNIMPLEMENTED",  # the method is not one the resource has (grpc-gateway's mapping)
     409: "ALREADY_EXISTS",
     413: "INVALID_ARGUMENT",
     415: "INVALID_ARGUMENT",
