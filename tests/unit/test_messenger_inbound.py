@@ -123,6 +123,7 @@ def test_text() -> None:
         identity=PSID,
         contact_message={"text_message": {"text": "Hello"}},
         native_id="m_1",
+        sender_id=PAGE,  # the app-side address the user wrote to
         at=datetime.fromtimestamp(T / 1000, UTC),
     )
 

@@ -73,6 +73,28 @@ def test_media_is_an_attachment_typed_by_the_url(url: str, kind: str) -> None:
 # --- choices -------------------------------------------------------------------------------------
 
 
+def test_call_choices_beyond_three_buttons_are_lines_as_sms_renders_them() -> None:
+    """CHANNELS.md §1.5: choices beyond 3 buttons become SMS-rendering lines — `+` only
+    before a number of digits only (a button's payload is normalised, a line is not)."""
+    url = {"url_message": {"title": "Site", "url": "https://example.com"}}
+    transcoded = transcode(
+        {
+            "choice_message": {
+                "text_message": {"text": "Reach us"},
+                "choices": [
+                    url,
+                    url,
+                    url,
+                    {"call_message": {"title": "Desk", "phone_number": "+1 23"}},
+                    {"call_message": {"title": "Shop", "phone_number": "4612"}},
+                ],
+            }
+        }
+    )
+    text = transcoded.native["message"]["attachment"]["payload"]["text"]
+    assert text == "Reach us\nDesk: +1 23\nShop: +4612"
+
+
 def test_worked_example_choice_mixes_a_button_template_and_quick_replies() -> None:
     transcoded = transcode(
         {

@@ -17,6 +17,7 @@ webhook), the events of any other Page are ignored and recorded, not processed.
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,6 +110,16 @@ def first_page(request: NativeRequest) -> str | None:
 
 
 def _event(event: dict[str, Any]) -> list[InboundItem]:
+    """The event's items; a message names the Page it was written to as its `sender_id`
+    (the app-side address, API.md §8.3)."""
+    page = _id(event.get("recipient"))
+    return [
+        replace(item, sender_id=page) if isinstance(item, InboundMessage) and page else item
+        for item in _event_items(event)
+    ]
+
+
+def _event_items(event: dict[str, Any]) -> list[InboundItem]:
     psid = _id(event.get("sender"))
     at = from_millis(event.get("timestamp"))
     message = event.get("message")

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chorus.channels.base import ReplyOption, Transcoded
-from chorus.channels.sms.transcode import TemplateNotResolved, render_sms
+from chorus.channels.sms.transcode import TemplateNotResolved, call_number, render_sms
 from chorus.wire.enums import Channel
 from chorus.wire.events import AppEvent
 from chorus.wire.messages import (
@@ -225,7 +225,7 @@ def _choice_text_line(choice: Choice) -> str:
         case UrlMessage():
             return f"{action.title}: {action.url}"
         case CallMessage():
-            return f"{action.title}: {phone_payload(action.phone_number)}"
+            return f"{action.title}: {call_number(action.phone_number)}"
         case LocationMessage():
             return f"{action.title}: {maps_url(action.coordinates)}"
         case CalendarMessage() | ShareLocationMessage():

@@ -124,6 +124,12 @@ def _render_content(kind: str, content: MessageContent, numbering: _Numbering) -
     )
 
 
+def call_number(phone: str) -> str:
+    """A call choice's number as text renders it (CHANNELS.md §1.9): `+` before a number of
+    digits only; anything else as given."""
+    return f"+{phone}" if re.fullmatch(r"[0-9]+", phone) else phone
+
+
 def _choice_line(choice: Choice, numbering: _Numbering) -> str:
     number = numbering.next(choice.label, choice.postback_data, choice.chosen_key)
     action = choice.chosen
@@ -133,10 +139,7 @@ def _choice_line(choice: Choice, numbering: _Numbering) -> str:
         case UrlMessage():
             return f"{number}. {action.title}: {action.url}"
         case CallMessage():
-            phone = action.phone_number
-            if re.fullmatch(r"[0-9]+", phone):
-                phone = f"+{phone}"
-            return f"{number}. {action.title}: {phone}"
+            return f"{number}. {action.title}: {call_number(action.phone_number)}"
         case LocationMessage():
             return f"{number}. {action.title}: {_maps_url(action.coordinates)}"
         case CalendarMessage():
