@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -351,6 +352,8 @@ class ConversationEvent(Base):
     contact_message_event: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     metadata_: Mapped[str] = mapped_column("metadata", Text, default="")
     accept_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    # As `Message.listed`: False for DISPATCH-mode events of apps that keep none.
+    listed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     correlation_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     send_options: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

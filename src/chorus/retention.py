@@ -5,8 +5,9 @@
   are deleted with their messages; messages and events in no conversation (a send to a
   contact that does not exist) once they are older than `ttl_days`.
 - PERSIST_RETENTION_POLICY: nothing is deleted.
-- DISPATCH-mode messages follow `dispatch_retention_policy.ttl_days`; with 0 they are never
-  listed and are deleted a day after acceptance (the day leaves room for late reports).
+- DISPATCH-mode messages and events follow `dispatch_retention_policy.ttl_days`; with 0
+  they are never listed and are deleted a day after acceptance (the day leaves room for late
+  reports).
 - Delivered callbacks are kept 30 days for the delivery log; dead ones are kept until
   replayed or deleted with their app.
 - Channel requests chorus refused, could not map or ignored (`inbound_requests`) are kept 30
@@ -94,7 +95,9 @@ async def sweep(session: AsyncSession) -> None:
             )
             await session.execute(
                 delete(ConversationEvent).where(
-                    ConversationEvent.app_id == app.id, ConversationEvent.accept_time < cutoff
+                    ConversationEvent.app_id == app.id,
+                    ConversationEvent.processing_mode == ProcessingMode.CONVERSATION.value,
+                    ConversationEvent.accept_time < cutoff,
                 )
             )
         elif kind == RetentionType.CONVERSATION_EXPIRE_POLICY.value:
@@ -122,13 +125,14 @@ async def sweep(session: AsyncSession) -> None:
             )
         dispatch_days = int((app.dispatch_retention_policy or {}).get("ttl_days") or 0)
         dispatch_cutoff = now - (timedelta(days=dispatch_days) if dispatch_days else DISPATCH_GRACE)
-        await session.execute(
-            delete(Message).where(
-                Message.app_id == app.id,
-                Message.processing_mode == ProcessingMode.DISPATCH.value,
-                Message.accept_time < dispatch_cutoff,
+        for table in (Message, ConversationEvent):
+            await session.execute(
+                delete(table).where(
+                    table.app_id == app.id,
+                    table.processing_mode == ProcessingMode.DISPATCH.value,
+                    table.accept_time < dispatch_cutoff,
+                )
             )
-        )
     await session.execute(
         delete(CallbackDelivery).where(
             CallbackDelivery.status == "delivered",

@@ -481,6 +481,19 @@ def test_lifecycle_events_reach_the_conversations_app(server, api: httpx.Client)
         "conversation events go to the conversation's app only"
     )
 
+    # Conversations deleted with their contact (API.md Part A §4.7) are announced too.
+    contact = new_contact(api)
+    stopped = start(api, app_id, contact)
+    api.post(f"/conversations/{stopped['id']}:stop")
+    active = start(api, app_id, contact)
+    assert api.delete(f"/contacts/{contact}").status_code == 200
+    for gone, count in ((stopped, 3), (active, 2)):
+        events = lifecycle_events(server, app_id, gone["id"], count)
+        assert events[-1]["trigger"] == "CONVERSATION_DELETE"
+        assert events[-1]["conversation_delete_notification"]["conversation"]["contact_id"] == (
+            contact
+        )
+
     quiet = start(api, app_id, new_contact(api), active=False)
     api.post(f"/conversations/{quiet['id']}:stop")
     later = start(api, app_id, new_contact(api))

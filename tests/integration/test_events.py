@@ -168,6 +168,15 @@ def test_a_dispatch_only_event_has_no_contact(api: httpx.Client, hook: Hook) -> 
     assert report["processing_mode"] == "DISPATCH"
     assert report["contact_id"] == ""
     assert not hook.bodies(app_id, "contact_create_notification")
+    # The app keeps no DISPATCH traffic (dispatch ttl_days 0, the default): as for messages,
+    # the event is neither listed nor read back (API.md Part B §3.1).
+    assert_error(api.get(f"/events/{event_id}"), 404, "NOT_FOUND")
+    assert event_id not in [e["id"] for e in api.get("/events").json()["events"]]
+    kept_app = sms_app(api, dispatch_retention_policy={"ttl_days": 1})
+    hook.attach(kept_app)
+    kept = send_event(api, kept_app, to_sms(msisdn()), processing_strategy="DISPATCH_ONLY")
+    wait_for_event_report(hook, kept_app, kept)
+    assert api.get(f"/events/{kept}").json()["processing_mode"] == "DISPATCH"
 
 
 def test_only_the_first_channel_of_an_events_priority_order_counts(

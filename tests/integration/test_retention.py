@@ -97,6 +97,19 @@ def test_each_policy_deletes_only_what_is_older_than_its_ttl_days(swept: Dedicat
                 when: send(api, apps["conversation"], TEXT, {"contact_id": f"nobody-{when}"})
                 for when in ("old", "new")
             }
+            # DISPATCH events follow the dispatch retention too (they outlived it).
+            dispatch_events = {}
+            for when in ("old", "new"):
+                answer = api.post(
+                    "/events:send",
+                    json={
+                        "app_id": apps["dispatch"],
+                        "recipient": to_sms(msisdn()),
+                        "event": {"composing_event": {}},
+                    },
+                )
+                assert answer.status_code == 200, answer.text
+                dispatch_events[when] = answer.json()["event_id"]
             refused = [
                 httpx.post(f"{swept.url}/inbound/whatsapp/{apps['persist']}", json={"n": n})
                 for n in ("old", "new")
@@ -156,6 +169,12 @@ def test_each_policy_deletes_only_what_is_older_than_its_ttl_days(swept: Dedicat
             )
             statements.append(
                 (
+                    "UPDATE conversation_events SET accept_time = :t WHERE id = :e",
+                    {"t": four_days, "e": dispatch_events["old"]},
+                )
+            )
+            statements.append(
+                (
                     "UPDATE callback_deliveries SET delivered_at = :t WHERE app_id = :a"
                     " AND body LIKE :m",
                     {
@@ -197,6 +216,8 @@ def test_each_policy_deletes_only_what_is_older_than_its_ttl_days(swept: Dedicat
             dispatch = {"messages_source": "DISPATCH_SOURCE"}
             assert not exists(api, f"/messages/{sent[('dispatch', 'old')]}", **dispatch)
             assert exists(api, f"/messages/{sent[('dispatch', 'new')]}", **dispatch)
+            assert not exists(api, f"/events/{dispatch_events['old']}")
+            assert exists(api, f"/events/{dispatch_events['new']}")
 
             left = rows(
                 swept, "SELECT body FROM callback_deliveries WHERE app_id = :a", a=apps["persist"]

@@ -744,3 +744,79 @@ def test_a_conversation_a_send_starts_is_announced_with_the_sends_metadata_and_c
     assert announced["correlation_id"] == "corr-start"
     assert announced["metadata_json"] == {"order": 42}
     assert announced == conversation(api, announced["id"])
+
+
+def test_a_conversation_an_inbound_message_starts_is_announced_as_received(
+    server: Server, api: httpx.Client, hook: Hook
+) -> None:
+    """The start notification shows the conversation after the change: received into at the
+    message's time (its last_received was announced empty, as 1970)."""
+    app_id = sms_app(api)
+    hook.attach(app_id, ["CONVERSATION_START", "MESSAGE_INBOUND"])
+    handset_writes(server, msisdn(), app_id, "hello first")
+    [started] = wait_for(
+        lambda: hook.bodies(app_id, "conversation_start_notification"), what="CONVERSATION_START"
+    )
+    inbound = hook.wait_for_inbound(app_id)["message"]
+    announced = started["conversation_start_notification"]["conversation"]
+    assert announced["id"] == inbound["conversation_id"]
+    assert announced["last_received"] == inbound["accept_time"]
+    assert announced == conversation(api, announced["id"])
+
+
+def test_smart_conversation_apps_get_the_message_redacted_and_its_analysis(
+    server: Server, api: httpx.Client, hook: Hook
+) -> None:
+    """API.md Part B §8.2–§8.3: with smart_conversation enabled, an inbound message also
+    comes as `message_redaction` (digit runs masked) and with a stub analysis; other apps
+    get neither."""
+    app_id = sms_app(api, smart_conversation={"enabled": True})
+    plain_app = sms_app(api)
+    triggers = [
+        "MESSAGE_INBOUND",
+        "MESSAGE_INBOUND_SMART_CONVERSATION_REDACTION",
+        "SMART_CONVERSATIONS",
+    ]
+    hook.attach(app_id, triggers)
+    hook.attach(plain_app, triggers)
+    number = msisdn()
+    handset_writes(server, number, app_id, "card 4111 1111, call me")
+    handset_writes(server, number, plain_app, "card 4111 1111, call me")
+    inbound = hook.wait_for_inbound(app_id)
+    [redaction] = wait_for(lambda: hook.bodies(app_id, "message_redaction"), what="redaction")
+    [smart] = wait_for(
+        lambda: hook.bodies(app_id, "smart_conversation_notification"), what="analysis"
+    )
+    message = inbound["message"]
+    assert redaction["message_redaction"] == {
+        **message,
+        "contact_message": {"text_message": {"text": "card **** ****, call me"}},
+    }
+    assert smart["smart_conversation_notification"] == {
+        "contact_id": message["contact_id"],
+        "channel_identity": number,
+        "channel": "SMS",
+        "message_id": message["id"],
+        "conversation_id": message["conversation_id"],
+        "analysis_results": {
+            "ml_sentiment_result": [
+                {
+                    "message": "card 4111 1111, call me",
+                    "results": [{"sentiment": "neutral", "score": 1.0}],
+                    "sentiment": "neutral",
+                    "score": 1.0,
+                }
+            ],
+            "ml_nlu_result": [
+                {"message": "card 4111 1111, call me", "results": [], "intent": "", "score": 0.0}
+            ],
+            "ml_pii_result": [
+                {"message": "card 4111 1111, call me", "masked": "card **** ****, call me"}
+            ],
+        },
+    }
+    for body in (redaction, smart):
+        assert (body["app_id"], body["project_id"]) == (app_id, inbound["project_id"])
+    hook.wait_for_inbound(plain_app)
+    assert not hook.bodies(plain_app, "message_redaction")
+    assert not hook.bodies(plain_app, "smart_conversation_notification")

@@ -14,6 +14,7 @@ from chorus.channels.registry import plugin_for
 from chorus.contacts import repository
 from chorus.contacts.repository import IdentityKey
 from chorus.contacts.schemas import ChannelProfileRequest, ContactCreate
+from chorus.conversations import service as conversations
 from chorus.kit.db import lock_name, retry_conflicts
 from chorus.kit.errors import (
     FieldViolation,
@@ -298,6 +299,7 @@ async def delete_contact(session: AsyncSession, project_id: str, contact_id: str
         )
         # Deletes at once: one deletes (and tells webhooks once), the others find nothing.
         contact = await get_contact(session, project_id, contact_id, for_update=True)
+        await conversations.announce_deleted_with_contact(session, project_id, contact.id)
         await _record_contact_event(
             session, contact, WebhookTrigger.CONTACT_DELETE, "contact_delete"
         )

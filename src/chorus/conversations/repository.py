@@ -114,6 +114,14 @@ async def active_for_pair(
     return await session.scalar(_ACTIVE_FOR_PAIR, {"app_id": app_id, "contact_id": contact_id})
 
 
+async def of_contact(session: AsyncSession, contact_id: str) -> Sequence[Conversation]:
+    """Every conversation of the contact, oldest first."""
+    found = await session.scalars(
+        select(Conversation).where(Conversation.contact_id == contact_id).order_by(Conversation.id)
+    )
+    return found.all()
+
+
 async def contact_exists(session: AsyncSession, project_id: str, contact_id: str) -> bool:
     found = await session.scalar(
         select(Contact.id).where(Contact.id == contact_id, Contact.project_id == project_id)

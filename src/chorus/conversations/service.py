@@ -241,15 +241,35 @@ async def delete_conversation(session: AsyncSession, project_id: str, conversati
     await retry_conflicts(session, delete)
 
 
+async def announce_deleted_with_contact(
+    session: AsyncSession, project_id: str, contact_id: str
+) -> None:
+    """CONVERSATION_DELETE for each conversation of a contact about to be deleted (they go
+    with it: API.md Part A §4.7), so webhooks hear of every deleted conversation."""
+    for conversation in await repository.of_contact(session, contact_id):
+        await _announce(session, project_id, conversation, WebhookTrigger.CONVERSATION_DELETE)
+
+
 async def active_conversation(
-    session: AsyncSession, project_id: str, app_id: str, contact_id: str, channel: str | None
+    session: AsyncSession,
+    project_id: str,
+    app_id: str,
+    contact_id: str,
+    channel: str | None,
+    *,
+    received: datetime,
 ) -> Conversation:
-    """The active conversation of the pair, started (with CONVERSATION_START) when there is
-    none: traffic always lands in one (API.md Part B §3.4)."""
+    """The active conversation of the pair, received into at `received`: started (with
+    CONVERSATION_START, announcing that time) when there is none, as traffic always lands in
+    one (API.md Part B §3.4)."""
     existing = await repository.active_for_pair(session, app_id, contact_id)
     if existing is not None:
+        existing.last_received = received
+        existing.active_channel = channel
         return existing
-    return await start_conversation(session, project_id, app_id, contact_id, channel)
+    return await start_conversation(
+        session, project_id, app_id, contact_id, channel, last_received=received
+    )
 
 
 async def start_conversation(

@@ -16,7 +16,7 @@ from chorus.kit.pagination import PageRequest, newest_first, newest_first_page, 
 from chorus.messages.service import processing_mode, recipient_violations
 from chorus.models import ConversationEvent, EventStatus
 from chorus.outbox.service import Priority, enqueue
-from chorus.wire.enums import WebhookTrigger
+from chorus.wire.enums import ProcessingMode, WebhookTrigger
 
 DISPATCH_JOB = "events.dispatch"
 
@@ -43,6 +43,7 @@ async def accept_event(
         app_id=app.id,
         direction="TO_CONTACT",
         processing_mode=mode.value,
+        listed=mode == ProcessingMode.CONVERSATION or app.keeps_dispatch_messages,
         app_event=body.event.model_dump(mode="json", exclude_none=True),
         metadata_=body.event_metadata or "",
         accept_time=utcnow(),
@@ -141,7 +142,7 @@ async def get_event(
     session: AsyncSession, project_id: str, event_id: str, *, for_update: bool = False
 ) -> ConversationEvent:
     event = await session.get(ConversationEvent, event_id, with_for_update=for_update)
-    if event is None or event.project_id != project_id:
+    if event is None or event.project_id != project_id or not event.listed:
         raise not_found("event", event_id)
     return event
 
@@ -159,7 +160,9 @@ async def list_events(
     conversation_id: str | None,
     contact_id: str | None,
 ) -> tuple[list[ConversationEvent], str]:
-    query = select(ConversationEvent).where(ConversationEvent.project_id == project_id)
+    query = select(ConversationEvent).where(
+        ConversationEvent.project_id == project_id, ConversationEvent.listed.is_(True)
+    )
     if conversation_id is not None:
         query = query.where(ConversationEvent.conversation_id == conversation_id)
     if contact_id is not None:

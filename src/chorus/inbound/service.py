@@ -32,6 +32,7 @@ from chorus.contacts import repository as contacts_repository
 from chorus.contacts import service as contacts
 from chorus.conversations import repository as conversations_repository
 from chorus.conversations import service as conversations
+from chorus.inbound import analysis
 from chorus.kit.clock import rfc3339, utcnow
 from chorus.kit.db import insert_ignoring_conflicts
 from chorus.kit.ids import new_id
@@ -241,10 +242,8 @@ async def receive_message(
             session, app.project_id, app.id, [(channel, identity)], display_name=item.profile_name
         )
         conversation = await conversations.active_conversation(
-            session, app.project_id, app.id, contact.id, channel
+            session, app.project_id, app.id, contact.id, channel, received=now
         )
-        conversation.last_received = now
-        conversation.active_channel = channel
         message.contact_id = contact.id
         message.conversation_id = conversation.id
     metadata = await _choice_reply(session, app, plugin, item, identity, message)
@@ -284,18 +283,48 @@ async def receive_message(
         report_metadata = (
             "" if stored is None else json.dumps(stored, separators=(",", ":"), ensure_ascii=False)
         )
+    envelope: dict[str, Any] = {
+        "project_id": app.project_id,
+        "app_id": app.id,
+        "message_metadata": report_metadata,
+        "correlation_id": correlation_id,
+        "event_time": item.at,
+    }
+    await record_event(
+        session, WebhookTrigger.MESSAGE_INBOUND, payload_key="message", payload=payload, **envelope
+    )
+    if (app.smart_conversation or {}).get("enabled"):
+        await _smart_conversation(session, payload, envelope)
+    return message
+
+
+async def _smart_conversation(
+    session: AsyncSession, payload: dict[str, Any], envelope: dict[str, Any]
+) -> None:
+    """The message again with its personal data masked, and its analysis (`inbound.analysis`)."""
+    content = payload["contact_message"]
     await record_event(
         session,
-        WebhookTrigger.MESSAGE_INBOUND,
-        project_id=app.project_id,
-        app_id=app.id,
-        payload_key="message",
-        payload=payload,
-        message_metadata=report_metadata,
-        correlation_id=correlation_id,
-        event_time=item.at,
+        WebhookTrigger.MESSAGE_INBOUND_SMART_CONVERSATION_REDACTION,
+        payload_key="message_redaction",
+        payload={**payload, "contact_message": analysis.redacted(content)},
+        **envelope,
     )
-    return message
+    identity = payload["channel_identity"]
+    await record_event(
+        session,
+        WebhookTrigger.SMART_CONVERSATIONS,
+        payload_key="smart_conversation_notification",
+        payload={
+            "contact_id": payload["contact_id"],
+            "channel_identity": identity["identity"],  # a plain string here (API.md §8.3)
+            "channel": identity["channel"],
+            "message_id": payload["id"],
+            "conversation_id": payload["conversation_id"],
+            "analysis_results": analysis.analysis_results(content),
+        },
+        **envelope,
+    )
 
 
 async def _dispatch_context(
@@ -512,6 +541,8 @@ async def receive_event(
         contact_event=item.contact_event,
         contact_message_event=item.contact_message_event,
         accept_time=now,
+        listed=app.processing_mode == ProcessingMode.CONVERSATION.value
+        or bool(app.dispatch_retention_policy.get("ttl_days")),
         status="RECEIVED",
     )
     session.add(event)
