@@ -71,19 +71,20 @@ ALL_TRIGGERS = [
     "CONTACT_UPDATE",
     "CONTACT_IDENTITIES_DUPLICATION",
     "UNSUPPORTED",
+    "CHANNEL_EVENT",
 ]
 
 
-def recording_webhook(api: httpx.Client, app_id: str) -> str:
-    """A DISMISS webhook on every trigger: chorus records each callback without sending it
-    (read them with `server.recorded_callbacks(app_id)`)."""
+def recording_webhook(api: httpx.Client, app_id: str, triggers: list[str] | None = None) -> str:
+    """A DISMISS webhook on `triggers` (default: every trigger): chorus records each callback
+    without sending it (read them with `server.recorded_callbacks(app_id)`)."""
     response = api.post(
         "/webhooks",
         json={
             "app_id": app_id,
             "target": "http://127.0.0.1:9/unused",
             "target_type": "DISMISS",
-            "triggers": ALL_TRIGGERS,
+            "triggers": triggers or ALL_TRIGGERS,
         },
     )
     assert response.status_code == 200, response.text

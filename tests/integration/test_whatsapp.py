@@ -609,20 +609,6 @@ def quality_update(event: str) -> dict[str, Any]:
     return {"object": "whatsapp_business_account", "entry": [{"id": "waba", "changes": [change]}]}
 
 
-def add_dismiss_webhook(api: httpx.Client, app_id: str, triggers: list[str]) -> str:
-    response = api.post(
-        "/webhooks",
-        json={
-            "app_id": app_id,
-            "target": "http://127.0.0.1:9/unused",
-            "target_type": "DISMISS",
-            "triggers": triggers,
-        },
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["id"]
-
-
 def callbacks_of(server: Server, webhook_id: str) -> list[dict[str, Any]]:
     rows = server.query(
         "SELECT trigger, body FROM callback_deliveries WHERE webhook_id = :w", w=webhook_id
@@ -635,8 +621,8 @@ def test_a_quality_update_is_a_channel_event_for_its_subscribers(
 ) -> None:
     """§2.7: `phone_number_quality_update` → CHANNEL_EVENT `channel_event_notification`,
     shaped as the ChannelEventDto contract, to the webhooks with that trigger only."""
-    hook = add_dismiss_webhook(api, app.id, ["CHANNEL_EVENT"])
-    others = add_dismiss_webhook(api, app.id, ["MESSAGE_INBOUND", "UNSUPPORTED"])
+    hook = recording_webhook(api, app.id, ["CHANNEL_EVENT"])
+    others = recording_webhook(api, app.id, ["MESSAGE_INBOUND", "UNSUPPORTED"])
     assert post_signed(server, app.id, quality_update("FLAGGED")).status_code == 200
     [callback] = wait_for(lambda: callbacks_of(server, hook), what="CHANNEL_EVENT")
     assert callback["trigger"] == "CHANNEL_EVENT"
