@@ -281,6 +281,16 @@ def test_a_dotted_update_mask_path_changes_only_that_part_of_the_object(
         400,
         field="retention_policy.ttl_days",
     )
+    # A part the object does not have is refused (it was dropped, the change reported done).
+    for mask, body in (
+        ("smart_conversation.enable", {"smart_conversation": {"enable": True}}),
+        ("retention_policy.ttl", {"retention_policy": {"ttl": 3}}),
+    ):
+        assert_error(patch(mask, body), 400, field="update_mask")
+    assert api.get(f"/apps/{app_id}").json()["smart_conversation"] == {"enabled": False}
+    # A name cannot be cleared: masked and absent, or null, it is refused, not ignored.
+    for body in ({}, {"display_name": None}):
+        assert_error(patch("display_name", body), 400, field="display_name")
 
 
 def test_list_get_delete_and_unknown_ids(server, api: httpx.Client) -> None:

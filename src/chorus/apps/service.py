@@ -18,7 +18,7 @@ from chorus.apps.schemas import (
 )
 from chorus.channels.registry import plugin_for
 from chorus.kit.db import retry_conflicts
-from chorus.kit.errors import not_found
+from chorus.kit.errors import invalid, not_found
 from chorus.kit.ids import new_id
 from chorus.kit.update_mask import SubFields
 from chorus.messages import repository as messages
@@ -110,8 +110,9 @@ async def update_app(
     before = app.channel_credentials
     for field, value in changes.items():
         if field == "display_name":
-            if value is not None:
-                app.display_name = value
+            if value is None:  # masked and absent (or null): an app must keep a name
+                raise invalid("display_name", "is required: an app's name cannot be cleared")
+            app.display_name = value
             continue
         if isinstance(value, SubFields):
             annotation = AppFields.model_fields[field].annotation

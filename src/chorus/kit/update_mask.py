@@ -3,7 +3,7 @@
 import copy
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
@@ -77,7 +77,10 @@ class SubFields:
 
     def validated(self, field: str, stored: dict[str, Any] | None, annotation: Any) -> Any:
         """The merged object, checked as the field's type (a 400 naming `field.sub` when
-        the combination is invalid)."""
+        the combination is invalid, and on `update_mask` for a path naming no sub-field:
+        the type would drop it, and the client believe it set)."""
+        for path in self.values:
+            _check_path(field, path, annotation)
         try:
             return TypeAdapter(annotation).validate_python(self.onto(stored))
         except ValidationError as error:
@@ -87,6 +90,24 @@ class SubFields:
                     for problem in error.errors()
                 ]
             ) from None
+
+
+def _check_path(field: str, path: str, annotation: Any) -> None:
+    """A 400 on `update_mask` when a part of `path` names no field of the model below."""
+    node = annotation
+    for part in path.split("."):
+        model = next((t for t in (node, *get_args(node)) if _is_model(t)), None)  # `M | None`
+        if model is None:
+            return  # below a free-form object: any key is one
+        fields = dict(model.model_fields)
+        fields.update({info.alias: info for info in model.model_fields.values() if info.alias})
+        if part not in fields:
+            raise invalid("update_mask", f"'{field}.{path}': {field} has no field '{part}'")
+        node = fields[part].annotation
+
+
+def _is_model(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, BaseModel)
 
 
 def _json(value: Any) -> Any:
