@@ -85,6 +85,8 @@ def test_an_app_has_at_most_five_webhooks(api: httpx.Client) -> None:
         ({"app_id": "APP", "target": "not a url"}, "target"),
         ({"app_id": "APP", "target": "https://x.test/" + "a" * 742}, "target"),
         ({"app_id": "APP", "target": "https://conversation-api.eu.sinch.com/x"}, "target"),
+        ({"app_id": "APP", "target": "https://CONVERSATION-API.us.SINCH.com./x"}, "target"),
+        ({"app_id": "APP", "target": "https://conversation-api.eu1.prod.sinch.com/x"}, "target"),
         ({"app_id": "APP", "target": TARGET, "triggers": ["UNSPECIFIED_TRIGGER"]}, "triggers[0]"),
         (
             {"app_id": "APP", "target": TARGET, "triggers": ["MESSAGE_INBOUND", "NOPE"]},

@@ -7,7 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chorus.wire.enums import WebhookTargetType, WebhookTrigger
 
-FORBIDDEN_HOST = re.compile(r"^conversation-api\.[^.]+\.sinch\.com$", re.IGNORECASE)
+# API.md §3.2's `conversation-api.*.sinch.com`, the `*` of one label or more.
+FORBIDDEN_HOST = re.compile(r"^conversation-api\.(?:[^.]+\.)+sinch\.com$", re.IGNORECASE)
 
 
 def check_url(value: str, *, max_length: int = 742) -> str:
@@ -16,7 +17,7 @@ def check_url(value: str, *, max_length: int = 742) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an absolute http:// or https:// URL")
-    if FORBIDDEN_HOST.match(parts.hostname):
+    if FORBIDDEN_HOST.match(parts.hostname.rstrip(".")):  # "sinch.com." is the same host
         raise ValueError("must not point at the Conversation API itself")
     return value
 
