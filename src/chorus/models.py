@@ -363,6 +363,7 @@ class ConversationEvent(Base):
     __table_args__ = (
         Index("ix_conversation_events_project_accept", "project_id", "accept_time"),
         Index("ix_conversation_events_conversation", "conversation_id", "accept_time"),
+        Index("ix_conversation_events_contact", "contact_id", "accept_time"),
     )
 
 
