@@ -487,6 +487,30 @@ def test_delivery_report_based_fallback_switches_when_no_report_arrives_in_time(
     assert failed["reason"]["code"] == "UNSUPPORTED_OPERATION"
 
 
+def test_a_fallback_due_after_the_ttl_ends_failed_message_expired(
+    server: Server, api: httpx.Client, hook: Hook
+) -> None:
+    """API.md Part B §3.7: a message that would have to fall back after its ttl ends FAILED
+    with MESSAGE_EXPIRED on the channel it was on; it announced SWITCHING_CHANNEL and was
+    failed on a channel never tried."""
+    app_id = sms_app(
+        api,
+        "SMS",
+        NO_CONNECTOR,
+        delivery_report_based_fallback={"enabled": True, "delivery_report_waiting_time": 10},
+    )
+    hook.attach(app_id)
+    number = msisdn()
+    set_handset(server, number, auto_deliver=False)
+    recipient = identities(("SMS", number), (NO_CONNECTOR, number))
+    message_id = send(api, app_id, TEXT, recipient, ttl="5s")  # expires before the wait ends
+    hook.wait_for_status(app_id, message_id, "FAILED", seconds=60)
+    assert hook.history(app_id, message_id) == ["SUBMIT", "QUEUED_ON_CHANNEL", "FAILED"]
+    failed = reports(hook, app_id, message_id)[-1]
+    assert failed["reason"]["code"] == "MESSAGE_EXPIRED"
+    assert failed["channel_identity"]["channel"] == "SMS"
+
+
 # ---------------------------------------------------------------- SMS failures and properties
 
 

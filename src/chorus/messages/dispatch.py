@@ -92,7 +92,7 @@ async def prepare(runtime: Runtime, job: Job, message_id: str) -> Attempt | None
             return None
         app = await app_cache.app_in_project(session, message.project_id, message.app_id)
         failure = await _resolve(session, message, app) if message.candidates is None else None
-        if failure is None and _expired(message):
+        if failure is None and status.expired(message):
             failure = status.reason(ReasonCode.MESSAGE_EXPIRED, "the message's ttl elapsed")
         chosen = status.candidate(message) if failure is None else None
         if chosen is not None:
@@ -136,10 +136,6 @@ async def prepare(runtime: Runtime, job: Job, message_id: str) -> Attempt | None
             return None
         await session.commit()
         return attempt
-
-
-def _expired(message: Message) -> bool:
-    return message.expire_at is not None and utcnow() >= message.expire_at
 
 
 async def _attempt(
@@ -448,6 +444,11 @@ async def _failed(
     """A failed attempt: seconds until a retry, or None when the failure is recorded."""
     if attempt.index != message.candidate_index or message.status in status.TERMINAL:
         return None
+    if failure.transient and status.expired(message):
+        # Not on the channel when the ttl ran out: MESSAGE_EXPIRED, whatever came after (§3.7).
+        ttl = f"the message's ttl elapsed while retrying ({failure.description})"
+        await status.fail(session, message, status.reason(ReasonCode.MESSAGE_EXPIRED, ttl))
+        return None
     if failure.transient:
         app = await apps.get(session, message.project_id, message.app_id)
         settings = (app.message_retry_settings or {}) if app else {}
@@ -455,10 +456,12 @@ async def _failed(
         now = utcnow()
         message.retry_since = message.retry_since or now
         elapsed = (now - message.retry_since).total_seconds()
-        if elapsed < window and not _expired(message):
-            # At least one retry; the last one lands at the window's end (§3.7).
+        if elapsed < window:
+            # At least one retry; the last one lands at the window's end (§3.7), or at the
+            # ttl's, where it ends MESSAGE_EXPIRED then rather than after the backoff.
             delay = failure.retry_after or backoff(attempts, base=1.0, cap=300.0)
-            return max(0.1, min(delay, window - elapsed))
+            left = (message.expire_at - now).total_seconds() if message.expire_at else window
+            return max(0.1, min(delay, window - elapsed, left))
     failure = await _in_another_language(session, message, attempt, failure)
     await status.fail(session, message, failure.reason())
     return None

@@ -227,12 +227,24 @@ async def fail(
         return False
     has_next = message.candidate_index + 1 < len(message.candidates or [])
     if has_next and not everywhere and failure.get("code") not in NO_FALLBACK:
-        await _move(session, message, SWITCHING_CHANNEL, failure=failure, at=at)
-        message.candidate_index += 1
-        await queue_dispatch(session, message)
-        return True
+        if expired(message):  # API.md Part B §3.7: no fallback after the ttl
+            failure = reason(
+                ReasonCode.MESSAGE_EXPIRED,
+                f"the message's ttl elapsed before another channel ({failure.get('description')})",
+            )
+        else:
+            await _move(session, message, SWITCHING_CHANNEL, failure=failure, at=at)
+            message.candidate_index += 1
+            message.retry_since = None  # each channel has its own retry window
+            await queue_dispatch(session, message)
+            return True
     await _move(session, message, FAILED, failure=failure, at=at)
     return False
+
+
+def expired(message: Message) -> bool:
+    """Whether the message's ttl has elapsed."""
+    return message.expire_at is not None and utcnow() >= message.expire_at
 
 
 def _dispatch_job_fields(
