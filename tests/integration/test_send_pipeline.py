@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -458,12 +459,11 @@ def test_a_failed_sms_delivery_report_falls_back_to_the_next_channel(
     assert failed["reason"]["code"] == "UNSUPPORTED_OPERATION"
 
 
-def test_delivery_report_based_fallback_switches_when_no_report_arrives_in_time(
+def unconfirmed_sms_then_no_connector(
     server: Server, api: httpx.Client, hook: Hook
-) -> None:
-    """The SMS handset does not confirm delivery (auto_deliver false): after the app's
-    waiting time (10 s, the minimum) chorus gives up on SMS with DELIVERY_REPORT_TIME_OUT and
-    tries KAKAOTALK, which fails (no connector) and ends the message."""
+) -> tuple[str, dict[str, Any]]:
+    """An app with delivery-report-based fallback (10 s, the minimum) from SMS to a channel
+    without a connector, and a recipient whose SMS handset never confirms delivery."""
     app_id = sms_app(
         api,
         "SMS",
@@ -473,7 +473,17 @@ def test_delivery_report_based_fallback_switches_when_no_report_arrives_in_time(
     hook.attach(app_id)
     number = msisdn()
     set_handset(server, number, auto_deliver=False)
-    message_id = send(api, app_id, TEXT, identities(("SMS", number), (NO_CONNECTOR, number)))
+    return app_id, identities(("SMS", number), (NO_CONNECTOR, number))
+
+
+def test_delivery_report_based_fallback_switches_when_no_report_arrives_in_time(
+    server: Server, api: httpx.Client, hook: Hook
+) -> None:
+    """The SMS handset does not confirm delivery (auto_deliver false): after the app's
+    waiting time (10 s, the minimum) chorus gives up on SMS with DELIVERY_REPORT_TIME_OUT and
+    tries KAKAOTALK, which fails (no connector) and ends the message."""
+    app_id, recipient = unconfirmed_sms_then_no_connector(server, api, hook)
+    message_id = send(api, app_id, TEXT, recipient)
     hook.wait_for_status(app_id, message_id, "FAILED", seconds=60)
     assert hook.history(app_id, message_id) == [
         "SUBMIT",
@@ -493,16 +503,7 @@ def test_a_fallback_due_after_the_ttl_ends_failed_message_expired(
     """API.md Part B §3.7: a message that would have to fall back after its ttl ends FAILED
     with MESSAGE_EXPIRED on the channel it was on; it announced SWITCHING_CHANNEL and was
     failed on a channel never tried."""
-    app_id = sms_app(
-        api,
-        "SMS",
-        NO_CONNECTOR,
-        delivery_report_based_fallback={"enabled": True, "delivery_report_waiting_time": 10},
-    )
-    hook.attach(app_id)
-    number = msisdn()
-    set_handset(server, number, auto_deliver=False)
-    recipient = identities(("SMS", number), (NO_CONNECTOR, number))
+    app_id, recipient = unconfirmed_sms_then_no_connector(server, api, hook)
     message_id = send(api, app_id, TEXT, recipient, ttl="5s")  # expires before the wait ends
     hook.wait_for_status(app_id, message_id, "FAILED", seconds=60)
     assert hook.history(app_id, message_id) == ["SUBMIT", "QUEUED_ON_CHANNEL", "FAILED"]

@@ -228,8 +228,7 @@ async def receive_message(
         accept_time=now,
         sender_id=item.sender_id,
         status="RECEIVED",
-        listed=app.processing_mode == ProcessingMode.CONVERSATION.value
-        or bool(app.dispatch_retention_policy.get("ttl_days")),
+        listed=_listed(app),
         updated_at=now,
     )
     if item.profile_name:
@@ -325,6 +324,13 @@ async def _smart_conversation(
         },
         **envelope,
     )
+
+
+def _listed(app: App) -> bool:
+    """Whether the app's inbound traffic is listed: DISPATCH apps keep it only with a
+    dispatch retention (`Message.listed`)."""
+    conversation = app.processing_mode == ProcessingMode.CONVERSATION.value
+    return conversation or bool((app.dispatch_retention_policy or {}).get("ttl_days"))
 
 
 async def _dispatch_context(
@@ -541,8 +547,7 @@ async def receive_event(
         contact_event=item.contact_event,
         contact_message_event=item.contact_message_event,
         accept_time=now,
-        listed=app.processing_mode == ProcessingMode.CONVERSATION.value
-        or bool(app.dispatch_retention_policy.get("ttl_days")),
+        listed=_listed(app),
         status="RECEIVED",
     )
     session.add(event)
